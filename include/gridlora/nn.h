@@ -1,0 +1,166 @@
+/* gridlora/nn.h: the layers a video DiT is made of, each x_forward beside its x_backward.
+ *
+ * Conventions, as in llm.c's train_gpt2.c:
+ * - Plain float pointers with explicit sizes; shapes are given in the comment of each
+ *   function, row-major, last index fastest. N is a count of rows (tokens), C a width.
+ * - Backward functions ACCUMULATE (+=) into every gradient they write, so a tensor
+ *   used twice collects both contributions; callers zero gradients once per step.
+ *   A gradient pointer given as NULL is not computed (a frozen weight costs nothing).
+ * - Forward functions may cache what backward needs in caller-provided buffers
+ *   (mean, rstd, probs); nn/ never allocates.
+ * - Results do not depend on the thread count beyond float rounding of the BLAS; our own
+ *   reductions split work over outputs, never over the summed index.
+ */
+#ifndef GRIDLORA_NN_H
+#define GRIDLORA_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- matrix products ---------------------------------------------------------- */
+
+/* out[N,OC] = inp[N,IC] . w[OC,IC]^T + b[OC]   (b may be NULL) */
+void gl_linear_forward(float *out, const float *inp, const float *w, const float *b,
+                       int64_t N, int64_t IC, int64_t OC);
+/* dinp[N,IC] += dout . w;  dw[OC,IC] += dout^T . inp;  db[OC] += sum_n dout.
+ * Any of dinp, dw, db may be NULL. */
+void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC);
+
+/* ---- normalisation ------------------------------------------------------------ */
+
+/* Layer norm without affine: out = (x - mean) * rstd over C, per row of N.
+ * Caches mean[N], rstd[N] for backward. */
+void gl_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          int64_t N, int64_t C, float eps);
+void gl_layernorm_backward(float *dinp, const float *dout, const float *inp,
+                           const float *mean, const float *rstd, int64_t N, int64_t C);
+
+/* RMS norm with weight (QK-norm: rows are (token, head), C the head size):
+ * out = x * rstd * w[C], rstd = 1 / sqrt(mean(x^2) + eps). Caches rstd[N]. */
+void gl_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w,
+                        int64_t N, int64_t C, float eps);
+/* dinp[N,C] and dw[C] (either may be NULL). */
+void gl_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                         const float *w, const float *rstd, int64_t N, int64_t C);
+
+/* ---- elementwise and softmax -------------------------------------------------- */
+
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), n elements. */
+void gl_gelu_forward(float *out, const float *inp, int64_t n);
+void gl_gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n);
+
+/* SiLU: x * sigmoid(x). */
+void gl_silu_forward(float *out, const float *inp, int64_t n);
+void gl_silu_backward(float *dinp, const float *dout, const float *inp, int64_t n);
+
+/* Softmax over the last dimension: rows N of length C. Backward uses the output. */
+void gl_softmax_forward(float *out, const float *inp, int64_t N, int64_t C);
+void gl_softmax_backward(float *dinp, const float *dout, const float *out, int64_t N, int64_t C);
+
+/* ---- attention ---------------------------------------------------------------- */
+
+/* Sizes of one attention call: batch B, query length Tq, key length Tk, heads H,
+ * head size D. q is [B,Tq,H*D], k and v are [B,Tk,H*D] (heads side by side in each
+ * row, as a linear layer writes them); out is [B,Tq,H*D].
+ * mask (optional) is uint8 [Tq,Tk] per batch item, 1 = may attend; mask_bstride is
+ * the distance between batch items' masks (0: one mask for the whole batch). A query
+ * row that may attend to nothing gets output 0 and passes no gradient. */
+typedef struct gl_attn_dims {
+    int64_t B, Tq, Tk, H, D;
+} gl_attn_dims;
+
+/* Floats of scratch gl_attention_backward needs with `threads` OpenMP threads. */
+size_t gl_attention_scratch_floats(gl_attn_dims d, int threads);
+
+/* Softmax(q k^T / sqrt(D)) v per head. probs [B,H,Tq,Tk] is written for backward. */
+void gl_attention_forward(float *out, float *probs, const float *q, const float *k,
+                          const float *v, const uint8_t *mask, int64_t mask_bstride,
+                          gl_attn_dims d);
+/* dq, dk, dv (same shapes as q, k, v; any may be NULL). scratch: at least
+ * gl_attention_scratch_floats(d, gl_threads()) floats. */
+void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch,
+                           const float *dout, const float *probs, const float *q,
+                           const float *k, const float *v, gl_attn_dims d);
+
+/* ---- 3D rotary position embedding -------------------------------------------- */
+
+/* The head size D is split into three even parts, rotated by frame, row and column
+ * position: split[0] + split[1] + split[2] == D. gl_rope_default_split gives the
+ * Wan-style split: rows and columns 2*floor(D/6) each, frames the rest. D must be even. */
+void gl_rope_default_split(int64_t D, int64_t split[3]);
+
+/* Fills cos and sin [T, D/2] for T tokens at positions pos [T,3] (frame, row, column).
+ * Pair i = (x[2i], x[2i+1]) of a head belongs to the axis whose part holds it; within
+ * an axis part of size d its frequency is theta^(-2j/d), j the pair's index there. */
+void gl_rope_tables(float *cos_t, float *sin_t, const int32_t *pos, int64_t T, int64_t D,
+                    const int64_t split[3], float theta);
+
+/* x [B,T,H,D] rotated: out may equal inp (in place). */
+void gl_rope_forward(float *out, const float *inp, const float *cos_t, const float *sin_t,
+                     int64_t B, int64_t T, int64_t H, int64_t D);
+/* dinp += rotation^T dout. */
+void gl_rope_backward(float *dinp, const float *dout, const float *cos_t, const float *sin_t,
+                      int64_t B, int64_t T, int64_t H, int64_t D);
+
+/* ---- AdaLN modulation, per token ---------------------------------------------- */
+
+/* out[N,C] = x * (1 + scale) + shift. shift and scale hold one row of C per token at a
+ * row stride of mstride floats (they are slices of one [N, 6C] modulation tensor). */
+void gl_modulate_forward(float *out, const float *x, const float *shift, const float *scale,
+                         int64_t N, int64_t C, int64_t mstride);
+/* dx[N,C]; dshift, dscale at stride mstride. Any may be NULL. */
+void gl_modulate_backward(float *dx, float *dshift, float *dscale, const float *dout,
+                          const float *x, const float *scale, int64_t N, int64_t C,
+                          int64_t mstride);
+
+/* out[N,C] = res + gate * y, gate at row stride mstride. out may equal res. */
+void gl_gated_residual_forward(float *out, const float *res, const float *y,
+                               const float *gate, int64_t N, int64_t C, int64_t mstride);
+void gl_gated_residual_backward(float *dres, float *dy, float *dgate, const float *dout,
+                                const float *y, const float *gate, int64_t N, int64_t C,
+                                int64_t mstride);
+
+/* ---- 3D patches ---------------------------------------------------------------- */
+
+/* A video batch [B,F,H,W,C] (channels last) cut into patches of pt x ph x pw.
+ * Tokens [B, (F/pt)(H/ph)(W/pw), pt*ph*pw*C], in (frame, row, column) order; each
+ * token's vector in (dt, dy, dx, channel) order. F, H, W must divide by the patch. */
+typedef struct gl_patch_dims {
+    int64_t B, F, H, W, C;
+    int64_t pt, ph, pw;
+} gl_patch_dims;
+
+/* Tokens per batch item and floats per token. */
+int64_t gl_patch_tokens(gl_patch_dims d);
+int64_t gl_patch_size(gl_patch_dims d);
+
+void gl_patchify_forward(float *tokens, const float *video, gl_patch_dims d);
+void gl_patchify_backward(float *dvideo, const float *dtokens, gl_patch_dims d);
+void gl_unpatchify_forward(float *video, const float *tokens, gl_patch_dims d);
+void gl_unpatchify_backward(float *dtokens, const float *dvideo, gl_patch_dims d);
+
+/* ---- embeddings and loss ------------------------------------------------------ */
+
+/* out[N,C] = table[ids[n]], table [V,C]; ids must lie in [0, V). */
+void gl_embedding_forward(float *out, const int32_t *ids, const float *table,
+                          int64_t N, int64_t V, int64_t C);
+void gl_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
+                           int64_t N, int64_t V, int64_t C);
+
+/* Masked mean squared error over n elements: sum m (p - y)^2 / sum m, mask m >= 0
+ * (NULL: all ones). An all-zero mask gives 0 and no gradient. Summed in double, in a
+ * fixed order, so the result does not depend on the thread count. */
+double gl_mse_forward(const float *pred, const float *target, const float *mask, int64_t n);
+/* dpred += dloss * 2 m (p - y) / sum m */
+void gl_mse_backward(float *dpred, const float *pred, const float *target, const float *mask,
+                     int64_t n, float dloss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,62 @@
+/* nn/linear.c: the linear layer, out = inp . w^T + b, through OpenBLAS sgemm.
+ * The batch of every call is folded into the rows (N = B*T), so one sgemm serves it. */
+#include <limits.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "gridlora/core.h"
+#include "gridlora/nn.h"
+
+static int blas_dim(int64_t n) {
+    GL_ASSERT(n >= 0 && n <= INT_MAX); /* OpenBLAS's blasint is 32-bit in Debian's build */
+    return (int)n;
+}
+
+void gl_linear_forward(float *out, const float *inp, const float *w, const float *b,
+                       int64_t N, int64_t IC, int64_t OC) {
+    if (N == 0 || OC == 0) return;
+    float beta = 0.0f;
+    if (b) {
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof(float));
+        beta = 1.0f;
+    } else if (IC == 0) {
+        memset(out, 0, (size_t)(N * OC) * sizeof(float));
+        return;
+    }
+    if (IC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_dim(N), blas_dim(OC), blas_dim(IC),
+                1.0f, inp, blas_dim(IC), w, blas_dim(IC), beta, out, blas_dim(OC));
+}
+
+/* db[OC] += column sums of dout[N,OC]. Split over columns, each summed over rows in
+ * order, so the result is the same for any thread count. */
+static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
+    enum { COLS = 64 };
+    int64_t blocks = (OC + COLS - 1) / COLS;
+#pragma omp parallel for schedule(static)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        int64_t c0 = blk * COLS, c1 = c0 + COLS < OC ? c0 + COLS : OC;
+        float acc[COLS] = {0};
+        for (int64_t n = 0; n < N; n++) {
+            const float *row = dout + n * OC;
+            for (int64_t c = c0; c < c1; c++) acc[c - c0] += row[c];
+        }
+        for (int64_t c = c0; c < c1; c++) db[c] += acc[c - c0];
+    }
+}
+
+void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
+    if (N == 0 || OC == 0) return;
+    if (dinp && IC > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_dim(N), blas_dim(IC),
+                    blas_dim(OC), 1.0f, dout, blas_dim(OC), w, blas_dim(IC), 1.0f, dinp,
+                    blas_dim(IC));
+    if (dw && IC > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blas_dim(OC), blas_dim(IC),
+                    blas_dim(N), 1.0f, dout, blas_dim(OC), inp, blas_dim(IC), 1.0f, dw,
+                    blas_dim(IC));
+    if (db) bias_backward(db, dout, N, OC);
+}
