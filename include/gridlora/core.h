@@ -55,6 +55,18 @@ int gl_set_threads(int n);
 /* The thread count in force (calls gl_set_threads(0) on first use). */
 int gl_threads(void);
 
+/* ---- random numbers ------------------------------------------------------------ */
+
+/* A small, seedable generator (splitmix64): same seed, same stream, on every machine. */
+typedef struct gl_rng {
+    uint64_t state;
+} gl_rng;
+
+void gl_rng_seed(gl_rng *r, uint64_t seed);
+uint64_t gl_rng_u64(gl_rng *r);
+double gl_rng_uniform(gl_rng *r);  /* [0, 1) with 53 random bits */
+double gl_rng_normal(gl_rng *r);   /* standard normal (Box-Muller) */
+
 /* ---- tensors ------------------------------------------------------------------ */
 
 #define GL_MAX_DIMS 5

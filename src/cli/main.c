@@ -1,2 +1,35 @@
+/* cli/main.c: the gridlora tool's entry point: picks the subcommand, nothing more. */
 #include <stdio.h>
-int main(void) { return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"demo", "run the demo (the engine self-check until the shipped model exists)", cmd_demo},
+    {"selfcheck", "train a one-block video transformer on toy data and check its gradients", cmd_selfcheck},
+    {"version", "print the version and the libraries in use", cmd_version},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: gridlora <command> [options]\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'gridlora <command> --help' describes a command's options.\n"
+               "GRIDLORA_THREADS sets the thread count (default: all cores).\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) return cmd_version(1, argv + 1);
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (try 'gridlora --help')", argv[1]);
+    return CLI_USAGE;
+}

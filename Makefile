@@ -1,0 +1,50 @@
+# Makefile: the user's entry point; CMake (CMakeLists.txt) does the building underneath.
+#   make         install missing Debian packages, build build/libgridlora.a and build/gridlora
+#   make demo    build, then run `gridlora demo`
+#   make test    every test twice: optimised (build/) and under ASan+UBSan (build-asan/)
+#   make bench   benchmarks, with the OpenBLAS guard variables unset (see bench/README.md)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Serial on purpose: each test already uses every core (OpenMP threads spin while they
+# wait, so two tests at once on two cores slow each other down a hundredfold).
+CTEST_FLAGS ?= --output-on-failure
+
+.PHONY: all deps build build-asan test test-plain test-asan demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > $(BUILD).configure.log 2>&1 || { cat $(BUILD).configure.log; exit 1; }
+	@cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGL_SANITIZE=ON > $(ASAN_BUILD).configure.log 2>&1 || { cat $(ASAN_BUILD).configure.log; exit 1; }
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+test: test-plain test-asan
+
+test-plain: build
+	@echo "== tests, optimised build ($(BUILD)/)"
+	@cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+# halt_on_error: a sanitizer report fails the test instead of scrolling past.
+test-asan: build-asan
+	@echo "== tests, AddressSanitizer + UndefinedBehaviorSanitizer ($(ASAN_BUILD)/)"
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest $(CTEST_FLAGS)
+
+demo: build
+	@$(BUILD)/gridlora demo
+
+# The guard variables slow OpenBLAS to its AVX2 kernel; users' machines do not set them,
+# so every benchmark runs without them (ours and any peer's alike).
+bench: build
+	@echo "== make bench: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every run"
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BUILD)/bench_linear
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log

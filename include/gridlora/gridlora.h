@@ -1,0 +1,13 @@
+/* gridlora/gridlora.h: the whole public API in one include, and the version.
+ * gridlora: zero-shot dynamic-concept video personalization with grid-based LoRA
+ * (Abdal et al. 2025, arXiv 2507.17963), a C library on OpenBLAS and OpenMP. */
+#ifndef GRIDLORA_H
+#define GRIDLORA_H
+
+#define GL_VERSION "0.1.0"
+
+#include "gridlora/core.h"
+#include "gridlora/nn.h"
+#include "gridlora/selfcheck.h"
+
+#endif

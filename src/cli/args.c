@@ -1,0 +1,41 @@
+/* cli/args.c: error printing and option-value parsing shared by the subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gridlora: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *val, long min, long max,
+                   long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end) {
+        cli_error("%s: %s: '%s' is not an integer", cmd, opt, val);
+        return CLI_USAGE;
+    }
+    if (v < min || v > max) {
+        cli_error("%s: %s: %ld is outside [%ld, %ld]", cmd, opt, v, min, max);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+const char *cli_value(const char *cmd, int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) {
+        cli_error("%s: option %s needs a value", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}

@@ -1,0 +1,35 @@
+/* cli/cli.h: what the subcommand files share: the table entry type, error printing and
+ * option-value parsing. Exit codes: 0 success, 1 failure, 2 usage. */
+#ifndef GL_CLI_H
+#define GL_CLI_H
+
+#include <stdint.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+} cli_command;
+
+/* "gridlora: <fmt>\n" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses an integer option value within [min, max]; on failure prints
+ * "gridlora: CMD: OPT: ..." and returns CLI_USAGE, else CLI_OK. */
+int cli_parse_long(const char *cmd, const char *opt, const char *val, long min, long max,
+                   long *out);
+/* The value after option argv[*i], advancing *i; prints a usage error when absent. */
+const char *cli_value(const char *cmd, int argc, char **argv, int *i);
+
+struct gl_selfcheck_params;
+/* Runs the engine self-check with progress on stderr, prints the figures and judges
+ * them: CLI_OK when the loss fell and the gradients agree, else CLI_FAIL. */
+int cli_selfcheck_report(const struct gl_selfcheck_params *sp);
+
+int cmd_demo(int argc, char **argv);
+int cmd_selfcheck(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

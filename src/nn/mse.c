@@ -1,0 +1,74 @@
+/* nn/mse.c: the masked mean squared error loss and its gradient.
+ *
+ * The loss is summed in double over fixed chunks of CHUNK elements, and the chunks'
+ * partial sums are added in chunk order. Which thread sums a chunk then changes nothing,
+ * so the loss is bit-identical for any thread count. nn/ never allocates, so the partial
+ * sums live in a stack array of ROUND chunks, filled in parallel and folded in order,
+ * one round at a time. */
+#include "gridlora/core.h"
+#include "gridlora/nn.h"
+
+enum { CHUNK = 4096, ROUND = 256 };
+
+/* Sum of m (p - y)^2 (when pred is not NULL) and sum of m over [0, n), fixed order. */
+static void masked_sums(const float *pred, const float *target, const float *mask, int64_t n,
+                        double *sq_out, double *msum_out) {
+    double sq = 0.0, msum = 0.0;
+    int64_t chunks = (n + CHUNK - 1) / CHUNK;
+    for (int64_t r0 = 0; r0 < chunks; r0 += ROUND) {
+        int64_t r1 = r0 + ROUND < chunks ? r0 + ROUND : chunks;
+        double psq[ROUND], pm[ROUND];
+#pragma omp parallel for schedule(static)
+        for (int64_t k = r0; k < r1; k++) {
+            int64_t i0 = k * CHUNK, i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
+            double s = 0.0, m = 0.0;
+            if (pred) {
+                for (int64_t i = i0; i < i1; i++) {
+                    double d = (double)pred[i] - (double)target[i];
+                    double w = mask ? (double)mask[i] : 1.0;
+                    s += w * d * d;
+                    m += w;
+                }
+            } else if (mask) {
+                for (int64_t i = i0; i < i1; i++) m += mask[i];
+            } else {
+                m = (double)(i1 - i0);
+            }
+            psq[k - r0] = s;
+            pm[k - r0] = m;
+        }
+        for (int64_t k = r0; k < r1; k++) {
+            sq += psq[k - r0];
+            msum += pm[k - r0];
+        }
+    }
+    *sq_out = sq;
+    *msum_out = msum;
+}
+
+double gl_mse_forward(const float *pred, const float *target, const float *mask, int64_t n) {
+    GL_ASSERT(n >= 0);
+    double sq, msum;
+    masked_sums(pred, target, mask, n, &sq, &msum);
+    if (msum == 0.0) return 0.0; /* nothing to learn from: no loss, no NaN */
+    return sq / msum;
+}
+
+void gl_mse_backward(float *dpred, const float *pred, const float *target, const float *mask,
+                     int64_t n, float dloss) {
+    GL_ASSERT(n >= 0);
+    if (!dpred) return;
+    double sq, msum;
+    if (mask) {
+        masked_sums(NULL, target, mask, n, &sq, &msum);
+    } else {
+        msum = (double)n;
+    }
+    if (msum == 0.0) return;
+    float coef = (float)(2.0 * (double)dloss / msum);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float w = mask ? mask[i] : 1.0f;
+        dpred[i] += coef * w * (pred[i] - target[i]);
+    }
+}

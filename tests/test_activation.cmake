@@ -1,0 +1,1 @@
+gl_test(test_activation gelu_values silu_values softmax_shapes softmax_large_inputs activation_accumulates)

@@ -1,0 +1,1 @@
+gl_test(test_attention attention_self attention_cross attention_odd_sizes attention_masked attention_shared_mask attention_null_grads attention_accumulates attention_threads attention_zero_sizes)

@@ -1,0 +1,1 @@
+gl_test(test_embedding embedding_repeated_ids embedding_wide embedding_accumulates)

@@ -1,0 +1,1 @@
+gl_test(test_mse mse_masks mse_zero_mask mse_threads_bitwise mse_accumulates)

@@ -1,0 +1,1 @@
+gl_test(test_norm layernorm_shapes layernorm_large_mean rmsnorm_shapes rmsnorm_null_grads norm_accumulates)

@@ -1,0 +1,1 @@
+gl_test(test_patchify patchify_sizes patchify_literal patchify_reference patchify_accumulates)

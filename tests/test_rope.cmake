@@ -1,0 +1,1 @@
+gl_test(test_rope rope_default_split rope_tables rope_forward_backward rope_preserves_norm rope_relative rope_accumulates)

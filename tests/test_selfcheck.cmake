@@ -1,0 +1,1 @@
+gl_test(test_selfcheck selfcheck_trains selfcheck_deterministic selfcheck_rejects_bad_params)
