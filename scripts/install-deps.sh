@@ -4,6 +4,9 @@
 # Usage: scripts/install-deps.sh [--check]   (--check: list what is missing, exit 1 if any)
 set -euo pipefail
 
+# ffmpeg (the program) only makes test fixtures in many containers and codecs, and
+# python3-torch runs tools/reference_dit.py, the model's reference in the tests; the
+# library never runs either.
 # Why the OpenMP flavour of OpenBLAS: our attention kernels call sgemm from inside
 # OpenMP parallel loops; the openmp build then runs those calls single-threaded instead
 # of oversubscribing the cores with its own pthreads pool.
@@ -12,7 +15,8 @@ packages=(
   libopenblas-openmp-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libcjson-dev libcmocka-dev
-  python3
+  ffmpeg
+  python3 python3-torch
 )
 
 missing=()

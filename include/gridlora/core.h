@@ -164,6 +164,10 @@ void gl_params_zero_grad(gl_params *p);
  * parameter not GL_PARAM_FROZEN. GL_ENOMEM if the moments cannot be allocated. */
 int gl_params_adamw_step(gl_params *p, const gl_adamw *opt, int64_t step);
 
+/* Allocates the AdamW moments (zeroed) if they are not there yet, e.g. to load them
+ * from a checkpoint before the first step. */
+int gl_params_alloc_moments(gl_params *p);
+
 /* The first and second moments (NULL before the first step). */
 float *gl_params_adam_m(gl_params *p);
 float *gl_params_adam_v(gl_params *p);

@@ -28,7 +28,10 @@ struct gl_selfcheck_params;
  * them: CLI_OK when the loss fell and the gradients agree, else CLI_FAIL. */
 int cli_selfcheck_report(const struct gl_selfcheck_params *sp);
 
+int cmd_dataset(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_prep(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

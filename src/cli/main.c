@@ -5,7 +5,10 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"dataset", "render a data set of procedural dynamic concepts with every variant", cmd_dataset},
     {"demo", "run the demo (the engine self-check until the shipped model exists)", cmd_demo},
+    {"info", "list the tensors and metadata of a safetensors file", cmd_info},
+    {"prep", "show a video as the model sees it (frames sampled, cropped, resized)", cmd_prep},
     {"selfcheck", "train a one-block video transformer on toy data and check its gradients", cmd_selfcheck},
     {"version", "print the version and the libraries in use", cmd_version},
 };

@@ -135,18 +135,24 @@ void gl_params_zero_grad(gl_params *p) {
     if (p->grad) memset(p->grad, 0, (size_t)p->total * sizeof(float));
 }
 
+int gl_params_alloc_moments(gl_params *p) {
+    if (!p->allocated) return GL_ESTATE;
+    if (p->m) return GL_OK;
+    p->m = alloc_floats(p->total);
+    p->v = alloc_floats(p->total);
+    if (!p->m || !p->v) {
+        free(p->m);
+        free(p->v);
+        p->m = p->v = NULL;
+        return GL_ENOMEM;
+    }
+    return GL_OK;
+}
+
 int gl_params_adamw_step(gl_params *p, const gl_adamw *opt, int64_t step) {
     if (!p->allocated || step < 1) return GL_ESTATE;
-    if (!p->m) {
-        p->m = alloc_floats(p->total);
-        p->v = alloc_floats(p->total);
-        if (!p->m || !p->v) {
-            free(p->m);
-            free(p->v);
-            p->m = p->v = NULL;
-            return GL_ENOMEM;
-        }
-    }
+    int rc = gl_params_alloc_moments(p);
+    if (rc) return rc;
     const float b1 = opt->beta1, b2 = opt->beta2;
     const float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
     for (int i = 0; i < p->count; i++) {

@@ -1,0 +1,51 @@
+/* gridlora/sample.h: generating videos from a DiT: Euler steps of the rectified flow
+ * from noise (t = 1) to data (t = 0) on a shifted schedule, with classifier-free
+ * guidance, and optional clean context tokens (the grid cells a user supplies), which
+ * keep their given values and t = 0 throughout.
+ *
+ *     gl_sample_opts so = gl_sample_default_opts();
+ *     gl_sample(model, &so, &req, out_video_rgb, msg, sizeof msg);
+ */
+#ifndef GRIDLORA_SAMPLE_H
+#define GRIDLORA_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gridlora/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gl_sample_opts {
+    int steps;      /* Euler steps (default 20) */
+    float cfg;      /* guidance scale; 1 = no guidance, one model call per step (default 3) */
+    float shift;    /* schedule shift: t' = s t / (1 + (s - 1) t); > 1 spends steps at high noise (default 2) */
+    uint64_t seed;  /* the initial noise */
+} gl_sample_opts;
+
+gl_sample_opts gl_sample_default_opts(void);
+
+/* What to generate: one video (canvas) of F x H x W and its prompt. */
+typedef struct gl_sample_request {
+    int64_t F, H, W;
+    const int32_t *text;            /* [text_len of the model], 0-padded */
+    int32_t text_len;               /* tokens in use; the unconditional branch uses 0 */
+    const float *context;           /* optional [F,H,W,channels] in [-1,1]: values of clean tokens */
+    const uint8_t *clean;           /* optional [T]: 1 = token given by context */
+    const uint8_t *self_mask;       /* optional [T,T] */
+    const uint8_t *cross_mask;      /* optional [T,text_len] */
+} gl_sample_request;
+
+/* Writes out [F,H,W,channels] in [-1,1] (clamped). 0 or a negative GL_E* with msg. */
+int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, float *out,
+              char *msg, size_t msglen);
+
+/* The schedule's timestep i of n (i = 0 gives 1, i = n gives 0). */
+double gl_sample_time(const gl_sample_opts *o, int i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

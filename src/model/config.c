@@ -1,0 +1,125 @@
+/* model/config.c: the DiT configuration: presets, validation, and JSON (the form it is
+ * stored in, as safetensors metadata, so a weights file describes its own model). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gridlora/model.h"
+#include "gridlora/nn.h"
+
+/* One table drives JSON in both directions, so a field cannot be saved and not loaded. */
+#define CONFIG_INT_FIELDS(X) \
+    X(channels) X(frames) X(cell_h) X(cell_w) X(patch_t) X(patch_h) X(patch_w) X(width) \
+    X(depth) X(heads) X(mlp_ratio) X(time_dim) X(text_vocab) X(concept_tokens) X(text_len) \
+    X(text_width) X(text_layers) X(text_heads)
+
+int gl_dit_config_preset(const char *name, gl_dit_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    if (!strcmp(name, "tiny")) {
+        /* the smallest model that still has every part: two blocks, two heads of 8
+         * (RoPE parts 4/2/2), one text layer; patches of 12 values fit through the
+         * width of 16, so the model can pass its input through (flow needs that) */
+        *cfg = (gl_dit_config){.channels = 3, .frames = 2, .cell_h = 8, .cell_w = 8,
+                               .patch_t = 1, .patch_h = 2, .patch_w = 2, .width = 16,
+                               .depth = 2, .heads = 2, .mlp_ratio = 2, .time_dim = 16,
+                               .text_vocab = 64, .concept_tokens = 4, .text_len = 8,
+                               .text_width = 16, .text_layers = 1, .text_heads = 2,
+                               .rope_theta = 10000.0};
+        return GL_OK;
+    }
+    if (!strcmp(name, "default")) {
+        /* METHOD.md's starting point; to be set by measurement with the shipped model */
+        *cfg = (gl_dit_config){.channels = 3, .frames = 8, .cell_h = 32, .cell_w = 32,
+                               .patch_t = 2, .patch_h = 4, .patch_w = 4, .width = 192,
+                               .depth = 6, .heads = 4, .mlp_ratio = 4, .time_dim = 256,
+                               .text_vocab = 1024, .concept_tokens = 512, .text_len = 48,
+                               .text_width = 128, .text_layers = 2, .text_heads = 4,
+                               .rope_theta = 10000.0};
+        return GL_OK;
+    }
+    return GL_ENOTFOUND;
+}
+
+#define FAIL(...) do { snprintf(msg, msglen, __VA_ARGS__); return GL_EINVAL; } while (0)
+
+int gl_dit_config_validate(const gl_dit_config *c, char *msg, size_t msglen) {
+    /* upper bounds keep every size product far from int64 overflow and sgemm's int */
+#define CHECK_RANGE(f) \
+    if (c->f < 1 || c->f > (1 << 20)) FAIL("config: %s is %lld, must be in [1, %d]", #f, (long long)c->f, 1 << 20);
+    CONFIG_INT_FIELDS(CHECK_RANGE)
+#undef CHECK_RANGE
+    if (c->width % c->heads) FAIL("config: width %lld is not divisible by heads %lld", (long long)c->width, (long long)c->heads);
+    int64_t D = c->width / c->heads;
+    if (D % 2) FAIL("config: head size %lld must be even for rotary embedding", (long long)D);
+    int64_t split[3];
+    gl_rope_default_split(D, split);
+    if (split[1] == 0) FAIL("config: head size %lld is too small to split over frame, row and column (need >= 6)", (long long)D);
+    if (c->text_width % c->text_heads) FAIL("config: text_width %lld is not divisible by text_heads %lld", (long long)c->text_width, (long long)c->text_heads);
+    if (c->time_dim % 2) FAIL("config: time_dim %lld must be even", (long long)c->time_dim);
+    if (c->frames % c->patch_t || c->cell_h % c->patch_h || c->cell_w % c->patch_w)
+        FAIL("config: cell %lldx%lldx%lld is not divisible by patch %lldx%lldx%lld", (long long)c->frames,
+             (long long)c->cell_h, (long long)c->cell_w, (long long)c->patch_t, (long long)c->patch_h, (long long)c->patch_w);
+    if (c->concept_tokens >= c->text_vocab) FAIL("config: concept_tokens %lld must be below text_vocab %lld", (long long)c->concept_tokens, (long long)c->text_vocab);
+    if (!(c->rope_theta > 1.0 && c->rope_theta < 1e9)) FAIL("config: rope_theta %g must be in (1, 1e9)", c->rope_theta);
+    return GL_OK;
+}
+
+char *gl_dit_config_to_json(const gl_dit_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+#define ADD(f) cJSON_AddNumberToObject(o, #f, (double)c->f);
+    CONFIG_INT_FIELDS(ADD)
+#undef ADD
+    cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static int known_key(const char *k) {
+#define IS(f) if (!strcmp(k, #f)) return 1;
+    CONFIG_INT_FIELDS(IS)
+#undef IS
+    return !strcmp(k, "rope_theta");
+}
+
+int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_t msglen) {
+    memset(c, 0, sizeof *c);
+    cJSON *o = cJSON_Parse(json);
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        FAIL("config: not a JSON object");
+    }
+    int rc = GL_OK;
+    for (cJSON *it = o->child; it && rc == GL_OK; it = it->next)
+        if (!it->string || !known_key(it->string)) {
+            snprintf(msg, msglen, "config: unknown key '%s'", it->string ? it->string : "");
+            rc = GL_EINVAL;
+        }
+#define GET(f)                                                                               \
+    if (rc == GL_OK) {                                                                       \
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #f);                            \
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||      \
+            v->valuedouble < -9e15 || v->valuedouble > 9e15) {                               \
+            snprintf(msg, msglen, "config: '%s' is missing or not an integer", #f);         \
+            rc = GL_EINVAL;                                                                  \
+        } else {                                                                             \
+            c->f = (int64_t)v->valuedouble;                                                  \
+        }                                                                                    \
+    }
+    CONFIG_INT_FIELDS(GET)
+#undef GET
+    if (rc == GL_OK) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "rope_theta");
+        if (!cJSON_IsNumber(v)) {
+            snprintf(msg, msglen, "config: 'rope_theta' is missing or not a number");
+            rc = GL_EINVAL;
+        } else {
+            c->rope_theta = v->valuedouble;
+        }
+    }
+    cJSON_Delete(o);
+    return rc == GL_OK ? gl_dit_config_validate(c, msg, msglen) : rc;
+}

@@ -1,0 +1,648 @@
+/* model/dit.c: the video DiT: parameters, forward and backward, block by block.
+ * Each piece's forward sits beside its backward (block_forward / block_backward, ...)
+ * as in llm.c; every activation lives in the caller's arena, planned in one place
+ * (plan_acts) so that sizing the arena and carving it cannot disagree.
+ * The text encoder is part of the model (it trains with it) and lives here too. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gridlora/model.h"
+#include "gridlora/nn.h"
+
+#define NORM_EPS 1e-6f
+
+typedef struct lin { int w, b; } lin; /* parameter indices; b < 0: no bias */
+
+typedef struct block_p {
+    lin ada;                 /* st -> 6C: shift, scale, gate (attn), shift, scale, gate (mlp) */
+    lin q, k, v, o;
+    int qn, kn;              /* QK RMS-norm weights [D] */
+    lin cq, ck, cv, co;      /* cross-attention: queries from x, keys/values from text */
+    int cqn, ckn;
+    lin fc1, fc2;
+} block_p;
+
+typedef struct text_block_p { lin q, k, v, o, fc1, fc2; } text_block_p;
+
+/* Activations of one self/cross/MLP block; x_in is the block's input. */
+typedef struct block_a {
+    float *x_in, *mod;
+    float *ln1, *mean1, *rstd1, *x1m, *q, *k, *v, *qn, *kn, *rq, *rk, *qr, *kr, *probs, *att, *o, *xa;
+    float *c1, *cmean, *crstd, *cq, *cqn, *rcq, *ck, *cv, *ckn, *rck, *cprobs, *ca, *co, *xc;
+    float *ln2, *mean2, *rstd2, *x2m, *h1, *hg, *mo;
+} block_a;
+
+typedef struct text_a {
+    float *h_in, *l1, *m1, *r1, *q, *k, *v, *probs, *att, *o, *h_mid, *l2, *m2, *r2, *f1, *g, *f2;
+} text_a;
+
+/* Gradient buffers: reused by every block in turn. */
+typedef struct grad_a {
+    float *dx, *dmod, *dst, *dctx, *dtemb, *dte1s, *dte1, *dfout, *dfm, *dfln, *dfmod;
+    float *dmo, *dhg, *dh1, *dx2m, *dln2, *dca, *dcqn, *dckn, *dcv, *dcq, *dck, *dc1;
+    float *do_, *datt, *dqr, *dkr, *dv, *dqn, *dkn, *dq, *dk, *dx1m, *dln1;
+    float *dth, *dtl, *dtg, *dtf1, *dtatt, *dtq, *dtk, *dtv, *dtln;
+    float *scratch;
+} grad_a;
+
+typedef struct acts {
+    int64_t B, F, H, W, T, N, L, Nt;
+    float *tok, *tfeat, *te1, *te1s, *temb, *st, *rcos, *rsin;
+    int32_t *pos;
+    uint8_t *tmask, *cmask;
+    float *temb_in, *tfin, *tln, *tm, *tr, *ctx;
+    float *x_final, *fmod, *fln, *fmean, *frstd, *fm, *fout;
+    block_a *blk;   /* [depth], owned by the model */
+    text_a *tblk;   /* [text_layers], owned by the model */
+    grad_a g;
+} acts;
+
+struct gl_dit {
+    gl_dit_config cfg;
+    gl_params *p;
+    lin patch, t1, t2, tproj, fin_ada, fin;
+    int tok_emb, pos_emb;
+    block_p *blk;
+    text_block_p *tblk;
+    acts a;
+    int have_forward;
+    gl_dit_batch batch; /* the last forward's: its arrays must outlive the backward */
+};
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+static float *P(const gl_dit *m, int idx) { return gl_params_tensor(m->p, idx).data; }
+
+/* The gradient of a parameter, or NULL when it is frozen: frozen weights cost nothing. */
+static float *G(const gl_dit *m, int idx) {
+    if (idx < 0 || (gl_params_flags(m->p, idx) & GL_PARAM_FROZEN)) return NULL;
+    return gl_params_tensor(m->p, idx).grad;
+}
+
+static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
+    gl_linear_forward(out, in, P(m, l.w), l.b >= 0 ? P(m, l.b) : NULL, N, IC, OC);
+}
+
+static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const float *in, int64_t N,
+                    int64_t IC, int64_t OC) {
+    gl_linear_backward(din, G(m, l.w), G(m, l.b), dout, in, P(m, l.w), N, IC, OC);
+}
+
+static int add_param(gl_params *p, const char *name, int ndim, int64_t d0, int64_t d1, int flags, int *rc) {
+    if (*rc < 0) return -1;
+    int64_t shape[2] = {d0, d1};
+    int idx = gl_params_add(p, name, ndim, shape, flags);
+    if (idx < 0) *rc = idx;
+    return idx;
+}
+
+static lin add_lin(gl_params *p, const char *prefix, int64_t out, int64_t in, int bias, int *rc) {
+    char name[512]; /* names over 255 bytes are refused by gl_params_add */
+    lin l;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    l.w = add_param(p, name, 2, out, in, 0, rc);
+    l.b = -1;
+    if (bias) {
+        snprintf(name, sizeof name, "%s.bias", prefix);
+        l.b = add_param(p, name, 1, out, 0, GL_PARAM_NO_DECAY, rc);
+    }
+    return l;
+}
+
+static int declare_params(gl_dit *m) {
+    const gl_dit_config *c = &m->cfg;
+    const int64_t C = c->width, Ct = c->text_width, D = C / c->heads, M = c->mlp_ratio * C;
+    const int64_t Mt = c->mlp_ratio * Ct, Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
+    gl_params *p = m->p;
+    int rc = 0;
+    char n[256];
+    m->patch = add_lin(p, "patch_embed", C, Pf, 1, &rc);
+    m->t1 = add_lin(p, "time_embed.0", C, c->time_dim, 1, &rc);
+    m->t2 = add_lin(p, "time_embed.2", C, C, 1, &rc);
+    m->tok_emb = add_param(p, "text.token_embed.weight", 2, c->text_vocab, Ct, GL_PARAM_NO_DECAY, &rc);
+    m->pos_emb = add_param(p, "text.pos_embed.weight", 2, c->text_len, Ct, GL_PARAM_NO_DECAY, &rc);
+    for (int64_t i = 0; i < c->text_layers; i++) {
+        text_block_p *b = &m->tblk[i];
+        const char *part[4] = {"q", "k", "v", "o"};
+        lin *dst[4] = {&b->q, &b->k, &b->v, &b->o};
+        for (int j = 0; j < 4; j++) {
+            snprintf(n, sizeof n, "text.blocks.%lld.attn.%s", (long long)i, part[j]);
+            /* no key bias: softmax ignores a shift shared by all keys, so it could never
+             * learn (the video blocks' keys are RMS-normed, where a bias does matter) */
+            *dst[j] = add_lin(p, n, Ct, Ct, j != 1, &rc);
+        }
+        snprintf(n, sizeof n, "text.blocks.%lld.mlp.fc1", (long long)i);
+        b->fc1 = add_lin(p, n, Mt, Ct, 1, &rc);
+        snprintf(n, sizeof n, "text.blocks.%lld.mlp.fc2", (long long)i);
+        b->fc2 = add_lin(p, n, Ct, Mt, 1, &rc);
+    }
+    m->tproj = add_lin(p, "text.proj", C, Ct, 1, &rc);
+    for (int64_t i = 0; i < c->depth; i++) {
+        block_p *b = &m->blk[i];
+        snprintf(n, sizeof n, "blocks.%lld.adaln", (long long)i);
+        b->ada = add_lin(p, n, 6 * C, C, 1, &rc);
+        const char *kind[2] = {"attn", "cross"};
+        lin *dst[2][4] = {{&b->q, &b->k, &b->v, &b->o}, {&b->cq, &b->ck, &b->cv, &b->co}};
+        int *norms[2][2] = {{&b->qn, &b->kn}, {&b->cqn, &b->ckn}};
+        for (int s = 0; s < 2; s++) {
+            const char *part[4] = {"q", "k", "v", "o"};
+            for (int j = 0; j < 4; j++) {
+                snprintf(n, sizeof n, "blocks.%lld.%s.%s", (long long)i, kind[s], part[j]);
+                *dst[s][j] = add_lin(p, n, C, C, 1, &rc);
+            }
+            snprintf(n, sizeof n, "blocks.%lld.%s.norm_q.weight", (long long)i, kind[s]);
+            *norms[s][0] = add_param(p, n, 1, D, 0, GL_PARAM_NO_DECAY, &rc);
+            snprintf(n, sizeof n, "blocks.%lld.%s.norm_k.weight", (long long)i, kind[s]);
+            *norms[s][1] = add_param(p, n, 1, D, 0, GL_PARAM_NO_DECAY, &rc);
+        }
+        snprintf(n, sizeof n, "blocks.%lld.mlp.fc1", (long long)i);
+        b->fc1 = add_lin(p, n, M, C, 1, &rc);
+        snprintf(n, sizeof n, "blocks.%lld.mlp.fc2", (long long)i);
+        b->fc2 = add_lin(p, n, C, M, 1, &rc);
+    }
+    m->fin_ada = add_lin(p, "final.adaln", 2 * C, C, 1, &rc);
+    m->fin = add_lin(p, "final.linear", Pf, C, 1, &rc);
+    return rc;
+}
+
+int gl_dit_new(gl_dit **out, const gl_dit_config *cfg, char *msg, size_t msglen) {
+    *out = NULL;
+    int rc = gl_dit_config_validate(cfg, msg, msglen);
+    if (rc) return rc;
+    gl_dit *m = calloc(1, sizeof *m);
+    if (!m) goto nomem;
+    m->cfg = *cfg;
+    m->blk = calloc((size_t)cfg->depth, sizeof *m->blk);
+    m->tblk = calloc((size_t)cfg->text_layers, sizeof *m->tblk);
+    m->a.blk = calloc((size_t)cfg->depth, sizeof *m->a.blk);
+    m->a.tblk = calloc((size_t)cfg->text_layers, sizeof *m->a.tblk);
+    if (!m->blk || !m->tblk || !m->a.blk || !m->a.tblk) goto nomem;
+    if ((rc = gl_params_new(&m->p)) || (rc = declare_params(m)) || (rc = gl_params_alloc(m->p))) {
+        snprintf(msg, msglen, "model: cannot make parameters: %s", gl_strerror(rc));
+        gl_dit_free(&m);
+        return rc;
+    }
+    *out = m;
+    return GL_OK;
+nomem:
+    snprintf(msg, msglen, "model: out of memory");
+    gl_dit_free(&m);
+    return GL_ENOMEM;
+}
+
+void gl_dit_free(gl_dit **pm) {
+    if (!pm || !*pm) return;
+    gl_dit *m = *pm;
+    gl_params_free(&m->p);
+    free(m->blk);
+    free(m->tblk);
+    free(m->a.blk);
+    free(m->a.tblk);
+    free(m);
+    *pm = NULL;
+}
+
+const gl_dit_config *gl_dit_cfg(const gl_dit *m) { return &m->cfg; }
+gl_params *gl_dit_params(gl_dit *m) { return m->p; }
+
+void gl_dit_init_weights(gl_dit *m, uint64_t seed) {
+    gl_rng r;
+    gl_rng_seed(&r, seed);
+    int n = gl_params_count(m->p);
+    for (int i = 0; i < n; i++) {
+        gl_tensor t = gl_params_tensor(m->p, i);
+        const char *name = gl_params_name(m->p, i);
+        int64_t numel = gl_tensor_numel(&t);
+        size_t len = strlen(name);
+        int is_bias = len > 5 && !strcmp(name + len - 5, ".bias");
+        int is_norm = strstr(name, ".norm_") != NULL;
+        int is_embed = strstr(name, "_embed.weight") != NULL && strncmp(name, "patch", 5) != 0;
+        /* AdaLN-zero: modulations and the output projection start at zero, so every block
+         * starts as the identity and the model's first output is 0 */
+        int zero = strstr(name, "adaln") != NULL || !strncmp(name, "final.linear", 12);
+        double sd = 0.0;
+        float fill = 0.0f;
+        if (is_norm) fill = 1.0f;
+        else if (is_embed) sd = 0.02;
+        else if (!is_bias && !zero && t.ndim == 2) sd = 1.0 / sqrt((double)t.shape[1]);
+        for (int64_t j = 0; j < numel; j++) t.data[j] = sd > 0 ? (float)(sd * gl_rng_normal(&r)) : fill;
+    }
+}
+
+/* ---- activation plan ----------------------------------------------------------- */
+
+typedef struct plan {
+    gl_arena *arena; /* NULL: only count bytes */
+    size_t bytes;
+    int failed;
+} plan;
+
+static float *take(plan *pl, int64_t n) {
+    size_t b = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+    pl->bytes += b;
+    if (!pl->arena) return NULL;
+    float *p = gl_arena_alloc(pl->arena, (size_t)n);
+    if (!p) pl->failed = 1;
+    return p;
+}
+
+/* Every buffer of a forward and backward of shape (B,F,H,W), in one place. */
+static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
+    const gl_dit_config *c = &mc->cfg;
+    const int64_t C = c->width, Ct = c->text_width, M = c->mlp_ratio * C, Mt = c->mlp_ratio * Ct;
+    const int64_t Hh = c->heads, Ht = c->text_heads, D = C / Hh;
+    const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
+    const int64_t B = a->B, T = a->T, N = a->N, L = a->L, Nt = a->Nt;
+    a->tok = take(pl, N * Pf);
+    a->tfeat = take(pl, N * c->time_dim);
+    a->te1 = take(pl, N * C);
+    a->te1s = take(pl, N * C);
+    a->temb = take(pl, N * C);
+    a->st = take(pl, N * C);
+    a->rcos = take(pl, T * D / 2);
+    a->rsin = take(pl, T * D / 2);
+    a->pos = (int32_t *)take(pl, T * 3);            /* int32 and float share a size */
+    a->tmask = (uint8_t *)take(pl, (B * L * L + 3) / 4);
+    a->cmask = (uint8_t *)take(pl, (B * T * L + 3) / 4);
+    a->temb_in = take(pl, Nt * Ct);
+    for (int64_t i = 0; i < c->text_layers; i++) {
+        text_a *t = &a->tblk[i];
+        t->h_in = i == 0 ? a->temb_in : take(pl, Nt * Ct); /* the previous block's output */
+        t->l1 = take(pl, Nt * Ct); t->m1 = take(pl, Nt); t->r1 = take(pl, Nt);
+        t->q = take(pl, Nt * Ct); t->k = take(pl, Nt * Ct); t->v = take(pl, Nt * Ct);
+        t->probs = take(pl, B * Ht * L * L); t->att = take(pl, Nt * Ct); t->o = take(pl, Nt * Ct);
+        t->h_mid = take(pl, Nt * Ct); t->l2 = take(pl, Nt * Ct); t->m2 = take(pl, Nt); t->r2 = take(pl, Nt);
+        t->f1 = take(pl, Nt * Mt); t->g = take(pl, Nt * Mt); t->f2 = take(pl, Nt * Ct);
+    }
+    a->tfin = take(pl, Nt * Ct);
+    a->tln = take(pl, Nt * Ct); a->tm = take(pl, Nt); a->tr = take(pl, Nt);
+    a->ctx = take(pl, Nt * C);
+    for (int64_t i = 0; i < c->depth; i++) {
+        block_a *b = &a->blk[i];
+        b->x_in = take(pl, N * C); b->mod = take(pl, N * 6 * C);
+        b->ln1 = take(pl, N * C); b->mean1 = take(pl, N); b->rstd1 = take(pl, N);
+        b->x1m = take(pl, N * C); b->q = take(pl, N * C); b->k = take(pl, N * C); b->v = take(pl, N * C);
+        b->qn = take(pl, N * C); b->kn = take(pl, N * C); b->rq = take(pl, N * Hh); b->rk = take(pl, N * Hh);
+        b->qr = take(pl, N * C); b->kr = take(pl, N * C); b->probs = take(pl, B * Hh * T * T);
+        b->att = take(pl, N * C); b->o = take(pl, N * C); b->xa = take(pl, N * C);
+        b->c1 = take(pl, N * C); b->cmean = take(pl, N); b->crstd = take(pl, N);
+        b->cq = take(pl, N * C); b->cqn = take(pl, N * C); b->rcq = take(pl, N * Hh);
+        b->ck = take(pl, Nt * C); b->cv = take(pl, Nt * C); b->ckn = take(pl, Nt * C); b->rck = take(pl, Nt * Hh);
+        b->cprobs = take(pl, B * Hh * T * L); b->ca = take(pl, N * C); b->co = take(pl, N * C); b->xc = take(pl, N * C);
+        b->ln2 = take(pl, N * C); b->mean2 = take(pl, N); b->rstd2 = take(pl, N);
+        b->x2m = take(pl, N * C); b->h1 = take(pl, N * M); b->hg = take(pl, N * M); b->mo = take(pl, N * C);
+    }
+    a->x_final = take(pl, N * C);
+    a->fmod = take(pl, N * 2 * C); a->fln = take(pl, N * C); a->fmean = take(pl, N); a->frstd = take(pl, N);
+    a->fm = take(pl, N * C); a->fout = take(pl, N * Pf);
+    grad_a *g = &a->g;
+    float **nc[] = {&g->dx, &g->dst, &g->dtemb, &g->dte1s, &g->dte1, &g->dfm, &g->dfln, &g->dmo,
+                    &g->dx2m, &g->dln2, &g->dca, &g->dcqn, &g->dcq, &g->dc1, &g->do_, &g->datt,
+                    &g->dqr, &g->dkr, &g->dv, &g->dqn, &g->dkn, &g->dq, &g->dk, &g->dx1m, &g->dln1};
+    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = take(pl, N * C);
+    g->dmod = take(pl, N * 6 * C); g->dfmod = take(pl, N * 2 * C); g->dfout = take(pl, N * Pf);
+    g->dhg = take(pl, N * M); g->dh1 = take(pl, N * M);
+    g->dctx = take(pl, Nt * C); g->dckn = take(pl, Nt * C); g->dcv = take(pl, Nt * C); g->dck = take(pl, Nt * C);
+    float **tc[] = {&g->dth, &g->dtl, &g->dtatt, &g->dtq, &g->dtk, &g->dtv, &g->dtln};
+    for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) *tc[i] = take(pl, Nt * Ct);
+    g->dtg = take(pl, Nt * Mt); g->dtf1 = take(pl, Nt * Mt);
+    int threads = gl_threads();
+    size_t s1 = gl_attention_scratch_floats((gl_attn_dims){B, T, T, Hh, D}, threads);
+    size_t s2 = gl_attention_scratch_floats((gl_attn_dims){B, T, L, Hh, D}, threads);
+    size_t s3 = gl_attention_scratch_floats((gl_attn_dims){B, L, L, Ht, Ct / Ht}, threads);
+    size_t s = s1 > s2 ? s1 : s2;
+    g->scratch = take(pl, (int64_t)(s > s3 ? s : s3));
+}
+
+static int batch_dims(const gl_dit *m, acts *a, int64_t B, int64_t F, int64_t H, int64_t W, char *msg, size_t msglen) {
+    const gl_dit_config *c = &m->cfg;
+    if (B < 1 || F < 1 || H < 1 || W < 1 || F % c->patch_t || H % c->patch_h || W % c->patch_w) {
+        snprintf(msg, msglen, "model: a batch of %lld videos of %lldx%lldx%lld does not divide into %lldx%lldx%lld patches",
+                 (long long)B, (long long)F, (long long)H, (long long)W, (long long)c->patch_t,
+                 (long long)c->patch_h, (long long)c->patch_w);
+        return GL_EINVAL;
+    }
+    int64_t T = (F / c->patch_t) * (H / c->patch_h) * (W / c->patch_w);
+    if (T > (1 << 20) || B > (1 << 16) || B * T > (1 << 24)) {
+        snprintf(msg, msglen, "model: %lld videos of %lld tokens is beyond what one step can hold", (long long)B, (long long)T);
+        return GL_EINVAL;
+    }
+    a->B = B; a->F = F; a->H = H; a->W = W; a->T = T; a->N = B * T;
+    a->L = c->text_len; a->Nt = B * c->text_len;
+    return GL_OK;
+}
+
+size_t gl_dit_arena_bytes(const gl_dit *m, int64_t B, int64_t F, int64_t H, int64_t W) {
+    acts a = m->a;
+    char msg[256];
+    if (batch_dims(m, &a, B, F, H, W, msg, sizeof msg)) return 0;
+    /* a plan without an arena only counts, but still needs somewhere to put its NULLs */
+    a.blk = calloc((size_t)m->cfg.depth, sizeof *a.blk);
+    a.tblk = calloc((size_t)m->cfg.text_layers, sizeof *a.tblk);
+    plan pl = {0};
+    if (a.blk && a.tblk) plan_acts(m, &a, &pl);
+    free(a.blk);
+    free(a.tblk);
+    return pl.bytes;
+}
+
+/* ---- pieces: forward beside backward ------------------------------------------- */
+
+static void zero(float *p, int64_t n) { memset(p, 0, (size_t)n * sizeof(float)); }
+
+static void residual(float *out, const float *x, const float *y, int64_t n) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] + y[i];
+}
+
+/* Timestep features: [cos(s f_i), sin(s f_i)] with s = 1000 t and f_i = 10000^(-i/half). */
+static void time_features(float *out, const float *t, int64_t N, int64_t dim) {
+    const int64_t half = dim / 2;
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t i = 0; i < half; i++) {
+            double f = exp(-log(10000.0) * (double)i / (double)half), s = 1000.0 * t[n] * f;
+            out[n * dim + i] = (float)cos(s);
+            out[n * dim + half + i] = (float)sin(s);
+        }
+}
+
+static void text_block_forward(const gl_dit *m, const text_block_p *p, text_a *t, float *h_out, const acts *a) {
+    const int64_t Nt = a->Nt, Ct = m->cfg.text_width, Mt = m->cfg.mlp_ratio * Ct, Ht = m->cfg.text_heads;
+    gl_layernorm_forward(t->l1, t->m1, t->r1, t->h_in, Nt, Ct, NORM_EPS);
+    lin_fwd(m, p->q, t->q, t->l1, Nt, Ct, Ct);
+    lin_fwd(m, p->k, t->k, t->l1, Nt, Ct, Ct);
+    lin_fwd(m, p->v, t->v, t->l1, Nt, Ct, Ct);
+    gl_attention_forward(t->att, t->probs, t->q, t->k, t->v, a->tmask, a->L * a->L,
+                         (gl_attn_dims){a->B, a->L, a->L, Ht, Ct / Ht});
+    lin_fwd(m, p->o, t->o, t->att, Nt, Ct, Ct);
+    residual(t->h_mid, t->h_in, t->o, Nt * Ct);
+    gl_layernorm_forward(t->l2, t->m2, t->r2, t->h_mid, Nt, Ct, NORM_EPS);
+    lin_fwd(m, p->fc1, t->f1, t->l2, Nt, Ct, Mt);
+    gl_gelu_forward(t->g, t->f1, Nt * Mt);
+    lin_fwd(m, p->fc2, t->f2, t->g, Nt, Mt, Ct);
+    residual(h_out, t->h_mid, t->f2, Nt * Ct);
+}
+
+/* dh: gradient of the block's output on entry, of its input on return. */
+static void text_block_backward(const gl_dit *m, const text_block_p *p, const text_a *t, float *dh, acts *a) {
+    const int64_t Nt = a->Nt, Ct = m->cfg.text_width, Mt = m->cfg.mlp_ratio * Ct, Ht = m->cfg.text_heads;
+    grad_a *g = &a->g;
+    zero(g->dtg, Nt * Mt);
+    lin_bwd(m, p->fc2, g->dtg, dh, t->g, Nt, Mt, Ct);
+    zero(g->dtf1, Nt * Mt);
+    gl_gelu_backward(g->dtf1, g->dtg, t->f1, Nt * Mt);
+    zero(g->dtl, Nt * Ct);
+    lin_bwd(m, p->fc1, g->dtl, g->dtf1, t->l2, Nt, Ct, Mt);
+    gl_layernorm_backward(dh, g->dtl, t->h_mid, t->m2, t->r2, Nt, Ct);
+    zero(g->dtatt, Nt * Ct);
+    lin_bwd(m, p->o, g->dtatt, dh, t->att, Nt, Ct, Ct);
+    zero(g->dtq, Nt * Ct); zero(g->dtk, Nt * Ct); zero(g->dtv, Nt * Ct);
+    gl_attention_backward(g->dtq, g->dtk, g->dtv, g->scratch, g->dtatt, t->probs, t->q, t->k, t->v,
+                          (gl_attn_dims){a->B, a->L, a->L, Ht, Ct / Ht});
+    zero(g->dtl, Nt * Ct);
+    lin_bwd(m, p->q, g->dtl, g->dtq, t->l1, Nt, Ct, Ct);
+    lin_bwd(m, p->k, g->dtl, g->dtk, t->l1, Nt, Ct, Ct);
+    lin_bwd(m, p->v, g->dtl, g->dtv, t->l1, Nt, Ct, Ct);
+    gl_layernorm_backward(dh, g->dtl, t->h_in, t->m1, t->r1, Nt, Ct);
+}
+
+static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *x_out, const acts *a,
+                          const gl_dit_batch *bt) {
+    const gl_dit_config *c = &m->cfg;
+    const int64_t N = a->N, Nt = a->Nt, C = c->width, M = c->mlp_ratio * C, Hh = c->heads, D = C / Hh;
+    const int64_t S = 6 * C; /* row stride of the modulation */
+    lin_fwd(m, p->ada, b->mod, a->st, N, C, S);
+    /* self-attention, modulated and gated */
+    gl_layernorm_forward(b->ln1, b->mean1, b->rstd1, b->x_in, N, C, NORM_EPS);
+    gl_modulate_forward(b->x1m, b->ln1, b->mod, b->mod + C, N, C, S);
+    lin_fwd(m, p->q, b->q, b->x1m, N, C, C);
+    lin_fwd(m, p->k, b->k, b->x1m, N, C, C);
+    lin_fwd(m, p->v, b->v, b->x1m, N, C, C);
+    gl_rmsnorm_forward(b->qn, b->rq, b->q, P(m, p->qn), N * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->kn, b->rk, b->k, P(m, p->kn), N * Hh, D, NORM_EPS);
+    gl_rope_forward(b->qr, b->qn, a->rcos, a->rsin, a->B, a->T, Hh, D);
+    gl_rope_forward(b->kr, b->kn, a->rcos, a->rsin, a->B, a->T, Hh, D);
+    gl_attention_forward(b->att, b->probs, b->qr, b->kr, b->v, bt->self_mask, bt->self_mask_bstride,
+                         (gl_attn_dims){a->B, a->T, a->T, Hh, D});
+    lin_fwd(m, p->o, b->o, b->att, N, C, C);
+    gl_gated_residual_forward(b->xa, b->x_in, b->o, b->mod + 2 * C, N, C, S);
+    /* cross-attention to the text, plain residual */
+    gl_layernorm_forward(b->c1, b->cmean, b->crstd, b->xa, N, C, NORM_EPS);
+    lin_fwd(m, p->cq, b->cq, b->c1, N, C, C);
+    lin_fwd(m, p->ck, b->ck, a->ctx, Nt, C, C);
+    lin_fwd(m, p->cv, b->cv, a->ctx, Nt, C, C);
+    gl_rmsnorm_forward(b->cqn, b->rcq, b->cq, P(m, p->cqn), N * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->ckn, b->rck, b->ck, P(m, p->ckn), Nt * Hh, D, NORM_EPS);
+    gl_attention_forward(b->ca, b->cprobs, b->cqn, b->ckn, b->cv, a->cmask, a->T * a->L,
+                         (gl_attn_dims){a->B, a->T, a->L, Hh, D});
+    lin_fwd(m, p->co, b->co, b->ca, N, C, C);
+    residual(b->xc, b->xa, b->co, N * C);
+    /* MLP, modulated and gated */
+    gl_layernorm_forward(b->ln2, b->mean2, b->rstd2, b->xc, N, C, NORM_EPS);
+    gl_modulate_forward(b->x2m, b->ln2, b->mod + 3 * C, b->mod + 4 * C, N, C, S);
+    lin_fwd(m, p->fc1, b->h1, b->x2m, N, C, M);
+    gl_gelu_forward(b->hg, b->h1, N * M);
+    lin_fwd(m, p->fc2, b->mo, b->hg, N, M, C);
+    gl_gated_residual_forward(x_out, b->xc, b->mo, b->mod + 5 * C, N, C, S);
+}
+
+/* dx: gradient of the block's output on entry, of its input on return. Adds into
+ * g->dst (the shared SiLU(temb)) and g->dctx (the text). */
+static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, acts *a) {
+    const gl_dit_config *c = &m->cfg;
+    const int64_t N = a->N, Nt = a->Nt, C = c->width, M = c->mlp_ratio * C, Hh = c->heads, D = C / Hh;
+    const int64_t S = 6 * C;
+    grad_a *g = &a->g;
+    float *dx = g->dx, *dmod = g->dmod;
+    zero(dmod, N * S);
+    /* MLP: out = xc + gate2 * mo; dx passes to xc unchanged */
+    zero(g->dmo, N * C);
+    gl_gated_residual_backward(NULL, g->dmo, dmod + 5 * C, dx, b->mo, b->mod + 5 * C, N, C, S);
+    zero(g->dhg, N * M);
+    lin_bwd(m, p->fc2, g->dhg, g->dmo, b->hg, N, M, C);
+    zero(g->dh1, N * M);
+    gl_gelu_backward(g->dh1, g->dhg, b->h1, N * M);
+    zero(g->dx2m, N * C);
+    lin_bwd(m, p->fc1, g->dx2m, g->dh1, b->x2m, N, C, M);
+    zero(g->dln2, N * C);
+    gl_modulate_backward(g->dln2, dmod + 3 * C, dmod + 4 * C, g->dx2m, b->ln2, b->mod + 4 * C, N, C, S);
+    gl_layernorm_backward(dx, g->dln2, b->xc, b->mean2, b->rstd2, N, C);
+    /* cross-attention: xc = xa + co */
+    zero(g->dca, N * C);
+    lin_bwd(m, p->co, g->dca, dx, b->ca, N, C, C);
+    zero(g->dcqn, N * C); zero(g->dckn, Nt * C); zero(g->dcv, Nt * C);
+    gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->cprobs, b->cqn, b->ckn, b->cv,
+                          (gl_attn_dims){a->B, a->T, a->L, Hh, D});
+    zero(g->dcq, N * C); zero(g->dck, Nt * C);
+    gl_rmsnorm_backward(g->dcq, G(m, p->cqn), g->dcqn, b->cq, P(m, p->cqn), b->rcq, N * Hh, D);
+    gl_rmsnorm_backward(g->dck, G(m, p->ckn), g->dckn, b->ck, P(m, p->ckn), b->rck, Nt * Hh, D);
+    zero(g->dc1, N * C);
+    lin_bwd(m, p->cq, g->dc1, g->dcq, b->c1, N, C, C);
+    lin_bwd(m, p->ck, g->dctx, g->dck, a->ctx, Nt, C, C);
+    lin_bwd(m, p->cv, g->dctx, g->dcv, a->ctx, Nt, C, C);
+    gl_layernorm_backward(dx, g->dc1, b->xa, b->cmean, b->crstd, N, C);
+    /* self-attention: xa = x_in + gate1 * o */
+    zero(g->do_, N * C);
+    gl_gated_residual_backward(NULL, g->do_, dmod + 2 * C, dx, b->o, b->mod + 2 * C, N, C, S);
+    zero(g->datt, N * C);
+    lin_bwd(m, p->o, g->datt, g->do_, b->att, N, C, C);
+    zero(g->dqr, N * C); zero(g->dkr, N * C); zero(g->dv, N * C);
+    gl_attention_backward(g->dqr, g->dkr, g->dv, g->scratch, g->datt, b->probs, b->qr, b->kr, b->v,
+                          (gl_attn_dims){a->B, a->T, a->T, Hh, D});
+    zero(g->dqn, N * C); zero(g->dkn, N * C);
+    gl_rope_backward(g->dqn, g->dqr, a->rcos, a->rsin, a->B, a->T, Hh, D);
+    gl_rope_backward(g->dkn, g->dkr, a->rcos, a->rsin, a->B, a->T, Hh, D);
+    zero(g->dq, N * C); zero(g->dk, N * C);
+    gl_rmsnorm_backward(g->dq, G(m, p->qn), g->dqn, b->q, P(m, p->qn), b->rq, N * Hh, D);
+    gl_rmsnorm_backward(g->dk, G(m, p->kn), g->dkn, b->k, P(m, p->kn), b->rk, N * Hh, D);
+    zero(g->dx1m, N * C);
+    lin_bwd(m, p->q, g->dx1m, g->dq, b->x1m, N, C, C);
+    lin_bwd(m, p->k, g->dx1m, g->dk, b->x1m, N, C, C);
+    lin_bwd(m, p->v, g->dx1m, g->dv, b->x1m, N, C, C);
+    zero(g->dln1, N * C);
+    gl_modulate_backward(g->dln1, dmod, dmod + C, g->dx1m, b->ln1, b->mod + C, N, C, S);
+    gl_layernorm_backward(dx, g->dln1, b->x_in, b->mean1, b->rstd1, N, C);
+    /* the modulation came from SiLU(temb) */
+    lin_bwd(m, p->ada, g->dst, dmod, a->st, N, C, S);
+}
+
+/* ---- the whole model ------------------------------------------------------------ */
+
+int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *out, char *msg, size_t msglen) {
+    const gl_dit_config *c = &m->cfg;
+    acts *a = &m->a;
+    m->have_forward = 0;
+    int rc = batch_dims(m, a, bt->B, bt->F, bt->H, bt->W, msg, msglen);
+    if (rc) return rc;
+    const int64_t B = a->B, T = a->T, N = a->N, L = a->L, Nt = a->Nt;
+    const int64_t C = c->width, Ct = c->text_width, D = C / c->heads;
+    const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
+    if ((bt->self_mask && bt->self_mask_bstride != 0 && bt->self_mask_bstride != T * T) ||
+        (bt->cross_mask && bt->cross_mask_bstride != 0 && bt->cross_mask_bstride != T * L)) {
+        snprintf(msg, msglen, "model: mask batch stride must be 0 or one mask's size");
+        return GL_EINVAL;
+    }
+    for (int64_t i = 0; i < B; i++)
+        if (bt->text_lens[i] < 0 || bt->text_lens[i] > L) {
+            snprintf(msg, msglen, "model: prompt %lld has %d tokens, the model takes at most %lld",
+                     (long long)i, bt->text_lens[i], (long long)L);
+            return GL_EINVAL;
+        }
+    for (int64_t i = 0; i < Nt; i++)
+        if (bt->text[i] < 0 || bt->text[i] >= c->text_vocab) {
+            snprintf(msg, msglen, "model: token id %d is outside the vocabulary of %lld", bt->text[i],
+                     (long long)c->text_vocab);
+            return GL_EINVAL;
+        }
+    plan pl = {.arena = arena};
+    plan_acts(m, a, &pl);
+    if (pl.failed) {
+        snprintf(msg, msglen, "model: activation arena too small: this batch needs %zu bytes, it has %zu",
+                 gl_dit_arena_bytes(m, B, bt->F, bt->H, bt->W), gl_arena_capacity(arena));
+        return GL_ENOMEM;
+    }
+    const gl_patch_dims pd = {B, bt->F, bt->H, bt->W, c->channels, c->patch_t, c->patch_h, c->patch_w};
+    /* masks: text keys beyond each prompt's length are never attended */
+    for (int64_t b = 0; b < B; b++) {
+        int32_t len = bt->text_lens[b];
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < L; j++) a->tmask[(b * L + i) * L + j] = j < len;
+        const uint8_t *um = bt->cross_mask ? bt->cross_mask + b * bt->cross_mask_bstride : NULL;
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0; j < L; j++)
+                a->cmask[(b * T + i) * L + j] = j < len && (!um || um[i * L + j]);
+    }
+    /* RoPE over the canvas, in patch units: cells of a grid sit side by side */
+    const int64_t gh = bt->H / c->patch_h, gw = bt->W / c->patch_w;
+    for (int64_t i = 0; i < T; i++) {
+        a->pos[3 * i] = (int32_t)(i / (gh * gw));
+        a->pos[3 * i + 1] = (int32_t)(i / gw % gh);
+        a->pos[3 * i + 2] = (int32_t)(i % gw);
+    }
+    int64_t split[3];
+    gl_rope_default_split(D, split);
+    gl_rope_tables(a->rcos, a->rsin, a->pos, T, D, split, (float)c->rope_theta);
+    /* timestep embedding, per token */
+    time_features(a->tfeat, bt->t, N, c->time_dim);
+    lin_fwd(m, m->t1, a->te1, a->tfeat, N, c->time_dim, C);
+    gl_silu_forward(a->te1s, a->te1, N * C);
+    lin_fwd(m, m->t2, a->temb, a->te1s, N, C, C);
+    gl_silu_forward(a->st, a->temb, N * C);
+    /* text encoder */
+    gl_embedding_forward(a->temb_in, bt->text, P(m, m->tok_emb), Nt, c->text_vocab, Ct);
+    const float *pe = P(m, m->pos_emb);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < L * Ct; i++) a->temb_in[b * L * Ct + i] += pe[i];
+    for (int64_t i = 0; i < c->text_layers; i++) {
+        float *h_out = i + 1 < c->text_layers ? a->tblk[i + 1].h_in : a->tfin;
+        text_block_forward(m, &m->tblk[i], &a->tblk[i], h_out, a);
+    }
+    gl_layernorm_forward(a->tln, a->tm, a->tr, a->tfin, Nt, Ct, NORM_EPS);
+    lin_fwd(m, m->tproj, a->ctx, a->tln, Nt, Ct, C);
+    /* video tokens through the blocks */
+    gl_patchify_forward(a->tok, bt->x, pd);
+    lin_fwd(m, m->patch, a->blk[0].x_in, a->tok, N, Pf, C);
+    for (int64_t i = 0; i < c->depth; i++) {
+        float *x_out = i + 1 < c->depth ? a->blk[i + 1].x_in : a->x_final;
+        block_forward(m, &m->blk[i], &a->blk[i], x_out, a, bt);
+    }
+    lin_fwd(m, m->fin_ada, a->fmod, a->st, N, C, 2 * C);
+    gl_layernorm_forward(a->fln, a->fmean, a->frstd, a->x_final, N, C, NORM_EPS);
+    gl_modulate_forward(a->fm, a->fln, a->fmod, a->fmod + C, N, C, 2 * C);
+    lin_fwd(m, m->fin, a->fout, a->fm, N, C, Pf);
+    gl_unpatchify_forward(out, a->fout, pd);
+    m->batch = *bt;
+    m->have_forward = 1;
+    return GL_OK;
+}
+
+int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
+    (void)arena; /* the buffers were carved by the forward */
+    if (!m->have_forward) return GL_ESTATE;
+    const gl_dit_config *c = &m->cfg;
+    acts *a = &m->a;
+    grad_a *g = &a->g;
+    const gl_dit_batch *bt = &m->batch;
+    const int64_t B = a->B, N = a->N, L = a->L, Nt = a->Nt, C = c->width, Ct = c->text_width;
+    const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
+    const gl_patch_dims pd = {B, a->F, a->H, a->W, c->channels, c->patch_t, c->patch_h, c->patch_w};
+    /* final layer */
+    zero(g->dfout, N * Pf);
+    gl_unpatchify_backward(g->dfout, dout, pd);
+    zero(g->dfm, N * C);
+    lin_bwd(m, m->fin, g->dfm, g->dfout, a->fm, N, C, Pf);
+    zero(g->dfln, N * C); zero(g->dfmod, N * 2 * C);
+    gl_modulate_backward(g->dfln, g->dfmod, g->dfmod + C, g->dfm, a->fln, a->fmod + C, N, C, 2 * C);
+    zero(g->dx, N * C);
+    gl_layernorm_backward(g->dx, g->dfln, a->x_final, a->fmean, a->frstd, N, C);
+    zero(g->dst, N * C);
+    lin_bwd(m, m->fin_ada, g->dst, g->dfmod, a->st, N, C, 2 * C);
+    /* blocks, last first */
+    zero(g->dctx, Nt * C);
+    for (int64_t i = c->depth - 1; i >= 0; i--) block_backward(m, &m->blk[i], &a->blk[i], a);
+    lin_bwd(m, m->patch, NULL, g->dx, a->tok, N, Pf, C);
+    /* timestep embedding */
+    zero(g->dtemb, N * C);
+    gl_silu_backward(g->dtemb, g->dst, a->temb, N * C);
+    zero(g->dte1s, N * C);
+    lin_bwd(m, m->t2, g->dte1s, g->dtemb, a->te1s, N, C, C);
+    zero(g->dte1, N * C);
+    gl_silu_backward(g->dte1, g->dte1s, a->te1, N * C);
+    lin_bwd(m, m->t1, NULL, g->dte1, a->tfeat, N, c->time_dim, C);
+    /* text encoder */
+    zero(g->dtln, Nt * Ct);
+    lin_bwd(m, m->tproj, g->dtln, g->dctx, a->tln, Nt, Ct, C);
+    zero(g->dth, Nt * Ct);
+    gl_layernorm_backward(g->dth, g->dtln, a->tfin, a->tm, a->tr, Nt, Ct);
+    for (int64_t i = c->text_layers - 1; i >= 0; i--) text_block_backward(m, &m->tblk[i], &a->tblk[i], g->dth, a);
+    float *dpe = G(m, m->pos_emb);
+    if (dpe)
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t i = 0; i < L * Ct; i++) dpe[i] += g->dth[b * L * Ct + i];
+    float *dte = G(m, m->tok_emb);
+    if (dte) gl_embedding_backward(dte, g->dth, bt->text, Nt, c->text_vocab, Ct);
+    return GL_OK;
+}

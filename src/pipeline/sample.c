@@ -1,0 +1,92 @@
+/* pipeline/sample.c: Euler sampling of the rectified flow with classifier-free guidance;
+ * the conditional and unconditional branches run as one batch of two. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gridlora/sample.h"
+
+gl_sample_opts gl_sample_default_opts(void) {
+    return (gl_sample_opts){.steps = 20, .cfg = 3.0f, .shift = 2.0f, .seed = 1};
+}
+
+double gl_sample_time(const gl_sample_opts *o, int i) {
+    double t = 1.0 - (double)i / (double)o->steps, s = o->shift;
+    return s * t / (1.0 + (s - 1.0) * t);
+}
+
+int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, float *out, char *msg,
+              size_t msglen) {
+    const gl_dit_config *c = gl_dit_cfg(m);
+    if (o->steps < 1 || o->steps > 10000 || !(o->cfg >= 0) || !(o->shift > 0)) {
+        snprintf(msg, msglen, "sample: steps must be in [1, 10000], cfg >= 0 and shift > 0");
+        return GL_EINVAL;
+    }
+    if (r->F < 1 || r->H < 1 || r->W < 1 || r->F % c->patch_t || r->H % c->patch_h || r->W % c->patch_w) {
+        snprintf(msg, msglen, "sample: %lldx%lldx%lld does not divide into the model's %lldx%lldx%lld patches",
+                 (long long)r->F, (long long)r->H, (long long)r->W, (long long)c->patch_t, (long long)c->patch_h,
+                 (long long)c->patch_w);
+        return GL_EINVAL;
+    }
+    const int guided = o->cfg != 1.0f;
+    const int64_t B = guided ? 2 : 1, L = c->text_len, C = c->channels;
+    const int64_t gh = r->H / c->patch_h, gw = r->W / c->patch_w;
+    const int64_t T = (r->F / c->patch_t) * gh * gw, n = r->F * r->H * r->W * C;
+    float *x = malloc((size_t)(B * n) * sizeof(float)), *v = malloc((size_t)(B * n) * sizeof(float));
+    float *t = malloc((size_t)(B * T) * sizeof(float));
+    int32_t *text = calloc((size_t)(B * L), sizeof(int32_t)), lens[2] = {r->text_len, 0};
+    uint8_t *tokclean = calloc((size_t)(r->F * r->H * r->W), 1); /* per pixel: from a clean token */
+    gl_arena *arena = NULL;
+    int rc = gl_arena_new(&arena, gl_dit_arena_bytes(m, B, r->F, r->H, r->W));
+    if (rc || !x || !v || !t || !text || !tokclean) {
+        snprintf(msg, msglen, "sample: out of memory");
+        rc = GL_ENOMEM;
+        goto end;
+    }
+    if (r->text_len < 0 || r->text_len > L) {
+        snprintf(msg, msglen, "sample: prompt of %d tokens; the model takes at most %lld", r->text_len, (long long)L);
+        rc = GL_EINVAL;
+        goto end;
+    }
+    memcpy(text, r->text, (size_t)L * sizeof(int32_t));
+    if (r->clean)
+        for (int64_t f = 0; f < r->F; f++)
+            for (int64_t y = 0; y < r->H; y++)
+                for (int64_t xx = 0; xx < r->W; xx++)
+                    tokclean[(f * r->H + y) * r->W + xx] =
+                        r->clean[((f / c->patch_t) * gh + y / c->patch_h) * gw + xx / c->patch_w];
+    gl_rng rng;
+    gl_rng_seed(&rng, o->seed);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)gl_rng_normal(&rng);
+    gl_dit_batch db = {.B = B, .F = r->F, .H = r->H, .W = r->W, .x = x, .t = t, .text = text, .text_lens = lens,
+                       .self_mask = r->self_mask, .cross_mask = r->cross_mask};
+    for (int s = 0; s < o->steps; s++) {
+        double tc = gl_sample_time(o, s), tn = gl_sample_time(o, s + 1);
+        /* clean context: given values, t = 0, in both branches */
+        for (int64_t i = 0; i < n; i++)
+            if (tokclean[i / C]) x[i] = r->context[i];
+        if (guided) memcpy(x + n, x, (size_t)n * sizeof(float));
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t k = 0; k < T; k++) t[b * T + k] = r->clean && r->clean[k] ? 0.0f : (float)tc;
+        gl_arena_reset(arena);
+        if ((rc = gl_dit_forward(m, arena, &db, v, msg, msglen))) goto end;
+        for (int64_t i = 0; i < n; i++) {
+            float vi = guided ? v[n + i] + o->cfg * (v[i] - v[n + i]) : v[i];
+            x[i] += (float)(tn - tc) * vi;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float xi = tokclean[i / C] ? r->context[i] : x[i];
+        out[i] = xi < -1.0f ? -1.0f : xi > 1.0f ? 1.0f : xi;
+        if (!isfinite(x[i])) {
+            snprintf(msg, msglen, "sample: the model produced non-finite values (broken weights?)");
+            rc = GL_EFORMAT;
+            goto end;
+        }
+    }
+end:
+    free(x); free(v); free(t); free(text); free(tokclean);
+    gl_arena_free(&arena);
+    return rc;
+}

@@ -1,0 +1,2 @@
+gl_test(test_half f16_roundtrip_exhaustive bf16_roundtrip_exhaustive
+        f16_rounding_matches_reference bf16_rounding_matches_reference arrays_match_scalar)

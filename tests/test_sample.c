@@ -1,0 +1,131 @@
+/* tests/test_sample.c: sampling: the schedule's ends, context cells kept exactly, and
+ * a model overfitted on one video generates that video from noise. */
+#include <math.h>
+#include <string.h>
+
+#include "gridlora/model.h"
+#include "gridlora/sample.h"
+#include "gridlora/train.h"
+#include "testutil.h"
+
+static void sample_schedule(void **s) {
+    (void)s;
+    gl_sample_opts o = gl_sample_default_opts();
+    o.steps = 10;
+    assert_float_equal(gl_sample_time(&o, 0), 1.0, 1e-12);
+    assert_float_equal(gl_sample_time(&o, 10), 0.0, 1e-12);
+    for (int i = 0; i < 10; i++) assert_true(gl_sample_time(&o, i + 1) < gl_sample_time(&o, i));
+    /* shift 2 spends more of the schedule at high noise than a linear one */
+    assert_true(gl_sample_time(&o, 5) > 0.5);
+}
+
+static void pattern(float *x, int64_t F, int64_t H, int64_t W, double phase) {
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t xx = 0; xx < W; xx++)
+                for (int c = 0; c < 3; c++)
+                    x[((f * H + y) * W + xx) * 3 + c] = (float)(0.8 * sin(phase + 0.7 * xx + 0.4 * y + 0.9 * f + 2.0 * c));
+}
+
+static int one_video(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    (void)ctx; (void)step; (void)rng; (void)msg; (void)msglen;
+    for (int64_t i = 0; i < b->B; i++) {
+        pattern(b->x0 + i * b->F * b->H * b->W * 3, b->F, b->H, b->W, 0.0);
+        b->text_lens[i] = 2;
+        b->text[i * b->text_len] = 7;
+        b->text[i * b->text_len + 1] = 8;
+    }
+    return 0;
+}
+
+static gl_dit *tiny(void) {
+    gl_dit_config c;
+    char msg[256];
+    gl_dit_config_preset("tiny", &c);
+    gl_dit *m = NULL;
+    assert_int_equal(gl_dit_new(&m, &c, msg, sizeof msg), GL_OK);
+    gl_dit_init_weights(m, 3);
+    return m;
+}
+
+/* Trained on one video with fresh noise each step, the flow from any noise ends at that
+ * video: the sample's error is far below the video's own spread. */
+static void sample_reproduces_overfitted_video(void **s) {
+    (void)s;
+    gl_dit *m = tiny();
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 1500;
+    o.batch = 4;
+    o.lr = 5e-3f;
+    o.warmup = 20;
+    o.prompt_drop = 0;
+    gl_train_result r;
+    char msg[256];
+    assert_int_equal(gl_train_run(m, &o, one_video, NULL, &r, msg, sizeof msg), GL_OK);
+    const int64_t F = 2, H = 8, W = 8, n = F * H * W * 3;
+    float *want = tu_falloc(n), *got = tu_falloc(n);
+    pattern(want, F, H, W, 0.0);
+    int32_t text[8] = {7, 8};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.cfg = 1.0f;
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 2};
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    double err = 0, var = 0;
+    for (int64_t i = 0; i < n; i++) {
+        err += (got[i] - want[i]) * (got[i] - want[i]);
+        var += want[i] * want[i];
+    }
+    print_message("training loss %.4f; sample MSE %.4f against the video's mean square %.4f\n",
+                  r.mean_loss_last10, err / n, var / n);
+    assert_true(err < 0.1 * var);
+    tu_free(want);
+    tu_free(got);
+    gl_dit_free(&m);
+}
+
+/* Clean context tokens come out exactly as given; guidance runs. */
+static void sample_keeps_context(void **s) {
+    (void)s;
+    gl_dit *m = tiny();
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t F = 2, H = 8, W = 16, n = F * H * W * 3, gw = W / c->patch_w;
+    const int64_t T = (F / c->patch_t) * (H / c->patch_h) * gw;
+    float *ctx = tu_falloc(n), *out = tu_falloc(n);
+    pattern(ctx, F, H, W, 1.0);
+    uint8_t *clean = test_calloc((size_t)T, 1);
+    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    int32_t text[8] = {7};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 4;
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 1, .context = ctx, .clean = clean};
+    char msg[256];
+    gl_params *p = gl_dit_params(m);
+    tu_rng r;
+    tu_seed(&r, 1);
+    tu_fill(&r, gl_params_data(p), gl_params_numel(p), 0.1); /* a model that does something */
+    assert_int_equal(gl_sample(m, &so, &req, out, msg, sizeof msg), GL_OK);
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t x = 0; x < 8; x++)
+                for (int c = 0; c < 3; c++) {
+                    int64_t i = ((f * H + y) * W + x) * 3 + c;
+                    float want = ctx[i] < -1 ? -1 : ctx[i] > 1 ? 1 : ctx[i];
+                    assert_true(out[i] == want);
+                }
+    so.steps = 0;
+    assert_int_equal(gl_sample(m, &so, &req, out, msg, sizeof msg), GL_EINVAL);
+    req.W = 9;
+    so.steps = 2;
+    assert_int_equal(gl_sample(m, &so, &req, out, msg, sizeof msg), GL_EINVAL);
+    tu_free(ctx);
+    tu_free(out);
+    test_free(clean);
+    gl_dit_free(&m);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(sample_schedule),
+    cmocka_unit_test(sample_reproduces_overfitted_video),
+    cmocka_unit_test(sample_keeps_context),
+};
+TU_MAIN("sample", tests)

@@ -1,0 +1,1 @@
+gl_test(test_tokenizer tokenizer_ids_stable tokenizer_errors tokenizer_covers_captions)

@@ -1,0 +1,159 @@
+/* tests/test_train.c: the rectified-flow training loop: it overfits one video, resumes
+ * bit for bit, stops on NaN, follows its schedule and writes its log. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gridlora/model.h"
+#include "gridlora/train.h"
+#include "testutil.h"
+
+typedef struct source {
+    int nan_at; /* step whose batch holds a NaN; -1 none */
+    int fixed;  /* the same video every step */
+} source;
+
+/* A smooth coloured pattern moving over the frames; a 3-token prompt. */
+static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    (void)msg; (void)msglen;
+    source *s = vctx;
+    for (int64_t i = 0; i < b->B; i++) {
+        double phase = s->fixed ? 0.3 * (double)i : gl_rng_uniform(rng) * 6.0;
+        for (int64_t f = 0; f < b->F; f++)
+            for (int64_t y = 0; y < b->H; y++)
+                for (int64_t x = 0; x < b->W; x++)
+                    for (int c = 0; c < 3; c++)
+                        b->x0[(((i * b->F + f) * b->H + y) * b->W + x) * 3 + c] =
+                            (float)(0.8 * sin(phase + 0.7 * x + 0.4 * y + 0.9 * f + 2.0 * c));
+        b->text_lens[i] = 3;
+        for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)i;
+    }
+    if (step == s->nan_at) b->x0[5] = NAN;
+    return 0;
+}
+
+static gl_dit *tiny(void) {
+    gl_dit_config c;
+    char msg[256];
+    gl_dit_config_preset("tiny", &c);
+    gl_dit *m = NULL;
+    assert_int_equal(gl_dit_new(&m, &c, msg, sizeof msg), GL_OK);
+    gl_dit_init_weights(m, 3);
+    return m;
+}
+
+static void train_overfits_one_video(void **st) {
+    (void)st;
+    gl_dit *m = tiny();
+    source s = {.nan_at = -1, .fixed = 1};
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 400;
+    o.batch = 1;
+    o.lr = 1e-2f;
+    o.warmup = 20;
+    o.lr_min_ratio = 0.01f;
+    o.prompt_drop = 0;
+    o.repeat_noise = 1;
+    gl_train_result r;
+    char msg[256];
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    print_message("tiny preset, one video, %lld steps: final loss %.2e\n", (long long)o.steps, r.last_loss);
+    assert_true(r.last_loss < 1e-3);
+    gl_dit_free(&m);
+}
+
+/* Killed after 7 of 12 steps and resumed: the same weights as 12 steps straight. */
+static void train_resume_is_exact(void **st) {
+    (void)st;
+    char dir[] = "/tmp/gl_train_XXXXXX", ckpt[256], log[256], msg[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/run.safetensors", dir);
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    source s = {.nan_at = -1};
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 12;
+    o.batch = 2;
+    o.warmup = 3;
+    o.ema = 0.9f;
+    gl_train_result r;
+    gl_dit *a = tiny(), *b = tiny();
+    assert_int_equal(gl_train_run(a, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    o.checkpoint = ckpt;
+    o.checkpoint_every = 5;
+    o.log_csv = log;
+    o.stop_after = 7;
+    assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    assert_int_equal(r.steps_done, 7);
+    gl_dit_free(&b);
+    b = tiny(); /* a fresh process: only the checkpoint carries over */
+    o.stop_after = 0;
+    o.resume = 1;
+    assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    assert_int_equal(r.start_step, 7);
+    assert_int_equal(r.steps_done, 5);
+    gl_params *pa = gl_dit_params(a), *pb = gl_dit_params(b);
+    assert_memory_equal(gl_params_data(pa), gl_params_data(pb), (size_t)gl_params_numel(pa) * sizeof(float));
+    /* the log has each step once, in order */
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "step,loss,lr,grad_norm,seconds\n");
+    for (int k = 1; k <= 12; k++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        assert_int_equal(atoi(line), k);
+    }
+    assert_null(fgets(line, sizeof line, f));
+    fclose(f);
+    /* a checkpoint of another seed refuses to resume */
+    o.seed = 99;
+    gl_dit_free(&b);
+    b = tiny();
+    assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "seed"));
+    remove(ckpt);
+    remove(log);
+    rmdir(dir);
+    gl_dit_free(&a);
+    gl_dit_free(&b);
+}
+
+static void train_stops_on_nan(void **st) {
+    (void)st;
+    gl_dit *m = tiny();
+    source s = {.nan_at = 2};
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 5;
+    o.batch = 1;
+    gl_train_result r;
+    char msg[256];
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_EFORMAT);
+    assert_non_null(strstr(msg, "step 3"));
+    assert_int_equal(r.steps_done, 2);
+    gl_dit_free(&m);
+}
+
+static void train_schedule(void **st) {
+    (void)st;
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 110;
+    o.warmup = 10;
+    o.lr = 1.0f;
+    o.lr_min_ratio = 0.1f;
+    assert_float_equal(gl_train_lr(&o, 0), 0.1, 1e-6);
+    assert_float_equal(gl_train_lr(&o, 9), 1.0, 1e-6);
+    assert_float_equal(gl_train_lr(&o, 10), 1.0, 1e-6);
+    assert_float_equal(gl_train_lr(&o, 109), 0.1, 1e-6);
+    assert_true(gl_train_lr(&o, 60) < 0.6 && gl_train_lr(&o, 60) > 0.5);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(train_overfits_one_video),
+    cmocka_unit_test(train_resume_is_exact),
+    cmocka_unit_test(train_stops_on_nan),
+    cmocka_unit_test(train_schedule),
+};
+TU_MAIN("train", tests)
