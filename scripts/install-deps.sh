@@ -6,7 +6,8 @@ set -euo pipefail
 
 # ffmpeg (the program) only makes test fixtures in many containers and codecs, and
 # python3-torch runs tools/reference_dit.py, the model's reference in the tests; the
-# library never runs either.
+# library never runs either; gnuplot-nox draws loss curves for `train --plot`; libdnnl-dev
+# (oneDNN) runs the bf16 matrix products.
 # Why the OpenMP flavour of OpenBLAS: our attention kernels call sgemm from inside
 # OpenMP parallel loops; the openmp build then runs those calls single-threaded instead
 # of oversubscribing the cores with its own pthreads pool.
@@ -17,6 +18,7 @@ packages=(
   libcjson-dev libcmocka-dev
   ffmpeg
   python3 python3-torch
+  gnuplot-nox libdnnl-dev
 )
 
 missing=()

@@ -7,7 +7,17 @@
 #define GL_VERSION "0.1.0"
 
 #include "gridlora/core.h"
+#include "gridlora/dataset.h"
+#include "gridlora/grid.h"
+#include "gridlora/half.h"
+#include "gridlora/model.h"
 #include "gridlora/nn.h"
+#include "gridlora/render.h"
+#include "gridlora/safetensors.h"
+#include "gridlora/sample.h"
 #include "gridlora/selfcheck.h"
+#include "gridlora/tokenizer.h"
+#include "gridlora/train.h"
+#include "gridlora/video.h"
 
 #endif

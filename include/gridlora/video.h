@@ -46,6 +46,11 @@ typedef struct gl_video_read_opts {
 
 gl_video_read_opts gl_video_read_default_opts(void);
 
+/* FFmpeg's (and its encoders') own messages on stderr: off (0, only our one-line
+ * errors) or on (1). Process-wide, as FFmpeg's log level is; the gridlora tool starts
+ * with them off. */
+void gl_video_set_verbose(int on);
+
 typedef struct gl_video_read_info {
     int64_t source_frames;          /* frames decoded from the file */
     int64_t source_width, source_height;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libavutil/log.h>
 
 #include "cli.h"
 #include "gridlora/core.h"
@@ -100,7 +99,7 @@ int cmd_prep(int argc, char **argv) {
         return CLI_USAGE;
     }
     /* our one-line errors carry FFmpeg's reason; its own log would add lines */
-    av_log_set_level(verbose ? AV_LOG_INFO : AV_LOG_QUIET);
+    gl_video_set_verbose(verbose);
 
     gl_video vid = {0};
     gl_video_read_info info;

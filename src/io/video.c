@@ -17,6 +17,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 #include <libavutil/dict.h>
+#include <libavutil/log.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
@@ -492,3 +493,5 @@ end:
     }
     return err;
 }
+
+void gl_video_set_verbose(int on) { av_log_set_level(on ? AV_LOG_INFO : AV_LOG_QUIET); }
