@@ -672,6 +672,43 @@ static void layout_prompt_overflow(void **s) {
     assert_string_equal(buf, "");
 }
 
+/* The compose layout's masks, checked entry by entry on a 1x8x8 canvas of 2x2 patches:
+ * 16 tokens, cells of 2x2 tokens; the text "<grid> g g <cell0> a <cell1> b b <cell2> c
+ * <cell3> d" with the markers at ids 2..6. */
+static void layout_masks(void **state) {
+    (void)state;
+    gl_layout l;
+    char msg[256];
+    const char *p[] = {"a", "b"};
+    assert_int_equal(gl_layout_by_name(&l, "compose", p, 2, msg, sizeof msg), 0);
+    gl_patch_dims d = {1, 1, 8, 8, 3, 1, 2, 2};
+    const int32_t text[] = {2, 10, 11, 3, 20, 4, 21, 22, 5, 23, 6, 24};
+    const int64_t n = 12, L = 16, T = 16;
+    uint8_t self[16 * 16], cross[16 * 16];
+    assert_int_equal(gl_layout_masks(&l, d, text, n, L, 2, self, cross), 0);
+    for (int64_t i = 0; i < T; i++) {
+        int ci = 2 * ((i / 4) >= 2) + ((i % 4) >= 2);
+        for (int64_t j = 0; j < T; j++) {
+            int cj = 2 * ((j / 4) >= 2) + ((j % 4) >= 2);
+            assert_int_equal(self[i * T + j], ci >= 2 || cj == ci); /* cells 0, 1 are inputs */
+        }
+        /* text segments: 0..2 global, 3..4 cell 0, 5..7 cell 1, 8..9 cell 2, 10..11 cell 3 */
+        const int segs[12] = {-1, -1, -1, 0, 0, 1, 1, 1, 2, 2, 3, 3};
+        for (int64_t j = 0; j < L; j++) {
+            int want = j < n && (ci >= 2 || segs[j] < 0 || segs[j] == ci);
+            assert_int_equal(cross[i * L + j], want);
+        }
+    }
+    /* consistency mode: no masks, nothing written */
+    memset(self, 7, sizeof self);
+    l.no_masks = 1;
+    assert_int_equal(gl_layout_masks(&l, d, text, n, L, 2, self, cross), 1);
+    assert_int_equal(self[0], 7);
+    l.no_masks = 0;
+    assert_int_equal(gl_layout_masks(&l, d, text + 1, n - 1, L, 2, self, cross), GL_EINVAL);
+    assert_int_equal(gl_layout_masks(&l, d, text, 20, L, 2, self, cross), GL_EINVAL);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tile_split_round_trip),
     cmocka_unit_test(tile_literal),
@@ -693,5 +730,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(layout_rejects_bad_prompts),
     cmocka_unit_test(layout_prompt_exact),
     cmocka_unit_test(layout_prompt_overflow),
+    cmocka_unit_test(layout_masks),
 };
 TU_MAIN("grid", tests)

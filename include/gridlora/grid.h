@@ -255,6 +255,23 @@ unsigned gl_layout_cells(const gl_layout *l, gl_cell_role role);
 int gl_layout_prompt(const gl_layout *l, char *buf, size_t buflen, char *msg,
                      size_t msglen);
 
+/* ---- attention masks of a layout (METHOD.md stage 2) ---------------------------- */
+
+/* The layout's masks for one canvas of patch dims d (as gl_patchify_forward's) and its
+ * tokenized joined prompt text[0..text_len) (gl_layout_prompt through the tokenizer:
+ * the markers <grid>, <cell0>..<cell3> are the ids grid_id and grid_id+1..grid_id+4):
+ *   self_mask[T,T]:  an input cell's queries see only their own cell's tokens; an
+ *                    output cell's see every token;
+ *   cross_mask[T,L]: an input cell's queries see the global prompt and their own cell's
+ *                    prompt (markers included); an output cell's see the whole text.
+ * L is the model's text length (columns past text_len are 0: they are padding anyway).
+ * Returns 1 when the layout has no masks (no_masks: the consistency mode), writing
+ * nothing: pass NULL masks to the model then, which costs nothing. 0 when written.
+ * GL_EINVAL for an invalid grid, text_len > L, or text that does not start with the
+ * <grid> marker. */
+int gl_layout_masks(const gl_layout *l, gl_patch_dims d, const int32_t *text, int64_t text_len,
+                    int64_t L, int32_t grid_id, uint8_t *self_mask, uint8_t *cross_mask);
+
 #ifdef __cplusplus
 }
 #endif

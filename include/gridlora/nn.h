@@ -31,6 +31,18 @@ void gl_linear_forward(float *out, const float *inp, const float *w, const float
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC);
 
+/* ---- low-rank adapters (LoRA) -------------------------------------------------- */
+
+/* out[N,OC] += scale * (inp[N,IC] . A[r,IC]^T) . B[OC,r]^T, the adapter's share of a
+ * linear layer (W' = W + scale B A); h[N,r] = inp . A^T is written for backward. */
+void gl_lora_forward(float *out, float *h, const float *inp, const float *A, const float *B,
+                     int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
+/* dB[OC,r] += scale * dout^T h;  dA[r,IC] += dh^T inp;  dinp[N,IC] += dh A, with
+ * dh[N,r] = scale * dout B (scratch, overwritten). dinp, dA, dB may be NULL. */
+void gl_lora_backward(float *dinp, float *dA, float *dB, float *dh, const float *dout,
+                      const float *inp, const float *h, const float *A, const float *B,
+                      int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
+
 /* ---- normalisation ------------------------------------------------------------ */
 
 /* Layer norm without affine: out = (x - mean) * rstd over C, per row of N.

@@ -34,7 +34,7 @@ int gl_dit_config_preset(const char *name, gl_dit_config *cfg) {
         *cfg = (gl_dit_config){.channels = 3, .frames = 8, .cell_h = 32, .cell_w = 32,
                                .patch_t = 2, .patch_h = 4, .patch_w = 4, .width = 192,
                                .depth = 6, .heads = 4, .mlp_ratio = 4, .time_dim = 256,
-                               .text_vocab = 1024, .concept_tokens = 512, .text_len = 48,
+                               .text_vocab = 1024, .concept_tokens = 512, .text_len = 80,
                                .text_width = 128, .text_layers = 2, .text_heads = 4,
                                .rope_theta = 10000.0};
         return GL_OK;

@@ -1,0 +1,1 @@
+gl_test(test_lora lora_shapes lora_adds_and_nulls)
