@@ -1,8 +1,16 @@
 /* tests/test_lora.c: the LoRA adapter op against a double reference and finite
  * differences (pattern of tests/test_linear.c). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <string.h>
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "gridlora/core.h"
+#include "gridlora/lora.h"
+#include "gridlora/model.h"
 #include "gridlora/nn.h"
 #include "testutil.h"
 
@@ -105,7 +113,197 @@ static void lora_adds_and_nulls(void **s) {
     assert_true(nonzero > 0); /* B learns first, from A's random projection */
 }
 
+static gl_dit *model(int width) {
+    gl_dit_config c;
+    char msg[256];
+    gl_dit_config_preset("tiny", &c);
+    c.width = width;
+    gl_dit *m = NULL;
+    assert_int_equal(gl_dit_new(&m, &c, msg, sizeof msg), GL_OK);
+    gl_dit_init_weights(m, 1);
+    return m;
+}
+
+/* Targets, shapes, PEFT names, files (and a file for another model), merging. */
+static void lora_adapter_object(void **s) {
+    (void)s;
+    char msg[512], dir[] = "/tmp/gl_lora_XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a.safetensors", dir);
+    gl_dit *m = model(16);
+    gl_lora_spec sp = gl_lora_default_spec();
+    int32_t toks[2] = {60, 63};
+    sp.rank = 4;
+    sp.motion = 1;
+    sp.tokens = toks;
+    sp.n_tokens = 2;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_OK);
+    /* two blocks x (4 self + 4 cross + 2 MLP) projections */
+    assert_int_equal(gl_lora_module_count(l), 20);
+    assert_string_equal(gl_lora_module_name(l, 0), "blocks.0.attn.q");
+    gl_params *lp = gl_lora_params(l);
+    int a = gl_params_find(lp, "blocks.1.mlp.fc1.lora_A.weight"), b = gl_params_find(lp, "blocks.1.mlp.fc1.lora_B.weight");
+    assert_true(a >= 0 && b >= 0 && gl_params_find(lp, "blocks.1.mlp.fc1.lora_B2.weight") >= 0);
+    assert_int_equal(gl_params_tensor(lp, a).shape[0], 4);
+    assert_int_equal(gl_params_tensor(lp, a).shape[1], 16);
+    assert_int_equal(gl_params_tensor(lp, b).shape[0], 32);
+    assert_true(gl_params_tensor(lp, b).data[0] == 0.0f); /* B starts at zero */
+    /* the token rows start as the base model's rows */
+    gl_params *mp = gl_dit_params(m);
+    gl_tensor table = gl_params_tensor(mp, gl_params_find(mp, "text.token_embed.weight"));
+    gl_tensor rows = gl_params_tensor(lp, gl_lora_token_rows(l));
+    assert_memory_equal(rows.data + 16, table.data + 63 * 16, 16 * sizeof(float));
+    /* file round trip */
+    tu_rng r;
+    tu_seed(&r, 3);
+    tu_fill(&r, gl_params_data(lp), gl_params_numel(lp), 0.1);
+    assert_int_equal(gl_lora_save(l, path, 0, msg, sizeof msg), GL_OK);
+    gl_lora *l2 = NULL;
+    assert_int_equal(gl_lora_load(&l2, m, path, msg, sizeof msg), GL_OK);
+    assert_memory_equal(gl_params_data(gl_lora_params(l2)), gl_params_data(lp),
+                        (size_t)gl_params_numel(lp) * sizeof(float));
+    gl_lora_free(&l2);
+    /* another model: the message names the tensor that does not fit */
+    gl_dit *other = model(24);
+    assert_int_not_equal(gl_lora_load(&l2, other, path, msg, sizeof msg), GL_OK);
+    assert_non_null(strstr(msg, "lora_A.weight"));
+    assert_null(l2);
+    gl_dit_free(&other);
+    /* merge: W += s (B + B2) A, checked on one entry; token rows written */
+    int wi = gl_params_find(mp, "blocks.1.mlp.fc1.weight");
+    float w0 = gl_params_tensor(mp, wi).data[3 * 16 + 5];
+    const float *A = gl_params_tensor(lp, a).data, *B = gl_params_tensor(lp, b).data;
+    const float *B2 = gl_params_tensor(lp, gl_params_find(lp, "blocks.1.mlp.fc1.lora_B2.weight")).data;
+    double want = w0;
+    for (int k = 0; k < 4; k++) want += 0.5 * gl_lora_scale(l) * (B[3 * 4 + k] + B2[3 * 4 + k]) * A[k * 16 + 5];
+    assert_int_equal(gl_lora_merge(m, l, 0.5f, msg, sizeof msg), GL_OK);
+    assert_float_equal(gl_params_tensor(mp, wi).data[3 * 16 + 5], want, 1e-6);
+    assert_memory_equal(table.data + 60 * 16, rows.data, 16 * sizeof(float));
+    /* bad specs */
+    sp.targets = "nothing.*";
+    assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "match no"));
+    sp.targets = GL_LORA_DEFAULT_TARGETS;
+    toks[0] = 64;
+    assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
+    remove(path);
+    rmdir(dir);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
+/* One forward of a tiny model on a fixed batch; returns sum(out * G). */
+typedef struct fwd {
+    float x[2 * 8 * 8 * 3], t[32], out[2 * 8 * 8 * 3], G[2 * 8 * 8 * 3];
+    int32_t text[8], lens[1];
+    gl_arena *arena;
+} fwd;
+
+static void fwd_init(fwd *f, const gl_dit *m) {
+    tu_rng r;
+    tu_seed(&r, 11);
+    tu_fill(&r, f->x, 2 * 8 * 8 * 3, 1.0);
+    tu_fill(&r, f->G, 2 * 8 * 8 * 3, 1.0);
+    for (int i = 0; i < 32; i++) f->t[i] = (float)tu_uniform(&r);
+    int32_t text[8] = {7, 60, 9, 63, 0, 0, 0, 0};
+    memcpy(f->text, text, sizeof text);
+    f->lens[0] = 4;
+    f->arena = NULL;
+    gl_arena_new(&f->arena, gl_dit_arena_bytes(m, 1, 2, 8, 8) + (1 << 20));
+}
+
+static double fwd_run(fwd *f, gl_dit *m) {
+    char msg[256];
+    gl_dit_batch b = {.B = 1, .F = 2, .H = 8, .W = 8, .x = f->x, .t = f->t, .text = f->text, .text_lens = f->lens};
+    gl_arena_reset(f->arena);
+    if (gl_dit_forward(m, f->arena, &b, f->out, msg, sizeof msg)) fail_msg("%s", msg);
+    double l = 0;
+    for (int i = 0; i < 2 * 8 * 8 * 3; i++) l += (double)f->out[i] * f->G[i];
+    return l;
+}
+
+static void randomize(gl_params *p, uint64_t seed, double sd) {
+    tu_rng r;
+    tu_seed(&r, seed);
+    tu_fill(&r, gl_params_data(p), gl_params_numel(p), sd);
+}
+
+/* Attached to a frozen model: a zero adapter changes nothing; a trained one gives the
+ * merged model's output; its gradients (A, B, B2, token rows) match finite differences
+ * of the whole model and the frozen base gets none. */
+static void lora_in_model(void **s) {
+    (void)s;
+    char msg[256];
+    gl_dit *m = model(16);
+    gl_params *mp = gl_dit_params(m);
+    randomize(mp, 5, 0.3);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    fwd f;
+    fwd_init(&f, m);
+    double base = fwd_run(&f, m);
+    float out0[2 * 8 * 8 * 3];
+    memcpy(out0, f.out, sizeof out0);
+    gl_lora_spec sp = gl_lora_default_spec();
+    int32_t toks[1] = {60};
+    sp.rank = 3;
+    sp.motion = 1;
+    sp.tokens = toks;
+    sp.n_tokens = 1;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_dit_attach_lora(m, l, 0.7f, msg, sizeof msg), GL_OK);
+    gl_arena_free(&f.arena);
+    gl_arena_new(&f.arena, gl_dit_arena_bytes(m, 1, 2, 8, 8));
+    assert_float_equal(fwd_run(&f, m), base, 1e-9 * fabs(base) + 1e-9);
+    gl_params *lp = gl_lora_params(l);
+    randomize(lp, 8, 0.3);
+    fwd_run(&f, m);
+    gl_params_zero_grad(mp);
+    gl_params_zero_grad(lp);
+    assert_int_equal(gl_dit_backward(m, f.arena, f.G), GL_OK);
+    for (int64_t j = 0; j < gl_params_numel(mp); j++) assert_true(gl_params_grads(mp)[j] == 0.0f);
+    double worst = 0;
+    for (int i = 0; i < gl_params_count(lp); i++) {
+        gl_tensor t = gl_params_tensor(lp, i);
+        int64_t n = gl_tensor_numel(&t), best = 0;
+        for (int64_t j = 1; j < n; j++)
+            if (fabsf(t.grad[j]) > fabsf(t.grad[best])) best = j;
+        if (fabs(t.grad[best]) < 1e-5) fail_msg("%s has no gradient", gl_params_name(lp, i));
+        float saved = t.data[best], h = 1e-2f * fmaxf(fabsf(saved), 0.3f);
+        t.data[best] = saved + h;
+        double lpl = fwd_run(&f, m);
+        t.data[best] = saved - h;
+        double lm = fwd_run(&f, m);
+        t.data[best] = saved;
+        /* The loss sums ~400 float outputs: its rounding noise (~2e-6) over 2h (~6e-3)
+         * puts a floor of ~3e-4 under the difference quotient, so small gradients are
+         * judged against 0.1 (an absolute 2e-3, 7x the floor; a missing factor or term
+         * errs by far more). */
+        double err = fabs((lpl - lm) / (2.0 * h) - t.grad[best]) / fmax(fabs(t.grad[best]), 0.1);
+        if (err > worst) worst = err;
+    }
+    print_message("adapter gradients: %d tensors, worst relative error %.2e\n", gl_params_count(lp), worst);
+    assert_true(worst < 2e-2);
+    /* attached == merged */
+    double attached_loss = fwd_run(&f, m);
+    float out1[2 * 8 * 8 * 3];
+    memcpy(out1, f.out, sizeof out1);
+    gl_dit_detach_loras(m);
+    assert_int_equal(gl_lora_merge(m, l, 0.7f, msg, sizeof msg), GL_OK);
+    fwd_run(&f, m);
+    double *want = tu_to_double(out1, 2 * 8 * 8 * 3);
+    tu_check("merged against attached", f.out, want, 2 * 8 * 8 * 3, 1e-5);
+    tu_free(want);
+    (void)attached_loss;
+    gl_arena_free(&f.arena);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(lora_in_model),
+    cmocka_unit_test(lora_adapter_object),
     cmocka_unit_test(lora_shapes),
     cmocka_unit_test(lora_adds_and_nulls),
 };

@@ -1,1 +1,1 @@
-gl_test(test_lora lora_shapes lora_adds_and_nulls)
+gl_test(test_lora lora_shapes lora_adds_and_nulls lora_adapter_object lora_in_model)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/nn.h"
 
@@ -29,13 +30,13 @@ typedef struct text_block_p { lin q, k, v, o, fc1, fc2; } text_block_p;
 /* Activations of one self/cross/MLP block; x_in is the block's input. */
 typedef struct block_a {
     float *x_in, *mod;
-    float *ln1, *mean1, *rstd1, *x1m, *q, *k, *v, *qn, *kn, *rq, *rk, *qr, *kr, *probs, *att, *o, *xa;
-    float *c1, *cmean, *crstd, *cq, *cqn, *rcq, *ck, *cv, *ckn, *rck, *cprobs, *ca, *co, *xc;
+    float *ln1, *mean1, *rstd1, *x1m, *q, *k, *v, *qn, *kn, *rq, *rk, *qr, *kr, *lse, *att, *o, *xa;
+    float *c1, *cmean, *crstd, *cq, *cqn, *rcq, *ck, *cv, *ckn, *rck, *clse, *ca, *co, *xc;
     float *ln2, *mean2, *rstd2, *x2m, *h1, *hg, *mo;
 } block_a;
 
 typedef struct text_a {
-    float *h_in, *l1, *m1, *r1, *q, *k, *v, *probs, *att, *o, *h_mid, *l2, *m2, *r2, *f1, *g, *f2;
+    float *h_in, *l1, *m1, *r1, *q, *k, *v, *lse, *att, *o, *h_mid, *l2, *m2, *r2, *f1, *g, *f2;
 } text_a;
 
 /* Gradient buffers: reused by every block in turn. */
@@ -59,9 +60,20 @@ typedef struct acts {
     grad_a g;
 } acts;
 
+/* An adapter applied in forward and backward (gl_dit_attach_lora). */
+typedef struct attached {
+    gl_lora *l;
+    float weight;
+    int *mod_of;       /* [model params]: the adapter's module on that weight, or -1 */
+    float **h, **h2;   /* [modules]: rank-r intermediates of B and B2, in the arena */
+} attached;
+
 struct gl_dit {
     gl_dit_config cfg;
     gl_params *p;
+    attached *att;
+    int n_att;
+    float *lora_dh;    /* rank-r gradient scratch, in the arena */
     lin patch, t1, t2, tproj, fin_ada, fin;
     int tok_emb, pos_emb;
     block_p *blk;
@@ -81,13 +93,46 @@ static float *G(const gl_dit *m, int idx) {
     return gl_params_tensor(m->p, idx).grad;
 }
 
+static float *lora_G(const gl_params *p, int idx) {
+    if (idx < 0 || (gl_params_flags(p, idx) & GL_PARAM_FROZEN)) return NULL;
+    return gl_params_tensor(p, idx).grad;
+}
+
 static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
     gl_linear_forward(out, in, P(m, l.w), l.b >= 0 ? P(m, l.b) : NULL, N, IC, OC);
+    for (int k = 0; k < m->n_att; k++) {
+        const attached *t = &m->att[k];
+        int i = t->mod_of[l.w], a, b, b2;
+        if (i < 0) continue;
+        gl_lora_module_params(t->l, i, &a, &b, &b2);
+        gl_params *lp = gl_lora_params(t->l);
+        float s = t->weight * gl_lora_scale(t->l);
+        int r = gl_lora_rank(t->l);
+        gl_lora_forward(out, t->h[i], in, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N, IC, OC, r, s);
+        if (b2 >= 0)
+            gl_lora_forward(out, t->h2[i], in, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b2).data, N, IC,
+                            OC, r, s);
+    }
 }
 
 static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const float *in, int64_t N,
                     int64_t IC, int64_t OC) {
     gl_linear_backward(din, G(m, l.w), G(m, l.b), dout, in, P(m, l.w), N, IC, OC);
+    for (int k = 0; k < m->n_att; k++) {
+        const attached *t = &m->att[k];
+        int i = t->mod_of[l.w], a, b, b2;
+        if (i < 0) continue;
+        gl_lora_module_params(t->l, i, &a, &b, &b2);
+        gl_params *lp = gl_lora_params(t->l);
+        float s = t->weight * gl_lora_scale(t->l);
+        int r = gl_lora_rank(t->l);
+        const float *A = gl_params_tensor(lp, a).data;
+        gl_lora_backward(din, lora_G(lp, a), lora_G(lp, b), m->lora_dh, dout, in, t->h[i], A,
+                         gl_params_tensor(lp, b).data, N, IC, OC, r, s);
+        if (b2 >= 0)
+            gl_lora_backward(din, lora_G(lp, a), lora_G(lp, b2), m->lora_dh, dout, in, t->h2[i], A,
+                             gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
+    }
 }
 
 static int add_param(gl_params *p, const char *name, int ndim, int64_t d0, int64_t d1, int flags, int *rc) {
@@ -200,6 +245,7 @@ void gl_dit_free(gl_dit **pm) {
     free(m->tblk);
     free(m->a.blk);
     free(m->a.tblk);
+    gl_dit_detach_loras(m);
     free(m);
     *pm = NULL;
 }
@@ -272,7 +318,7 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
         t->h_in = i == 0 ? a->temb_in : take(pl, Nt * Ct); /* the previous block's output */
         t->l1 = take(pl, Nt * Ct); t->m1 = take(pl, Nt); t->r1 = take(pl, Nt);
         t->q = take(pl, Nt * Ct); t->k = take(pl, Nt * Ct); t->v = take(pl, Nt * Ct);
-        t->probs = take(pl, B * Ht * L * L); t->att = take(pl, Nt * Ct); t->o = take(pl, Nt * Ct);
+        t->lse = take(pl, B * Ht * L); t->att = take(pl, Nt * Ct); t->o = take(pl, Nt * Ct);
         t->h_mid = take(pl, Nt * Ct); t->l2 = take(pl, Nt * Ct); t->m2 = take(pl, Nt); t->r2 = take(pl, Nt);
         t->f1 = take(pl, Nt * Mt); t->g = take(pl, Nt * Mt); t->f2 = take(pl, Nt * Ct);
     }
@@ -285,12 +331,12 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
         b->ln1 = take(pl, N * C); b->mean1 = take(pl, N); b->rstd1 = take(pl, N);
         b->x1m = take(pl, N * C); b->q = take(pl, N * C); b->k = take(pl, N * C); b->v = take(pl, N * C);
         b->qn = take(pl, N * C); b->kn = take(pl, N * C); b->rq = take(pl, N * Hh); b->rk = take(pl, N * Hh);
-        b->qr = take(pl, N * C); b->kr = take(pl, N * C); b->probs = take(pl, B * Hh * T * T);
+        b->qr = take(pl, N * C); b->kr = take(pl, N * C); b->lse = take(pl, B * Hh * T);
         b->att = take(pl, N * C); b->o = take(pl, N * C); b->xa = take(pl, N * C);
         b->c1 = take(pl, N * C); b->cmean = take(pl, N); b->crstd = take(pl, N);
         b->cq = take(pl, N * C); b->cqn = take(pl, N * C); b->rcq = take(pl, N * Hh);
         b->ck = take(pl, Nt * C); b->cv = take(pl, Nt * C); b->ckn = take(pl, Nt * C); b->rck = take(pl, Nt * Hh);
-        b->cprobs = take(pl, B * Hh * T * L); b->ca = take(pl, N * C); b->co = take(pl, N * C); b->xc = take(pl, N * C);
+        b->clse = take(pl, B * Hh * T); b->ca = take(pl, N * C); b->co = take(pl, N * C); b->xc = take(pl, N * C);
         b->ln2 = take(pl, N * C); b->mean2 = take(pl, N); b->rstd2 = take(pl, N);
         b->x2m = take(pl, N * C); b->h1 = take(pl, N * M); b->hg = take(pl, N * M); b->mo = take(pl, N * C);
     }
@@ -314,6 +360,23 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     size_t s3 = gl_attention_scratch_floats((gl_attn_dims){B, L, L, Ht, Ct / Ht}, threads);
     size_t s = s1 > s2 ? s1 : s2;
     g->scratch = take(pl, (int64_t)(s > s3 ? s : s3));
+    /* adapters: a rank-r intermediate per module and up-projection, rows enough for
+     * video tokens or text tokens, whichever the module sees */
+    int64_t rows = N > Nt ? N : Nt, max_r = 0;
+    for (int k = 0; k < mc->n_att; k++) {
+        const attached *t = &mc->att[k];
+        int64_t r = gl_lora_rank(t->l);
+        if (r > max_r) max_r = r;
+        for (int i = 0; i < gl_lora_module_count(t->l); i++) {
+            float *h = take(pl, rows * r), *h2 = gl_lora_has_motion(t->l) ? take(pl, rows * r) : NULL;
+            if (pl->arena) { /* a counting plan must not clear the live pointers */
+                t->h[i] = h;
+                t->h2[i] = h2;
+            }
+        }
+    }
+    float *dh = max_r ? take(pl, rows * max_r) : NULL;
+    if (pl->arena) ((gl_dit *)mc)->lora_dh = dh;
 }
 
 static int batch_dims(const gl_dit *m, acts *a, int64_t B, int64_t F, int64_t H, int64_t W, char *msg, size_t msglen) {
@@ -375,7 +438,7 @@ static void text_block_forward(const gl_dit *m, const text_block_p *p, text_a *t
     lin_fwd(m, p->q, t->q, t->l1, Nt, Ct, Ct);
     lin_fwd(m, p->k, t->k, t->l1, Nt, Ct, Ct);
     lin_fwd(m, p->v, t->v, t->l1, Nt, Ct, Ct);
-    gl_attention_forward(t->att, t->probs, t->q, t->k, t->v, a->tmask, a->L * a->L,
+    gl_attention_forward(t->att, t->lse, a->g.scratch, t->q, t->k, t->v, a->tmask, a->L * a->L,
                          (gl_attn_dims){a->B, a->L, a->L, Ht, Ct / Ht});
     lin_fwd(m, p->o, t->o, t->att, Nt, Ct, Ct);
     residual(t->h_mid, t->h_in, t->o, Nt * Ct);
@@ -400,8 +463,8 @@ static void text_block_backward(const gl_dit *m, const text_block_p *p, const te
     zero(g->dtatt, Nt * Ct);
     lin_bwd(m, p->o, g->dtatt, dh, t->att, Nt, Ct, Ct);
     zero(g->dtq, Nt * Ct); zero(g->dtk, Nt * Ct); zero(g->dtv, Nt * Ct);
-    gl_attention_backward(g->dtq, g->dtk, g->dtv, g->scratch, g->dtatt, t->probs, t->q, t->k, t->v,
-                          (gl_attn_dims){a->B, a->L, a->L, Ht, Ct / Ht});
+    gl_attention_backward(g->dtq, g->dtk, g->dtv, g->scratch, g->dtatt, t->att, t->lse, t->q, t->k, t->v,
+                          a->tmask, a->L * a->L, (gl_attn_dims){a->B, a->L, a->L, Ht, Ct / Ht});
     zero(g->dtl, Nt * Ct);
     lin_bwd(m, p->q, g->dtl, g->dtq, t->l1, Nt, Ct, Ct);
     lin_bwd(m, p->k, g->dtl, g->dtk, t->l1, Nt, Ct, Ct);
@@ -425,8 +488,8 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     gl_rmsnorm_forward(b->kn, b->rk, b->k, P(m, p->kn), N * Hh, D, NORM_EPS);
     gl_rope_forward(b->qr, b->qn, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_rope_forward(b->kr, b->kn, a->rcos, a->rsin, a->B, a->T, Hh, D);
-    gl_attention_forward(b->att, b->probs, b->qr, b->kr, b->v, bt->self_mask, bt->self_mask_bstride,
-                         (gl_attn_dims){a->B, a->T, a->T, Hh, D});
+    gl_attention_forward(b->att, b->lse, a->g.scratch, b->qr, b->kr, b->v, bt->self_mask,
+                         bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
     lin_fwd(m, p->o, b->o, b->att, N, C, C);
     gl_gated_residual_forward(b->xa, b->x_in, b->o, b->mod + 2 * C, N, C, S);
     /* cross-attention to the text, plain residual */
@@ -436,7 +499,7 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     lin_fwd(m, p->cv, b->cv, a->ctx, Nt, C, C);
     gl_rmsnorm_forward(b->cqn, b->rcq, b->cq, P(m, p->cqn), N * Hh, D, NORM_EPS);
     gl_rmsnorm_forward(b->ckn, b->rck, b->ck, P(m, p->ckn), Nt * Hh, D, NORM_EPS);
-    gl_attention_forward(b->ca, b->cprobs, b->cqn, b->ckn, b->cv, a->cmask, a->T * a->L,
+    gl_attention_forward(b->ca, b->clse, a->g.scratch, b->cqn, b->ckn, b->cv, a->cmask, a->T * a->L,
                          (gl_attn_dims){a->B, a->T, a->L, Hh, D});
     lin_fwd(m, p->co, b->co, b->ca, N, C, C);
     residual(b->xc, b->xa, b->co, N * C);
@@ -453,6 +516,7 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
  * g->dst (the shared SiLU(temb)) and g->dctx (the text). */
 static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, acts *a) {
     const gl_dit_config *c = &m->cfg;
+    const gl_dit_batch *bt = &m->batch;
     const int64_t N = a->N, Nt = a->Nt, C = c->width, M = c->mlp_ratio * C, Hh = c->heads, D = C / Hh;
     const int64_t S = 6 * C;
     grad_a *g = &a->g;
@@ -474,8 +538,8 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->dca, N * C);
     lin_bwd(m, p->co, g->dca, dx, b->ca, N, C, C);
     zero(g->dcqn, N * C); zero(g->dckn, Nt * C); zero(g->dcv, Nt * C);
-    gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->cprobs, b->cqn, b->ckn, b->cv,
-                          (gl_attn_dims){a->B, a->T, a->L, Hh, D});
+    gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->ca, b->clse, b->cqn, b->ckn,
+                          b->cv, a->cmask, a->T * a->L, (gl_attn_dims){a->B, a->T, a->L, Hh, D});
     zero(g->dcq, N * C); zero(g->dck, Nt * C);
     gl_rmsnorm_backward(g->dcq, G(m, p->cqn), g->dcqn, b->cq, P(m, p->cqn), b->rcq, N * Hh, D);
     gl_rmsnorm_backward(g->dck, G(m, p->ckn), g->dckn, b->ck, P(m, p->ckn), b->rck, Nt * Hh, D);
@@ -490,8 +554,8 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->datt, N * C);
     lin_bwd(m, p->o, g->datt, g->do_, b->att, N, C, C);
     zero(g->dqr, N * C); zero(g->dkr, N * C); zero(g->dv, N * C);
-    gl_attention_backward(g->dqr, g->dkr, g->dv, g->scratch, g->datt, b->probs, b->qr, b->kr, b->v,
-                          (gl_attn_dims){a->B, a->T, a->T, Hh, D});
+    gl_attention_backward(g->dqr, g->dkr, g->dv, g->scratch, g->datt, b->att, b->lse, b->qr, b->kr, b->v,
+                          bt->self_mask, bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
     zero(g->dqn, N * C); zero(g->dkn, N * C);
     gl_rope_backward(g->dqn, g->dqr, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_rope_backward(g->dkn, g->dkr, a->rcos, a->rsin, a->B, a->T, Hh, D);
@@ -573,6 +637,16 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     gl_silu_forward(a->st, a->temb, N * C);
     /* text encoder */
     gl_embedding_forward(a->temb_in, bt->text, P(m, m->tok_emb), Nt, c->text_vocab, Ct);
+    /* an adapter's own rows for its tokens (concept tokens trained with it) */
+    for (int k = 0; k < m->n_att; k++) {
+        const int32_t *ids;
+        int nt = gl_lora_tokens(m->att[k].l, &ids), ri = gl_lora_token_rows(m->att[k].l);
+        if (ri < 0) continue;
+        const float *rows = gl_params_tensor(gl_lora_params(m->att[k].l), ri).data;
+        for (int64_t n = 0; n < Nt; n++)
+            for (int j = 0; j < nt; j++)
+                if (bt->text[n] == ids[j]) memcpy(a->temb_in + n * Ct, rows + j * Ct, (size_t)Ct * sizeof(float));
+    }
     const float *pe = P(m, m->pos_emb);
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = 0; i < L * Ct; i++) a->temb_in[b * L * Ct + i] += pe[i];
@@ -642,7 +716,72 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     if (dpe)
         for (int64_t b = 0; b < B; b++)
             for (int64_t i = 0; i < L * Ct; i++) dpe[i] += g->dth[b * L * Ct + i];
+    /* positions holding an adapter's token: their gradient is the adapter's row's,
+     * not the base table's (the last adapter carrying a token is the one applied) */
+    for (int k = m->n_att - 1; k >= 0; k--) {
+        const int32_t *ids;
+        int nt = gl_lora_tokens(m->att[k].l, &ids), ri = gl_lora_token_rows(m->att[k].l);
+        if (ri < 0) continue;
+        float *drows = lora_G(gl_lora_params(m->att[k].l), ri);
+        for (int64_t n = 0; n < Nt; n++)
+            for (int j = 0; j < nt; j++)
+                if (bt->text[n] == ids[j]) {
+                    float *d = g->dth + n * Ct;
+                    if (drows)
+                        for (int64_t q = 0; q < Ct; q++) drows[j * Ct + q] += d[q];
+                    memset(d, 0, (size_t)Ct * sizeof(float));
+                }
+    }
     float *dte = G(m, m->tok_emb);
     if (dte) gl_embedding_backward(dte, g->dth, bt->text, Nt, c->text_vocab, Ct);
     return GL_OK;
+}
+
+/* ---- adapters ------------------------------------------------------------------- */
+
+int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t msglen) {
+    if (memcmp(gl_lora_cfg(l), &m->cfg, sizeof m->cfg) != 0) {
+        snprintf(msg, msglen, "lora: the adapter was made for another model configuration");
+        return GL_EINVAL;
+    }
+    attached *att = realloc(m->att, (size_t)(m->n_att + 1) * sizeof *att);
+    if (!att) goto nomem;
+    m->att = att;
+    attached *t = &att[m->n_att];
+    int np = gl_params_count(m->p), nm = gl_lora_module_count(l);
+    t->l = l;
+    t->weight = weight;
+    t->mod_of = malloc((size_t)np * sizeof(int));
+    t->h = calloc((size_t)nm, sizeof(float *));
+    t->h2 = calloc((size_t)nm, sizeof(float *));
+    if (!t->mod_of || !t->h || !t->h2) {
+        free(t->mod_of); free(t->h); free(t->h2);
+        goto nomem;
+    }
+    for (int i = 0; i < np; i++) t->mod_of[i] = -1;
+    for (int i = 0; i < nm; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.weight", gl_lora_module_name(l, i));
+        int w = gl_params_find(m->p, name);
+        GL_ASSERT(w >= 0); /* same configuration, same modules */
+        t->mod_of[w] = i;
+    }
+    m->n_att++;
+    m->have_forward = 0; /* the arena plan changed */
+    return GL_OK;
+nomem:
+    snprintf(msg, msglen, "lora: out of memory");
+    return GL_ENOMEM;
+}
+
+void gl_dit_detach_loras(gl_dit *m) {
+    for (int k = 0; k < m->n_att; k++) {
+        free(m->att[k].mod_of);
+        free(m->att[k].h);
+        free(m->att[k].h2);
+    }
+    free(m->att);
+    m->att = NULL;
+    m->n_att = 0;
+    m->have_forward = 0;
 }

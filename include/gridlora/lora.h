@@ -1,0 +1,102 @@
+/* gridlora/lora.h: LoRA adapters for the DiT: making, saving, loading and merging them.
+ *
+ * An adapter targets linear modules of a model by name pattern ("blocks.*.attn.q"): for
+ * each it holds A [rank, in] and B [out, rank] (B starts at zero, so a new adapter
+ * changes nothing), and W' = W + (alpha / rank) B A. With `motion` it also holds a
+ * second up-projection B2 (Multi-DC LoRA, Set-and-Sequence: W' = W + s (B + B2) A; the
+ * Set stage trains A and B on frames, the Sequence stage B2 on clips). It may also
+ * carry embeddings for some token ids (concept tokens trained with it), which replace
+ * the base model's rows while it is applied.
+ *
+ * Files are safetensors with PEFT-style names: "<module>.lora_A.weight",
+ * "<module>.lora_B.weight", "<module>.lora_B2.weight", "text.token_embed.lora_rows"; the
+ * metadata holds rank, alpha, targets, token ids and the base model's configuration.
+ *
+ *     gl_lora_spec s = gl_lora_default_spec();
+ *     gl_lora *l = NULL;
+ *     gl_lora_new(&l, model, &s, seed, msg, sizeof msg);
+ *     gl_dit_attach_lora(model, l, 1.0f);   // forward/backward now include it
+ *     ... train gl_lora_params(l) ...
+ *     gl_lora_save(l, "a.safetensors", msg, sizeof msg);
+ */
+#ifndef GRIDLORA_LORA_H
+#define GRIDLORA_LORA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gridlora/core.h"
+#include "gridlora/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every attention projection (self and cross) and both MLP projections of every block. */
+#define GL_LORA_DEFAULT_TARGETS "blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12]"
+
+typedef struct gl_lora_spec {
+    int rank;              /* default 8 */
+    float alpha;           /* default 8: scale = alpha / rank */
+    const char *targets;   /* comma-separated fnmatch patterns over module names */
+    int motion;            /* 1: also a motion up-projection B2 (Multi-DC) */
+    const int32_t *tokens; /* token ids whose embeddings the adapter carries, or NULL */
+    int n_tokens;
+} gl_lora_spec;
+
+gl_lora_spec gl_lora_default_spec(void);
+
+typedef struct gl_lora gl_lora;
+
+/* A new adapter for model m: A normal(0, 1/sqrt(in)) from seed, B (and B2) zero, token
+ * rows copied from m. GL_EINVAL (msg says why) for a rank < 1, a pattern matching no
+ * module, a token id outside the vocabulary. */
+int gl_lora_new(gl_lora **out, const gl_dit *m, const gl_lora_spec *spec, uint64_t seed, char *msg,
+                size_t msglen);
+void gl_lora_free(gl_lora **l);
+
+/* The adapter's own parameters (A, B, B2, token rows), trained by a LoRA stage. Names
+ * as in the file. */
+gl_params *gl_lora_params(gl_lora *l);
+
+/* The configuration of the model the adapter was made for. */
+const gl_dit_config *gl_lora_cfg(const gl_lora *l);
+
+int gl_lora_rank(const gl_lora *l);
+float gl_lora_scale(const gl_lora *l); /* alpha / rank */
+int gl_lora_has_motion(const gl_lora *l);
+
+/* Modules: count, name ("blocks.0.attn.q") and parameter indices in gl_lora_params
+ * (b2 < 0 without motion). */
+int gl_lora_module_count(const gl_lora *l);
+const char *gl_lora_module_name(const gl_lora *l, int i);
+void gl_lora_module_params(const gl_lora *l, int i, int *a, int *b, int *b2);
+
+/* Token ids the adapter carries, and the index of their rows tensor (-1 if none). */
+int gl_lora_tokens(const gl_lora *l, const int32_t **ids);
+int gl_lora_token_rows(const gl_lora *l);
+
+/* Saves atomically (F32 or as gl_st_dtype `dtype`). */
+int gl_lora_save(const gl_lora *l, const char *path, int dtype, char *msg, size_t msglen);
+
+/* Loads an adapter made for a model of m's configuration; a file for another model
+ * fails with a message naming the tensor that does not fit. */
+int gl_lora_load(gl_lora **out, const gl_dit *m, const char *path, char *msg, size_t msglen);
+
+/* Applies l (scaled by weight) in m's forward and backward from now on, after the
+ * adapters attached before it; several may be attached at once. m keeps the pointer:
+ * l must outlive the attachment. Gradients go to l's parameters that are not
+ * GL_PARAM_FROZEN. GL_EINVAL for an adapter made for another configuration. */
+int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t msglen);
+
+/* Removes every attached adapter (they are not freed). */
+void gl_dit_detach_loras(gl_dit *m);
+
+/* Folds weight * adapter into m's base weights (W += weight * scale (B + B2) A) and
+ * writes the token rows into m's embedding table. The adapter is unchanged. */
+int gl_lora_merge(gl_dit *m, const gl_lora *l, float weight, char *msg, size_t msglen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
