@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/train.h"
 #include "testutil.h"
@@ -150,7 +151,50 @@ static void train_schedule(void **st) {
     assert_true(gl_train_lr(&o, 60) < 0.6 && gl_train_lr(&o, 60) > 0.5);
 }
 
+/* A LoRA stage: the base frozen and untouched, only the adapter learns. */
+static void train_lora_adapter(void **st) {
+    (void)st;
+    gl_dit *m = tiny();
+    gl_params *mp = gl_dit_params(m);
+    /* a base that is not AdaLN-zero (gates and output open), as a trained one is */
+    tu_rng rng;
+    tu_seed(&rng, 4);
+    tu_fill(&rng, gl_params_data(mp), gl_params_numel(mp), 0.2);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    int64_t np = gl_params_numel(mp);
+    float *before = tu_falloc(np);
+    memcpy(before, gl_params_data(mp), (size_t)np * sizeof(float));
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 4;
+    gl_lora *l = NULL;
+    char msg[256];
+    assert_int_equal(gl_lora_new(&l, m, &sp, 1, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    source s = {.nan_at = -1, .fixed = 1};
+    gl_train_opts o = gl_train_default_opts();
+    o.params = gl_lora_params(l);
+    o.steps = 150;
+    o.batch = 1;
+    o.lr = 1e-2f;
+    o.warmup = 10;
+    o.prompt_drop = 0;
+    o.repeat_noise = 1;
+    gl_train_result r;
+    o.steps = 1;
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    double first = r.last_loss;
+    o.steps = 150;
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    print_message("adapter training: loss %.4f -> %.4f\n", first, r.last_loss);
+    assert_true(r.last_loss < 0.5 * first);
+    assert_memory_equal(gl_params_data(mp), before, (size_t)np * sizeof(float));
+    tu_free(before);
+    gl_dit_free(&m);
+    gl_lora_free(&l);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(train_lora_adapter),
     cmocka_unit_test(train_overfits_one_video),
     cmocka_unit_test(train_resume_is_exact),
     cmocka_unit_test(train_stops_on_nan),

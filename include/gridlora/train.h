@@ -46,6 +46,10 @@ typedef int (*gl_batch_fn)(void *ctx, int64_t step, gl_rng *rng, gl_train_batch 
                            size_t msglen);
 
 typedef struct gl_train_opts {
+    gl_params *params;                 /* the store to train (its non-frozen parameters)
+                                          and checkpoint: NULL for the model's own; a LoRA
+                                          stage passes gl_lora_params of an attached
+                                          adapter and freezes the model */
     int64_t steps, batch;
     int64_t frames, height, width;     /* sample size; 0: the model's cell */
     uint64_t seed;

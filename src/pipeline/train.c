@@ -276,7 +276,7 @@ static const char *first_bad_grad(gl_params *p) {
 int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx, gl_train_result *res,
                  char *msg, size_t msglen) {
     memset(res, 0, sizeof *res);
-    run r = {.m = m, .p = gl_dit_params(m), .o = o};
+    run r = {.m = m, .p = o->params ? o->params : gl_dit_params(m), .o = o};
     FILE *log = NULL;
     int rc = GL_OK;
     if (o->steps < 1 || o->batch < 1 || !(o->lr > 0) || o->prompt_drop < 0 || o->prompt_drop > 1 || o->ema < 0 ||
