@@ -230,7 +230,7 @@ static void dit_init_and_errors(void **s) {
     assert_int_equal(gl_dit_forward(f.m, f.arena, &b, f.out, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "patches"));
     b = f.b;
-    f.text[0] = 64; /* = text_vocab */
+    f.text[0] = (int32_t)gl_dit_cfg(f.m)->text_vocab; /* one past the table */
     assert_int_equal(gl_dit_forward(f.m, f.arena, &b, f.out, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "vocabulary"));
     f.text[0] = 1;

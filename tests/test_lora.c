@@ -185,7 +185,7 @@ static void lora_adapter_object(void **s) {
     assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "match no"));
     sp.targets = GL_LORA_DEFAULT_TARGETS;
-    toks[0] = 64;
+    toks[0] = (int32_t)gl_dit_cfg(m)->text_vocab;
     assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
     remove(path);
     rmdir(dir);
@@ -196,7 +196,7 @@ static void lora_adapter_object(void **s) {
 /* One forward of a tiny model on a fixed batch; returns sum(out * G). */
 typedef struct fwd {
     float x[2 * 8 * 8 * 3], t[32], out[2 * 8 * 8 * 3], G[2 * 8 * 8 * 3];
-    int32_t text[8], lens[1];
+    int32_t text[16], lens[1];
     gl_arena *arena;
 } fwd;
 
@@ -206,7 +206,7 @@ static void fwd_init(fwd *f, const gl_dit *m) {
     tu_fill(&r, f->x, 2 * 8 * 8 * 3, 1.0);
     tu_fill(&r, f->G, 2 * 8 * 8 * 3, 1.0);
     for (int i = 0; i < 32; i++) f->t[i] = (float)tu_uniform(&r);
-    int32_t text[8] = {7, 60, 9, 63, 0, 0, 0, 0};
+    int32_t text[16] = {7, 60, 9, 63};
     memcpy(f->text, text, sizeof text);
     f->lens[0] = 4;
     f->arena = NULL;

@@ -65,7 +65,7 @@ static void sample_reproduces_overfitted_video(void **s) {
     const int64_t F = 2, H = 8, W = 8, n = F * H * W * 3;
     float *want = tu_falloc(n), *got = tu_falloc(n);
     pattern(want, F, H, W, 0.0);
-    int32_t text[8] = {7, 8};
+    int32_t text[16] = {7, 8};
     gl_sample_opts so = gl_sample_default_opts();
     so.cfg = 1.0f;
     gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 2};
@@ -94,7 +94,7 @@ static void sample_keeps_context(void **s) {
     pattern(ctx, F, H, W, 1.0);
     uint8_t *clean = test_calloc((size_t)T, 1);
     for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
-    int32_t text[8] = {7};
+    int32_t text[16] = {7};
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 4;
     gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 1, .context = ctx, .clean = clean};

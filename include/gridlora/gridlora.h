@@ -7,9 +7,11 @@
 #define GL_VERSION "0.1.0"
 
 #include "gridlora/core.h"
+#include "gridlora/data.h"
 #include "gridlora/dataset.h"
 #include "gridlora/grid.h"
 #include "gridlora/half.h"
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/nn.h"
 #include "gridlora/render.h"

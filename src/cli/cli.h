@@ -30,9 +30,11 @@ int cli_selfcheck_report(const struct gl_selfcheck_params *sp);
 
 int cmd_dataset(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -3,13 +3,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gridlora/video.h"
 
 static const cli_command commands[] = {
     {"dataset", "render a data set of procedural dynamic concepts with every variant", cmd_dataset},
     {"demo", "run the demo (the engine self-check until the shipped model exists)", cmd_demo},
+    {"generate", "generate a video from a prompt with a trained model", cmd_generate},
     {"info", "list the tensors and metadata of a safetensors file", cmd_info},
     {"prep", "show a video as the model sees it (frames sampled, cropped, resized)", cmd_prep},
     {"selfcheck", "train a one-block video transformer on toy data and check its gradients", cmd_selfcheck},
+    {"train", "train a model: 'train base' (more stages to come)", cmd_train},
     {"version", "print the version and the libraries in use", cmd_version},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
@@ -22,6 +25,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    gl_video_set_verbose(0); /* x264 and friends would bury our progress lines */
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -24,7 +24,7 @@ int gl_dit_config_preset(const char *name, gl_dit_config *cfg) {
         *cfg = (gl_dit_config){.channels = 3, .frames = 2, .cell_h = 8, .cell_w = 8,
                                .patch_t = 1, .patch_h = 2, .patch_w = 2, .width = 16,
                                .depth = 2, .heads = 2, .mlp_ratio = 2, .time_dim = 16,
-                               .text_vocab = 64, .concept_tokens = 4, .text_len = 8,
+                               .text_vocab = 128, .concept_tokens = 4, .text_len = 16,
                                .text_width = 16, .text_layers = 1, .text_heads = 2,
                                .rope_theta = 10000.0};
         return GL_OK;

@@ -1,0 +1,625 @@
+/* cli/cmd_train.c: `gridlora train STAGE`: parse the options, make the model and the data
+ * source (pipeline/data.c), report progress, hand the loop to gl_train_run
+ * (pipeline/train.c), save the weights, draw the loss curve with gnuplot. The training
+ * itself is the library's; this file only wires it up. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, fork, isatty, pipe */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gridlora/core.h"
+#include "gridlora/data.h"
+#include "gridlora/model.h"
+#include "gridlora/safetensors.h"
+#include "gridlora/train.h"
+
+#define STAGES "base"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gridlora train base (--preset tiny|default | --config FILE.json)\n"
+            "                           (--procedural | --data DIR) --steps N --out FILE.safetensors\n"
+            "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
+            "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
+            "                           [--resume] [--plot FILE.png] [--dtype f32|f16|bf16] [--threads T]\n"
+            "Trains the base video model from scratch by rectified flow (stages: " STAGES ").\n"
+            "  --preset/--config  the model's configuration (stored in the weights); --config\n"
+            "                     reads the JSON gl_dit_config_to_json writes\n"
+            "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
+            "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
+            "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
+            "  --seed S           weights and every step's randomness (default 1)\n"
+            "  --lr X             peak learning rate (default 3e-4), cosine to 10%% after\n"
+            "  --warmup N         linear warm-up steps (default 100, or steps/10 when smaller)\n"
+            "  --ema D            keep an EMA of the weights with decay D; OUT gets the EMA\n"
+            "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"
+            "  --checkpoint FILE  resumable state (weights, AdamW moments, EMA); default with\n"
+            "                     --checkpoint-every or --resume: OUT's name with\n"
+            "                     .ckpt.safetensors in place of .safetensors\n"
+            "  --checkpoint-every K  write it every K steps (and at the end)\n"
+            "  --resume           continue from the checkpoint when it exists (same --seed)\n"
+            "  --plot FILE.png    the loss curve from --log, drawn by gnuplot at the end\n"
+            "  --dtype            how OUT stores the weights (default f32)\n"
+            "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n"
+            "Progress goes to stderr: one updating line on a terminal, else a line every\n"
+            "10 s or 5%% of the run.\n");
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "9m48s", "1h02m", "45s", "0.8s" */
+static void fmt_duration(char *buf, size_t len, double s) {
+    if (!(s >= 0) || s > 1e8) snprintf(buf, len, "?");
+    else if (s < 10) snprintf(buf, len, "%.1fs", s);
+    else if (s < 60) snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+/* ---- progress ------------------------------------------------------------------- */
+
+typedef struct progress {
+    int tty;
+    int64_t batch, first, every; /* first: the step before the first reported (resume) */
+    double t0, last_print, loss_sum;
+    int64_t loss_n;
+    int width; /* of the last terminal line, to blank it */
+} progress;
+
+/* Ends a terminal's progress line before an error is printed under it. */
+static void end_line(progress *p) {
+    if (p->tty && p->width) fputc('\n', stderr);
+    p->width = 0;
+}
+
+static void on_step(void *ctx, int64_t step, int64_t steps, double loss, double sps) {
+    (void)sps; /* one step's rate is noisy: the run's average is shown */
+    progress *p = ctx;
+    double now = now_seconds();
+    if (p->first < 0) p->first = step - 1;
+    p->loss_sum += loss;
+    p->loss_n++;
+    int last = step == steps;
+    if (p->tty) {
+        if (!last && now - p->last_print < 0.2) return;
+    } else if (!last && now - p->last_print < 10.0 && step % p->every) {
+        return;
+    }
+    double el = now - p->t0, done = (double)(step - p->first);
+    char eta[32];
+    fmt_duration(eta, sizeof eta, el / done * (double)(steps - step));
+    char line[160];
+    int n = snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s", (long long)step,
+                     (long long)steps, p->loss_sum / (double)p->loss_n, done * (double)p->batch / el, eta);
+    if (p->tty) {
+        fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
+        p->width = n;
+        if (last) end_line(p);
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+    p->last_print = now;
+    p->loss_sum = 0;
+    p->loss_n = 0;
+}
+
+static void on_video(void *ctx, int64_t done, int64_t total) {
+    progress *p = ctx;
+    double now = now_seconds();
+    if (done != total && now - p->last_print < (p->tty ? 0.2 : 10.0)) return;
+    if (p->tty) {
+        p->width = fprintf(stderr, "\rreading the data set: video %lld/%lld", (long long)done, (long long)total) - 1;
+        if (done == total) {
+            fputc('\n', stderr);
+            p->width = 0;
+        }
+    } else {
+        fprintf(stderr, "reading the data set: video %lld/%lld\n", (long long)done, (long long)total);
+    }
+    p->last_print = now;
+}
+
+/* ---- gnuplot ---------------------------------------------------------------------- */
+
+/* 1 when an executable `name` is on PATH. */
+static int on_path(const char *name) {
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char buf[4096];
+    for (const char *p = path;;) {
+        const char *e = strchr(p, ':');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len + strlen(name) + 2 < sizeof buf) {
+            if (len == 0) snprintf(buf, sizeof buf, "./%s", name);
+            else snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, name);
+            if (access(buf, X_OK) == 0) return 1;
+        }
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
+/* s as a gnuplot single-quoted string (a quote doubled), malloc'd; NULL without memory. */
+static char *gp_quote(const char *s) {
+    size_t n = 3;
+    for (const char *p = s; *p; p++) n += *p == '\'' ? 2 : 1;
+    char *q = malloc(n), *k = q;
+    if (!q) return NULL;
+    *k++ = '\'';
+    for (; *s; s++) {
+        if (*s == '\'') *k++ = '\'';
+        *k++ = *s;
+    }
+    *k++ = '\'';
+    *k = 0;
+    return q;
+}
+
+/* Feeds the script to gnuplot on its stdin; gnuplot's last error line goes into msg. */
+static int run_gnuplot(const char *script, const char *csv, const char *png, const char *shown, char *msg,
+                       size_t msglen) {
+    int in[2], err[2];
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    if (pipe(in)) goto fail_sys;
+    if (pipe(err)) {
+        close(in[0]);
+        close(in[1]);
+        goto fail_sys;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(in[0]); close(in[1]); close(err[0]); close(err[1]);
+        goto fail_sys;
+    }
+    if (pid == 0) {
+        /* stdout to /dev/null: a gnuplot that cannot open its output draws the PNG there */
+        int null = open("/dev/null", O_WRONLY);
+        dup2(in[0], 0);
+        if (null >= 0) dup2(null, 1);
+        dup2(err[1], 2);
+        if (null > 2) close(null);
+        close(in[0]); close(in[1]); close(err[0]); close(err[1]);
+        execlp("gnuplot", "gnuplot", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(err[1]);
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old); /* a gnuplot that dies early must not take us along */
+    size_t len = strlen(script);
+    const char *s = script;
+    while (len) { /* the script is far below a pipe's buffer */
+        ssize_t k = write(in[1], s, len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        s += k;
+        len -= (size_t)k;
+    }
+    close(in[1]);
+    sigaction(SIGPIPE, &old, NULL);
+    char out[2048];
+    size_t got = 0;
+    for (;;) {
+        ssize_t k = read(err[0], out + got, sizeof out - 1 - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+        if (got == sizeof out - 1) { /* keep the start, drain the rest */
+            char sink[512];
+            while (read(err[0], sink, sizeof sink) > 0) {}
+            break;
+        }
+    }
+    out[got] = 0;
+    close(err[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && access(png, F_OK) == 0) return GL_OK;
+    /* gnuplot's last non-empty line names the problem */
+    char *reason = NULL;
+    for (char *t = strtok(out, "\n"); t; t = strtok(NULL, "\n"))
+        if (strspn(t, " \t^") != strlen(t)) reason = t;
+    snprintf(msg, msglen, "gnuplot could not draw %s from %s%s%s", shown, csv, reason ? ": " : "",
+             reason ? reason + strspn(reason, " \t") : "");
+    return GL_EIO;
+fail_sys:
+    snprintf(msg, msglen, "cannot run gnuplot: %s", strerror(errno));
+    return GL_EIO;
+}
+
+/* Draws the loss column of the CSV log into a PNG: gnuplot writes PNG.tmp, renamed into
+ * place when it succeeded (no half-drawn PNG is left). */
+static int plot_loss(const char *csv, const char *png, int64_t steps, char *msg, size_t msglen) {
+    static const char fmt[] =
+        "set terminal pngcairo size 1000,560\n"
+        "set output %s\n"
+        "set datafile separator ','\n"
+        "set title 'gridlora train: loss'\n"
+        "set xlabel 'step'\nset ylabel 'loss (log scale)'\n"
+        "set logscale y\nset grid\nset key top right\n"
+        "a = %.6f\n"
+        "ema(x) = (e = (first ? x : a*e + (1-a)*x), first = 0, e)\n"
+        "plot first = 1, e = 0, %s every ::1 using 1:2 with lines lc rgb '#9ecae1' title 'loss', "
+        "%s every ::1 using 1:(ema($2)) with lines lw 2 lc rgb '#08519c' title 'moving average'\n";
+    /* an exponential moving average over about 2% of the run shows the trend */
+    double w = steps / 50.0 < 5 ? 5 : (double)steps / 50.0;
+    size_t tlen = strlen(png) + sizeof ".tmp";
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        snprintf(msg, msglen, "out of memory");
+        return GL_ENOMEM;
+    }
+    snprintf(tmp, tlen, "%s.tmp", png);
+    char *qcsv = gp_quote(csv), *qpng = gp_quote(tmp), *script = NULL;
+    int len0 = qcsv && qpng ? snprintf(NULL, 0, fmt, qpng, 1.0 - 1.0 / w, qcsv, qcsv) : -1;
+    if (len0 > 0 && (script = malloc((size_t)len0 + 1)))
+        snprintf(script, (size_t)len0 + 1, fmt, qpng, 1.0 - 1.0 / w, qcsv, qcsv);
+    free(qcsv);
+    free(qpng);
+    int rc = script ? run_gnuplot(script, csv, tmp, png, msg, msglen) : GL_ENOMEM;
+    if (rc == GL_ENOMEM) snprintf(msg, msglen, "out of memory");
+    if (rc == GL_OK && rename(tmp, png) != 0) {
+        snprintf(msg, msglen, "cannot rename %s to %s: %s", tmp, png, strerror(errno));
+        rc = GL_EIO;
+    }
+    if (rc) remove(tmp);
+    free(script);
+    free(tmp);
+    return rc;
+}
+
+/* ---- options -------------------------------------------------------------------------- */
+
+static int parse_float(const char *opt, const char *val, double lo, double hi, int lo_open, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !isfinite(v)) {
+        cli_error("train: %s: '%s' is not a number", opt, val);
+        return CLI_USAGE;
+    }
+    if (v > hi || v < lo || (lo_open && v == lo)) {
+        cli_error("train: %s: %g is outside %c%g, %g]", opt, v, lo_open ? '(' : '[', lo, hi);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+/* The whole of a small text file (malloc'd), or NULL with errno / a reason in why. */
+static char *read_text(const char *path, const char **why) {
+    FILE *f = fopen(path, "rb");
+    *why = NULL;
+    if (!f) return NULL;
+    size_t cap = 1 << 20, n = 0; /* a configuration is a few hundred bytes */
+    char *buf = malloc(cap + 1);
+    if (buf) n = fread(buf, 1, cap + 1, f);
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n > cap) {
+        *why = bad ? "cannot read it" : "larger than 1 MiB: not a configuration";
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+typedef struct opts {
+    const char *preset, *config, *data, *out, *log, *checkpoint, *plot;
+    int procedural, resume, dtype, have_steps, have_warmup;
+    gl_train_opts t;
+} opts;
+
+static int parse(opts *o, int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i], *val = NULL;
+        long v = 0;
+        double d = 0;
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            usage(stdout);
+            return -1;
+        }
+        if (!strcmp(opt, "--procedural")) {
+            o->procedural = 1;
+            continue;
+        }
+        if (!strcmp(opt, "--resume")) {
+            o->resume = 1;
+            continue;
+        }
+        if (strncmp(opt, "--", 2) != 0) {
+            cli_error("train: unexpected argument '%s'", opt);
+            return CLI_USAGE;
+        }
+        static const char *const valued[] = {"--preset", "--config", "--data", "--steps", "--batch", "--seed",
+                                             "--out", "--lr", "--warmup", "--ema", "--log", "--checkpoint",
+                                             "--checkpoint-every", "--plot", "--dtype", "--threads"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
+        if (!known) {
+            cli_error("train: unknown option '%s' (try --help)", opt);
+            return CLI_USAGE;
+        }
+        if (!(val = cli_value("train", argc, argv, &i))) return CLI_USAGE;
+        if (!strcmp(opt, "--preset") || !strcmp(opt, "--config") || !strcmp(opt, "--data") ||
+            !strcmp(opt, "--out") || !strcmp(opt, "--log") || !strcmp(opt, "--checkpoint") ||
+            !strcmp(opt, "--plot")) {
+            if (!*val || strchr(val, '\n')) {
+                cli_error("train: %s: empty path or one holding a newline", opt);
+                return CLI_USAGE;
+            }
+        }
+        if (!strcmp(opt, "--preset")) {
+            gl_dit_config c;
+            if (gl_dit_config_preset(val, &c)) {
+                cli_error("train: --preset: unknown preset '%s' (presets: tiny, default)", val);
+                return CLI_USAGE;
+            }
+            o->preset = val;
+        } else if (!strcmp(opt, "--config")) {
+            o->config = val;
+        } else if (!strcmp(opt, "--data")) {
+            o->data = val;
+        } else if (!strcmp(opt, "--out")) {
+            o->out = val;
+        } else if (!strcmp(opt, "--log")) {
+            o->log = val;
+        } else if (!strcmp(opt, "--checkpoint")) {
+            o->checkpoint = val;
+        } else if (!strcmp(opt, "--plot")) {
+            o->plot = val;
+        } else if (!strcmp(opt, "--steps")) {
+            if (cli_parse_long("train", opt, val, 1, 1000000000L, &v)) return CLI_USAGE;
+            o->t.steps = v;
+            o->have_steps = 1;
+        } else if (!strcmp(opt, "--batch")) {
+            if (cli_parse_long("train", opt, val, 1, 4096, &v)) return CLI_USAGE;
+            o->t.batch = v;
+        } else if (!strcmp(opt, "--seed")) {
+            if (cli_parse_long("train", opt, val, 0, 2147483647L, &v)) return CLI_USAGE;
+            o->t.seed = (uint64_t)v;
+        } else if (!strcmp(opt, "--warmup")) {
+            if (cli_parse_long("train", opt, val, 0, 1000000000L, &v)) return CLI_USAGE;
+            o->t.warmup = v;
+            o->have_warmup = 1;
+        } else if (!strcmp(opt, "--checkpoint-every")) {
+            if (cli_parse_long("train", opt, val, 1, 1000000000L, &v)) return CLI_USAGE;
+            o->t.checkpoint_every = v;
+        } else if (!strcmp(opt, "--threads")) {
+            if (cli_parse_long("train", opt, val, 1, 4096, &v)) return CLI_USAGE;
+            gl_set_threads((int)v);
+        } else if (!strcmp(opt, "--lr")) {
+            if (parse_float(opt, val, 0, 1, 1, &d)) return CLI_USAGE;
+            o->t.lr = (float)d;
+        } else if (!strcmp(opt, "--ema")) {
+            if (parse_float(opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
+            o->t.ema = (float)d;
+        } else { /* --dtype */
+            if (!strcmp(val, "f32")) o->dtype = GL_ST_F32;
+            else if (!strcmp(val, "f16")) o->dtype = GL_ST_F16;
+            else if (!strcmp(val, "bf16")) o->dtype = GL_ST_BF16;
+            else {
+                cli_error("train: --dtype: '%s' is not f32, f16 or bf16", val);
+                return CLI_USAGE;
+            }
+        }
+    }
+    if (!!o->preset + !!o->config != 1) {
+        cli_error("train: %s (try --help)", o->preset ? "give --preset or --config, not both"
+                                                      : "--preset NAME or --config FILE.json is required");
+        return CLI_USAGE;
+    }
+    if (!!o->procedural + !!o->data != 1) {
+        cli_error("train: %s (try --help)", o->procedural ? "give --procedural or --data, not both"
+                                                          : "--procedural or --data DIR is required");
+        return CLI_USAGE;
+    }
+    if (!o->have_steps || !o->out) {
+        cli_error("train: %s is required (try --help)", !o->have_steps ? "--steps N" : "--out FILE");
+        return CLI_USAGE;
+    }
+    if (o->checkpoint && !strcmp(o->checkpoint, o->out)) {
+        cli_error("train: --checkpoint must differ from --out (the checkpoint also holds the optimiser state)");
+        return CLI_USAGE;
+    }
+    if (o->plot && !o->log) {
+        cli_error("train: --plot draws the --log file: give --log FILE.csv too");
+        return CLI_USAGE;
+    }
+    if (o->have_warmup && o->t.warmup > o->t.steps) {
+        cli_error("train: --warmup %lld is longer than --steps %lld", (long long)o->t.warmup, (long long)o->t.steps);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* 0 when path's directory exists and can take new files (checked before a run, so that
+ * hours of training do not end in a failed save); else a message and CLI_FAIL. */
+static int check_writable(const char *opt, const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error("train: %s %s: cannot write into %s: %s", opt, path, dir, strerror(errno));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* OUT's name with .ckpt.safetensors for its .safetensors (or appended). */
+static char *default_checkpoint(const char *out) {
+    size_t n = strlen(out), ext = strlen(".safetensors");
+    if (n > ext && !strcmp(out + n - ext, ".safetensors")) n -= ext;
+    char *p = malloc(n + sizeof ".ckpt.safetensors");
+    if (p) snprintf(p, n + sizeof ".ckpt.safetensors", "%.*s.ckpt.safetensors", (int)n, out);
+    return p;
+}
+
+/* The step a checkpoint stands at, or -1. */
+static long long checkpoint_step(const char *path) {
+    gl_st *st = NULL;
+    char msg[256];
+    if (gl_st_open(&st, path, msg, sizeof msg)) return -1;
+    const char *s = gl_st_meta_get(st, "train.step");
+    long long k = s ? strtoll(s, NULL, 10) : -1;
+    gl_st_free(&st);
+    return k;
+}
+
+int cmd_train(int argc, char **argv) {
+    if (argc < 2) {
+        cli_error("train: which stage? 'gridlora train STAGE ...' (stages: " STAGES "; try --help)");
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strncmp(argv[1], "--", 2)) {
+        cli_error("train: the stage comes first: 'gridlora train STAGE ...' (stages: " STAGES ")");
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "base") != 0) {
+        cli_error("train: unknown stage '%s' (stages: " STAGES ")", argv[1]);
+        return CLI_USAGE;
+    }
+    opts o = {.dtype = GL_ST_F32, .t = gl_train_default_opts()};
+    int rc = parse(&o, argc, argv);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (!o.have_warmup && o.t.warmup > o.t.steps / 10) o.t.warmup = o.t.steps / 10;
+    if (o.plot && !on_path("gnuplot")) {
+        cli_error("train: --plot needs the gnuplot program (Debian package gnuplot-nox); it is not on PATH");
+        return CLI_FAIL;
+    }
+    if (check_writable("--out", o.out) || (o.log && check_writable("--log", o.log)) ||
+        (o.plot && check_writable("--plot", o.plot)) || (o.checkpoint && check_writable("--checkpoint", o.checkpoint)))
+        return CLI_FAIL;
+
+    gl_dit_config cfg;
+    gl_dit *m = NULL;
+    gl_data *data = NULL;
+    char *ckpt_own = NULL, msg[1024] = "";
+    int remove_ckpt = 0;
+    rc = CLI_FAIL;
+    if (o.config) {
+        const char *why = NULL;
+        char *text = read_text(o.config, &why);
+        if (!text) {
+            cli_error("train: %s: %s", o.config, why ? why : strerror(errno));
+            goto end;
+        }
+        int bad = gl_dit_config_from_json(text, &cfg, msg, sizeof msg);
+        free(text);
+        if (bad) {
+            cli_error("train: %s: %s", o.config, msg);
+            goto end;
+        }
+    } else {
+        gl_dit_config_preset(o.preset, &cfg);
+    }
+    if (gl_dit_new(&m, &cfg, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    gl_dit_init_weights(m, o.t.seed);
+
+    /* the checkpoint: asked for, implied by --checkpoint-every/--resume, or carrying the
+     * EMA out of the run (then removed at the end) */
+    o.t.checkpoint = o.checkpoint;
+    if (!o.checkpoint && (o.t.checkpoint_every || o.resume || o.t.ema > 0)) {
+        if (!(ckpt_own = default_checkpoint(o.out))) {
+            cli_error("train: out of memory");
+            goto end;
+        }
+        o.t.checkpoint = ckpt_own;
+        remove_ckpt = !o.t.checkpoint_every && !o.resume;
+    }
+    o.t.resume = o.resume;
+    o.t.log_csv = o.log;
+
+    progress pr = {.tty = isatty(fileno(stderr)), .batch = o.t.batch, .first = -1};
+    pr.every = o.t.steps >= 20 ? o.t.steps / 20 : 1;
+    pr.t0 = pr.last_print = now_seconds();
+    if (o.procedural) {
+        if (gl_data_procedural(&data, &cfg, msg, sizeof msg)) {
+            cli_error("train: %s", msg);
+            goto end;
+        }
+    } else if (gl_data_dir(&data, o.data, &cfg, on_video, &pr, msg, sizeof msg)) {
+        end_line(&pr);
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    long long at = o.resume && access(o.t.checkpoint, F_OK) == 0 ? checkpoint_step(o.t.checkpoint) : -1;
+    printf("train base: %lld parameters, %s; %lld steps of batch %lld%s", (long long)gl_params_numel(gl_dit_params(m)),
+           o.preset ? o.preset : o.config, (long long)o.t.steps, (long long)o.t.batch,
+           o.procedural ? ", procedural concepts" : "");
+    if (!o.procedural)
+        printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
+    if (at >= 0) printf("; resuming from %s at step %lld", o.t.checkpoint, at);
+    printf("\n");
+    fflush(stdout);
+
+    o.t.progress = on_step;
+    o.t.progress_ctx = &pr;
+    pr.t0 = pr.last_print = now_seconds();
+    gl_train_result res;
+    if (gl_train_run(m, &o.t, gl_data_next, data, &res, msg, sizeof msg)) {
+        end_line(&pr);
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    if (o.t.ema > 0) {
+        if (gl_train_load_ema(gl_dit_params(m), o.t.checkpoint, msg, sizeof msg)) {
+            cli_error("train: %s", msg);
+            goto end;
+        }
+        if (remove_ckpt) remove(o.t.checkpoint);
+    }
+    if (gl_dit_save(m, o.out, o.dtype, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    char took[32];
+    fmt_duration(took, sizeof took, res.seconds);
+    if (res.steps_done == 0)
+        printf("nothing to train: the checkpoint is at step %lld of %lld\n", (long long)res.start_step,
+               (long long)o.t.steps);
+    else
+        printf("trained %lld steps (%lld to %lld) in %s; final loss %.4f (mean of the last 10: %.4f)\n",
+               (long long)res.steps_done, (long long)res.start_step + 1, (long long)(res.start_step + res.steps_done),
+               took, res.last_loss, res.mean_loss_last10);
+    printf("wrote %s (%s weights, %s)\n", o.out, o.t.ema > 0 ? "EMA" : "final",
+           gl_st_dtype_name((gl_st_dtype)o.dtype));
+    if (o.plot) {
+        if (plot_loss(o.log, o.plot, o.t.steps, msg, sizeof msg)) {
+            cli_error("train: %s", msg);
+            goto end;
+        }
+        printf("wrote %s (loss curve)\n", o.plot);
+    }
+    rc = CLI_OK;
+end:
+    gl_data_free(&data);
+    gl_dit_free(&m);
+    free(ckpt_own);
+    return rc;
+}

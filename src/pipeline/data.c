@@ -1,0 +1,476 @@
+/* pipeline/data.c: training data sources (procedural concepts, data sets on disk), the
+ * domain's tokenizer, and loading a checkpoint's EMA weights. Rendering is render.c's,
+ * decoding io/'s; nothing here trains. */
+#define _POSIX_C_SOURCE 200809L /* getline */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gridlora/core.h"
+#include "gridlora/data.h"
+#include "gridlora/safetensors.h"
+#include "gridlora/video.h"
+
+/* ---- the domain's vocabulary ------------------------------------------------------ */
+
+/* Words of prompts that captions do not produce. Append only (see data.h). */
+static const char *const extra_words[] = {"edit", "compose", "character", "story"};
+enum { N_EXTRA = sizeof extra_words / sizeof extra_words[0] };
+
+static int listed(const char **words, int n, const char *w) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(words[i], w)) return 1;
+    return 0;
+}
+
+int gl_domain_vocab(const char **words, int cap) {
+    const char *const *cap_words;
+    int nc = gl_caption_vocab(&cap_words), n = 0;
+    /* order of groups: first captions, extras, later captions (ids never move) */
+    int first = nc < GL_DOMAIN_CAPTION_WORDS ? nc : GL_DOMAIN_CAPTION_WORDS;
+    const char *all[512];
+    int lim = (int)(sizeof all / sizeof all[0]);
+    for (int i = 0; i < first && n < lim; i++)
+        if (!listed(all, n, cap_words[i])) all[n++] = cap_words[i];
+    for (int i = 0; i < N_EXTRA && n < lim; i++)
+        if (!listed(all, n, extra_words[i])) all[n++] = extra_words[i];
+    for (int i = first; i < nc && n < lim; i++)
+        if (!listed(all, n, cap_words[i])) all[n++] = cap_words[i];
+    GL_ASSERT(n < lim); /* grow `all` when the vocabulary does */
+    for (int i = 0; i < n && i < cap; i++) words[i] = all[i];
+    return n;
+}
+
+int gl_domain_tokenizer(const gl_dit_config *cfg, gl_tokenizer **out, char *msg, size_t msglen) {
+    *out = NULL;
+    int n = gl_domain_vocab(NULL, 0);
+    const char **words = malloc((size_t)n * sizeof *words);
+    if (!words) {
+        snprintf(msg, msglen, "tokenizer: out of memory");
+        return GL_ENOMEM;
+    }
+    gl_domain_vocab(words, n);
+    int rc = gl_tokenizer_new(out, words, n, cfg->text_vocab, cfg->concept_tokens, msg, msglen);
+    free(words);
+    return rc;
+}
+
+/* ---- sources ---------------------------------------------------------------------- */
+
+/* One video of a directory source: 8-bit values (value = byte / 255) and its tokens. */
+typedef struct dir_video {
+    char *path;       /* until it is read */
+    uint8_t *px;      /* [F,H,W,3] */
+    int32_t *tokens;  /* [n_tokens] */
+    int64_t n_tokens;
+    int variant;
+    char *caption;
+} dir_video;
+
+struct gl_data {
+    gl_dit_config cfg;
+    gl_tokenizer *tok;
+    int procedural;
+    /* directory */
+    dir_video *videos;
+    int64_t n_videos, n_concepts;
+    /* the last batch, for gl_data_last */
+    gl_data_item *last;
+    int64_t n_last, cap_last;
+};
+
+static int data_new(gl_data **out, const gl_dit_config *cfg, char *msg, size_t msglen) {
+    *out = NULL;
+    int rc = gl_dit_config_validate(cfg, msg, msglen);
+    if (rc) return rc;
+    gl_data *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(msg, msglen, "data: out of memory");
+        return GL_ENOMEM;
+    }
+    d->cfg = *cfg;
+    if ((rc = gl_domain_tokenizer(cfg, &d->tok, msg, msglen))) {
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return GL_OK;
+}
+
+void gl_data_free(gl_data **dp) {
+    if (!dp || !*dp) return;
+    gl_data *d = *dp;
+    for (int64_t i = 0; i < d->n_videos; i++) {
+        free(d->videos[i].path);
+        free(d->videos[i].px);
+        free(d->videos[i].tokens);
+        free(d->videos[i].caption);
+    }
+    free(d->videos);
+    free(d->last);
+    gl_tokenizer_free(&d->tok);
+    free(d);
+    *dp = NULL;
+}
+
+int64_t gl_data_videos(const gl_data *d) { return d->n_videos; }
+int64_t gl_data_concepts(const gl_data *d) { return d->n_concepts; }
+
+const gl_data_item *gl_data_last(const gl_data *d, int64_t i) {
+    return i >= 0 && i < d->n_last ? &d->last[i] : NULL;
+}
+
+/* Tokens of a caption, cut to max (see data.h). */
+static int tokenize_cut(const gl_tokenizer *t, const char *caption, int32_t *ids, int64_t max, int64_t *n,
+                        char *msg, size_t msglen) {
+    int32_t all[GL_CAPTION_MAX];
+    int64_t k = 0;
+    int rc = gl_tokenize(t, caption, all, GL_CAPTION_MAX, &k, msg, msglen);
+    if (rc) return rc;
+    *n = k < max ? k : max;
+    memcpy(ids, all, (size_t)*n * sizeof *ids);
+    return GL_OK;
+}
+
+int gl_data_procedural(gl_data **out, const gl_dit_config *cfg, char *msg, size_t msglen) {
+    int rc = data_new(out, cfg, msg, msglen);
+    if (rc == GL_OK) (*out)->procedural = 1;
+    return rc;
+}
+
+/* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item. */
+static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x,
+                             gl_data_item *item, char *msg, size_t msglen) {
+    /* always three draws per sample, whatever the variant */
+    item->seed = gl_rng_u64(rng);
+    item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
+    uint64_t partner = gl_rng_u64(rng);
+    item->partner_seed = item->variant == GL_VARIANT_WITH ? partner : 0;
+    item->video = -1;
+    gl_concept a, b;
+    gl_concept_sample(&a, item->seed, GL_SPLIT_TRAIN);
+    gl_concept_sample(&b, partner, GL_SPLIT_TRAIN);
+    gl_render_opts o = gl_render_default_opts();
+    o.frames = F;
+    o.height = H;
+    o.width = W;
+    gl_video v = {0};
+    int rc = gl_render_variant(&a, &b, item->variant, &o, &v);
+    if (rc == GL_OK) rc = gl_variant_caption(&a, &b, item->variant, NULL, item->caption, sizeof item->caption);
+    if (rc) {
+        snprintf(msg, msglen, "data: concept %llu, variant '%s': %s", (unsigned long long)item->seed,
+                 gl_variant_name(item->variant), gl_strerror(rc));
+        gl_video_release(&v);
+        return rc;
+    }
+    int64_t n = F * H * W * 3;
+    for (int64_t i = 0; i < n; i++) x[i] = 2.0f * v.rgb[i] - 1.0f;
+    gl_video_release(&v);
+    return GL_OK;
+}
+
+int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    (void)step;
+    gl_data *d = ctx;
+    const gl_dit_config *c = &d->cfg;
+    if (b->F != c->frames || b->H != c->cell_h || b->W != c->cell_w || c->channels != 3) {
+        snprintf(msg, msglen, "data: batch of %lldx%lldx%lld asked; the source gives the model's cells of %lldx%lldx%lld",
+                 (long long)b->F, (long long)b->H, (long long)b->W, (long long)c->frames, (long long)c->cell_h,
+                 (long long)c->cell_w);
+        return GL_EINVAL;
+    }
+    if (b->B > d->cap_last) {
+        gl_data_item *p = realloc(d->last, (size_t)b->B * sizeof *p);
+        if (!p) {
+            snprintf(msg, msglen, "data: out of memory");
+            return GL_ENOMEM;
+        }
+        d->last = p;
+        d->cap_last = b->B;
+    }
+    d->n_last = 0;
+    const int64_t n = b->F * b->H * b->W * 3;
+    for (int64_t i = 0; i < b->B; i++) {
+        gl_data_item *it = &d->last[i];
+        float *x = b->x0 + i * n;
+        int32_t *text = b->text + i * b->text_len;
+        int64_t len = 0;
+        int rc;
+        memset(it, 0, sizeof *it);
+        if (d->procedural) {
+            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, it, msg, msglen))) return rc;
+            char why[256];
+            if ((rc = tokenize_cut(d->tok, it->caption, text, b->text_len, &len, why, sizeof why))) {
+                snprintf(msg, msglen, "data: caption '%s': %s", it->caption, why);
+                return rc;
+            }
+        } else {
+            if (d->n_videos < 1) {
+                snprintf(msg, msglen, "data: the source holds no videos");
+                return GL_EINVAL;
+            }
+            int64_t k = (int64_t)(gl_rng_u64(rng) % (uint64_t)d->n_videos);
+            const dir_video *v = &d->videos[k];
+            for (int64_t j = 0; j < n; j++) x[j] = (float)v->px[j] * (2.0f / 255.0f) - 1.0f;
+            len = v->n_tokens < b->text_len ? v->n_tokens : b->text_len;
+            memcpy(text, v->tokens, (size_t)len * sizeof *text);
+            it->video = k;
+            it->variant = v->variant;
+            snprintf(it->caption, sizeof it->caption, "%s", v->caption);
+        }
+        b->text_lens[i] = (int32_t)len;
+        d->n_last = i + 1;
+    }
+    return GL_OK;
+}
+
+/* ---- data sets on disk ------------------------------------------------------------ */
+
+/* A manifest's file name: relative, no ".." component. */
+static int safe_name(const char *name) {
+    if (!name[0] || name[0] == '/') return 0;
+    for (const char *p = name; *p;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p += len + (e ? 1 : 0);
+    }
+    return 1;
+}
+
+typedef struct loader {
+    gl_data *d;
+    const char *dir, *manifest;
+    int64_t line;
+    int64_t cap;
+    char *msg;
+    size_t msglen;
+} loader;
+
+/* Appends one video entry (not loaded yet) from a manifest object holding file, caption. */
+static int add_entry(loader *L, const cJSON *o, const char *what, int variant) {
+    gl_data *d = L->d;
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
+    const cJSON *cap = cJSON_GetObjectItemCaseSensitive(o, "caption");
+    if (!cJSON_IsString(file) || !cJSON_IsString(cap)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: %s: '%s' missing or not a string", L->manifest, (long long)L->line,
+                 what, !cJSON_IsString(file) ? "file" : "caption");
+        return GL_EFORMAT;
+    }
+    if (!safe_name(file->valuestring)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: %s: file '%s' must be a relative name without '..'", L->manifest,
+                 (long long)L->line, what, file->valuestring);
+        return GL_EFORMAT;
+    }
+    if (d->n_videos == L->cap) {
+        int64_t nc = L->cap ? 2 * L->cap : 64;
+        dir_video *p = realloc(d->videos, (size_t)nc * sizeof *p);
+        if (!p) goto oom;
+        d->videos = p;
+        L->cap = nc;
+    }
+    dir_video *v = &d->videos[d->n_videos];
+    memset(v, 0, sizeof *v);
+    d->n_videos++;
+    v->variant = variant;
+    size_t plen = strlen(L->dir) + strlen(file->valuestring) + 2;
+    int32_t ids[GL_CAPTION_MAX];
+    char why[256];
+    if (!(v->caption = malloc(strlen(cap->valuestring) + 1)) || !(v->path = malloc(plen))) goto oom;
+    strcpy(v->caption, cap->valuestring);
+    snprintf(v->path, plen, "%s/%s", L->dir, file->valuestring);
+    int rc = tokenize_cut(d->tok, v->caption, ids, GL_CAPTION_MAX, &v->n_tokens, why, sizeof why);
+    if (rc) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: %s: caption '%s': %s", L->manifest, (long long)L->line, what,
+                 v->caption, why);
+        return GL_EFORMAT;
+    }
+    if (!(v->tokens = malloc((size_t)(v->n_tokens ? v->n_tokens : 1) * sizeof *v->tokens))) goto oom;
+    memcpy(v->tokens, ids, (size_t)v->n_tokens * sizeof *ids);
+    return GL_OK;
+oom:
+    snprintf(L->msg, L->msglen, "%s: out of memory", L->manifest);
+    return GL_ENOMEM;
+}
+
+/* One manifest line: a concept with its plain video and variants. */
+static int parse_line(loader *L, const char *text) {
+    cJSON *o = cJSON_Parse(text);
+    int rc = GL_OK;
+    if (!cJSON_IsObject(o)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: not a JSON object", L->manifest, (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    const cJSON *split = cJSON_GetObjectItemCaseSensitive(o, "split");
+    if (split && !(cJSON_IsString(split) && (!strcmp(split->valuestring, "train") ||
+                                             !strcmp(split->valuestring, "heldout")))) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: 'split' is not \"train\" or \"heldout\"", L->manifest,
+                 (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    if (split && !strcmp(split->valuestring, "heldout")) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: a held-out concept; held-out data sets are for evaluation, "
+                 "train on a train split", L->manifest, (long long)L->line);
+        rc = GL_EINVAL;
+        goto end;
+    }
+    if ((rc = add_entry(L, o, "concept", GL_VARIANT_PLAIN))) goto end;
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(o, "variants");
+    if (vars && !cJSON_IsArray(vars)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: 'variants' is not an array", L->manifest, (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    int k = 0;
+    for (const cJSON *e = vars ? vars->child : NULL; e; e = e->next, k++) {
+        char what[64];
+        snprintf(what, sizeof what, "variant %d", k);
+        if (!cJSON_IsObject(e)) {
+            snprintf(L->msg, L->msglen, "%s: line %lld: %s is not an object", L->manifest, (long long)L->line, what);
+            rc = GL_EFORMAT;
+            goto end;
+        }
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+        int var = cJSON_IsString(name) ? gl_variant_from_name(name->valuestring) : -1;
+        if ((rc = add_entry(L, e, what, var < 0 ? -1 : var))) goto end;
+    }
+    L->d->n_concepts++;
+end:
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int blank(const char *s) {
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
+    return 1;
+}
+
+int gl_data_dir(gl_data **out, const char *dir, const gl_dit_config *cfg,
+                void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
+                size_t msglen) {
+    int rc = data_new(out, cfg, msg, msglen);
+    if (rc) return rc;
+    gl_data *d = *out;
+    size_t mlen = strlen(dir) + sizeof "/manifest.jsonl";
+    char *manifest = malloc(mlen), *line = NULL;
+    size_t cap = 0;
+    FILE *f = NULL;
+    loader L = {.d = d, .dir = dir, .manifest = manifest, .msg = msg, .msglen = msglen};
+    if (!manifest) {
+        snprintf(msg, msglen, "data: out of memory");
+        rc = GL_ENOMEM;
+        goto end;
+    }
+    snprintf(manifest, mlen, "%s/manifest.jsonl", dir);
+    if (!(f = fopen(manifest, "r"))) {
+        snprintf(msg, msglen, "%s: cannot open: %s (not a data set written by 'gridlora dataset'?)", manifest,
+                 strerror(errno));
+        rc = GL_EIO;
+        goto end;
+    }
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        L.line++;
+        if ((size_t)got != strlen(line)) {
+            snprintf(msg, msglen, "%s: line %lld: holds a NUL byte", manifest, (long long)L.line);
+            rc = GL_EFORMAT;
+            goto end;
+        }
+        if (blank(line)) continue;
+        if ((rc = parse_line(&L, line))) goto end;
+    }
+    if (ferror(f)) {
+        snprintf(msg, msglen, "%s: read error", manifest);
+        rc = GL_EIO;
+        goto end;
+    }
+    if (d->n_videos == 0) {
+        snprintf(msg, msglen, "%s: lists no videos", manifest);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    /* the videos, at the model's cell size, 8 bits per value */
+    gl_video_read_opts ro = gl_video_read_default_opts();
+    ro.frames = cfg->frames;
+    ro.height = cfg->cell_h;
+    ro.width = cfg->cell_w;
+    const int64_t n = cfg->frames * cfg->cell_h * cfg->cell_w * 3;
+    for (int64_t i = 0; i < d->n_videos; i++) {
+        dir_video *v = &d->videos[i];
+        gl_video vid = {0};
+        if ((rc = gl_video_read(v->path, &ro, &vid, NULL, msg, msglen))) goto end;
+        uint8_t *px = malloc((size_t)n);
+        if (!px) {
+            gl_video_release(&vid);
+            snprintf(msg, msglen, "%s: out of memory keeping %lld videos", manifest, (long long)d->n_videos);
+            rc = GL_ENOMEM;
+            goto end;
+        }
+        for (int64_t j = 0; j < n; j++) {
+            float x = vid.rgb[j];
+            px[j] = (uint8_t)lrintf(x <= 0.0f ? 0.0f : x >= 1.0f ? 255.0f : 255.0f * x);
+        }
+        gl_video_release(&vid);
+        free(v->path);
+        v->path = NULL;
+        v->px = px;
+        if (progress) progress(progress_ctx, i + 1, d->n_videos);
+    }
+    rc = GL_OK;
+end:
+    if (f) fclose(f);
+    free(line);
+    free(manifest);
+    if (rc) gl_data_free(out);
+    return rc;
+}
+
+/* ---- finishing a run -------------------------------------------------------------- */
+
+int gl_train_load_ema(gl_params *p, const char *checkpoint, char *msg, size_t msglen) {
+    gl_st *st = NULL;
+    int rc = gl_st_open(&st, checkpoint, msg, msglen);
+    if (rc) return rc;
+    int np = gl_params_count(p);
+    int *idx = malloc((size_t)np * sizeof *idx);
+    if (!idx) {
+        snprintf(msg, msglen, "%s: out of memory", checkpoint);
+        rc = GL_ENOMEM;
+        goto end;
+    }
+    /* every tensor checked before anything is copied */
+    for (int i = 0; i < np; i++) {
+        char name[300];
+        gl_tensor t = gl_params_tensor(p, i);
+        snprintf(name, sizeof name, "ema.%s", gl_params_name(p, i));
+        idx[i] = gl_st_find(st, name);
+        if (idx[i] < 0) {
+            snprintf(msg, msglen, "%s: no EMA weights ('%s' missing; was the run made without --ema?)", checkpoint,
+                     name);
+            rc = i == 0 ? GL_ENOTFOUND : GL_EFORMAT;
+            goto end;
+        }
+        if (gl_st_numel(st, idx[i]) != gl_tensor_numel(&t)) {
+            snprintf(msg, msglen, "%s: tensor '%s' has %lld values, expected %lld", checkpoint, name,
+                     (long long)gl_st_numel(st, idx[i]), (long long)gl_tensor_numel(&t));
+            rc = GL_EFORMAT;
+            goto end;
+        }
+    }
+    for (int i = 0; i < np && rc == GL_OK; i++) {
+        gl_tensor t = gl_params_tensor(p, i);
+        rc = gl_st_read_f32(st, idx[i], t.data, gl_tensor_numel(&t));
+        if (rc) snprintf(msg, msglen, "%s: cannot read '%s'", checkpoint, gl_st_name(st, idx[i]));
+    }
+end:
+    free(idx);
+    gl_st_free(&st);
+    return rc;
+}
