@@ -1,5 +1,7 @@
 /* tests/test_attention.c: multi-head attention (self, cross, masked) against a double
- * reference and finite differences, following tests/test_linear.c's pattern. */
+ * reference and finite differences, following tests/test_linear.c's pattern. The kernel
+ * is flash-style (tiles of 64 queries x 256 keys, online softmax): shapes beyond one
+ * tile, and masks that forbid whole tiles, are checked too. */
 #include <math.h>
 #include <string.h>
 
@@ -13,7 +15,7 @@ typedef struct attn_ctx {
     gl_attn_dims d;
     const uint8_t *mask; /* NULL: all allowed */
     int64_t bstride;
-    double *probs;       /* [B,H,Tq,Tk], written by the reference when not NULL */
+    double *lse;         /* [B,H,Tq], written by the reference when not NULL (-inf: empty row) */
     double *s;           /* [Tk] work row */
 } attn_ctx;
 
@@ -46,10 +48,10 @@ static void ref_attention(void *vctx, double *const *in, double *out) {
                 double sum = 0;
                 for (int64_t j = 0; j < Tk; j++)
                     if (allowed(c, b, i, j)) sum += exp(c->s[j] - mx);
+                if (c->lse) c->lse[(b * H + h) * Tq + i] = any ? mx + log(sum) : -INFINITY;
                 for (int64_t j = 0; j < Tk; j++) {
                     double p = any && allowed(c, b, i, j) ? exp(c->s[j] - mx) / sum : 0.0;
                     c->s[j] = p;
-                    if (c->probs) c->probs[((b * H + h) * Tq + i) * Tk + j] = p;
                 }
                 for (int64_t e = 0; e < D; e++) {
                     double o = 0;
@@ -59,19 +61,91 @@ static void ref_attention(void *vctx, double *const *in, double *out) {
             }
 }
 
+/* The analytic backward in double, from the definition (for shapes too large for finite
+ * differences): dP_ij = g_i . v_j, dS = P o (dP - sum_j P_ij dP_ij), dq_i = scale
+ * sum_j dS_ij k_j, dk_j = scale sum_i dS_ij q_i, dv_j = sum_i P_ij g_i. */
+static void ref_attention_backward(const attn_ctx *c, double *const *in, const double *g,
+                                   double *dq, double *dk, double *dv) {
+    const int64_t B = c->d.B, Tq = c->d.Tq, Tk = c->d.Tk, H = c->d.H, D = c->d.D, C = H * D;
+    const double scale = 1.0 / sqrt((double)D);
+    const double *q = in[0], *k = in[1], *v = in[2];
+    double *p = tu_dalloc(Tk), *dp = tu_dalloc(Tk);
+    memset(dq, 0, (size_t)(B * Tq * C) * sizeof(double));
+    memset(dk, 0, (size_t)(B * Tk * C) * sizeof(double));
+    memset(dv, 0, (size_t)(B * Tk * C) * sizeof(double));
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < Tq; i++) {
+                const double *qi = q + (b * Tq + i) * C + h * D, *gi = g + (b * Tq + i) * C + h * D;
+                double mx = -INFINITY, sum = 0, dot = 0;
+                for (int64_t j = 0; j < Tk; j++) {
+                    p[j] = -INFINITY;
+                    if (!allowed(c, b, i, j)) continue;
+                    double s = 0;
+                    for (int64_t e = 0; e < D; e++) s += qi[e] * k[(b * Tk + j) * C + h * D + e];
+                    p[j] = s * scale;
+                    if (p[j] > mx) mx = p[j];
+                }
+                if (mx == -INFINITY) continue;
+                for (int64_t j = 0; j < Tk; j++) sum += p[j] == -INFINITY ? 0 : exp(p[j] - mx);
+                for (int64_t j = 0; j < Tk; j++) {
+                    p[j] = p[j] == -INFINITY ? 0 : exp(p[j] - mx) / sum;
+                    double s = 0;
+                    for (int64_t e = 0; e < D; e++) s += gi[e] * v[(b * Tk + j) * C + h * D + e];
+                    dp[j] = s;
+                    dot += p[j] * s;
+                }
+                for (int64_t j = 0; j < Tk; j++) {
+                    double ds = p[j] * (dp[j] - dot) * scale;
+                    for (int64_t e = 0; e < D; e++) {
+                        int64_t kj = (b * Tk + j) * C + h * D + e;
+                        dq[(b * Tq + i) * C + h * D + e] += ds * k[kj];
+                        dk[kj] += ds * qi[e];
+                        dv[kj] += p[j] * gi[e];
+                    }
+                }
+            }
+    tu_free(p);
+    tu_free(dp);
+}
+
 /* Forward, then backward into zeroed gradients (NULL where not wanted), with the
  * current thread count and scratch of exactly the documented size. */
 static void run_attn(const attn_ctx *c, const float *q, const float *k, const float *v,
-                     const float *g, float *out, float *probs, float *dq, float *dk, float *dv) {
+                     const float *g, float *out, float *lse, float *dq, float *dk, float *dv) {
     const gl_attn_dims d = c->d;
     const int64_t nq = d.B * d.Tq * d.H * d.D, nk = d.B * d.Tk * d.H * d.D;
-    gl_attention_forward(out, probs, q, k, v, c->mask, c->bstride, d);
+    float *scratch = tu_falloc((int64_t)gl_attention_scratch_floats(d, gl_threads()) + 1);
+    gl_attention_forward(out, lse, scratch, q, k, v, c->mask, c->bstride, d);
     if (dq) memset(dq, 0, (size_t)nq * sizeof(float));
     if (dk) memset(dk, 0, (size_t)nk * sizeof(float));
     if (dv) memset(dv, 0, (size_t)nk * sizeof(float));
-    float *scratch = tu_falloc((int64_t)gl_attention_scratch_floats(d, gl_threads()));
-    gl_attention_backward(dq, dk, dv, scratch, g, probs, q, k, v, d);
+    gl_attention_backward(dq, dk, dv, scratch, g, out, lse, q, k, v, c->mask, c->bstride, d);
     tu_free(scratch);
+}
+
+/* lse against the reference: -inf exactly where the reference has -inf (rows that may
+ * attend nothing), the finite rest within tol. */
+static void check_lse(const char *what, const float *got, const double *want, int64_t n, double tol) {
+    float *g = tu_falloc(n);
+    double *w = tu_dalloc(n);
+    for (int64_t i = 0; i < n; i++) {
+        if (isinf(want[i]) != isinf(got[i]) || (isinf(want[i]) && (want[i] > 0 || got[i] > 0)))
+            fail_msg("%s: row %lld is %g, expected %g", what, (long long)i, (double)got[i], want[i]);
+        g[i] = isinf(got[i]) ? 0.0f : got[i];
+        w[i] = isinf(want[i]) ? 0.0 : want[i];
+    }
+    tu_check(what, g, w, n, tol);
+    tu_free(g);
+    tu_free(w);
+}
+
+/* Two lse results (1 thread against 2): the same rows -inf, the rest within tol. */
+static void check_lse_ff(const char *what, const float *got, const float *want, int64_t n, double tol) {
+    double *w = tu_dalloc(n);
+    for (int64_t i = 0; i < n; i++) w[i] = want[i];
+    check_lse(what, got, w, n, tol);
+    tu_free(w);
 }
 
 static void assert_finite(const char *what, const float *x, int64_t n) {
@@ -90,12 +164,12 @@ static void assert_same(const char *what, const float *got, const float *want, i
 static void check_attention(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t D,
                             const uint8_t *mask, int64_t bstride, int grads, uint64_t seed) {
     const gl_attn_dims d = {B, Tq, Tk, H, D};
-    const int64_t C = H * D, nq = B * Tq * C, nk = B * Tk * C, np = B * H * Tq * Tk;
+    const int64_t C = H * D, nq = B * Tq * C, nk = B * Tk * C, np = B * H * Tq;
     attn_ctx c = {d, mask, bstride, NULL, tu_dalloc(Tk)};
     tu_rng r;
     tu_seed(&r, seed);
     float *q = tu_falloc(nq), *k = tu_falloc(nk), *v = tu_falloc(nk), *g = tu_falloc(nq);
-    float *out = tu_falloc(nq), *probs = tu_falloc(np);
+    float *out = tu_falloc(nq), *lse = tu_falloc(np);
     float *dq = tu_falloc(nq), *dk = tu_falloc(nk), *dv = tu_falloc(nk);
     float *wq = grads & GRAD_Q ? dq : NULL, *wk = grads & GRAD_K ? dk : NULL,
           *wv = grads & GRAD_V ? dv : NULL;
@@ -105,31 +179,27 @@ static void check_attention(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_
     tu_fill(&r, g, nq, 1.0);
 
     gl_set_threads(1);
-    run_attn(&c, q, k, v, g, out, probs, wq, wk, wv);
+    run_attn(&c, q, k, v, g, out, lse, wq, wk, wv);
     assert_finite("attention out", out, nq);
-    assert_finite("attention probs", probs, np);
     assert_finite("attention dq", dq, nq);
     assert_finite("attention dk", dk, nk);
     assert_finite("attention dv", dv, nk);
 
     double *in[3] = {tu_to_double(q, nq), tu_to_double(k, nk), tu_to_double(v, nk)};
     double *G = tu_to_double(g, nq), *oref = tu_dalloc(nq), *pref = tu_dalloc(np);
-    c.probs = pref;
+    c.lse = pref;
     ref_attention(&c, in, oref);
-    c.probs = NULL;
+    c.lse = NULL;
     tu_check("attention forward", out, oref, nq, TU_TOL);
-    tu_check("attention probs", probs, pref, np, TU_TOL);
+    check_lse("attention lse", lse, pref, np, TU_TOL);
 
-    /* Masked entries and fully masked query rows: exactly 0, and such a row's query
-     * receives exactly no gradient. */
+    /* Fully masked query rows: output exactly 0, lse -inf (checked above), and such a
+     * row's query receives exactly no gradient. */
     for (int64_t b = 0; b < B; b++)
         for (int64_t i = 0; i < Tq; i++) {
             int any = 0;
-            for (int64_t j = 0; j < Tk; j++) {
-                if (allowed(&c, b, i, j)) { any = 1; continue; }
-                for (int64_t h = 0; h < H; h++)
-                    assert_true(probs[((b * H + h) * Tq + i) * Tk + j] == 0.0f);
-            }
+            for (int64_t j = 0; j < Tk; j++)
+                if (allowed(&c, b, i, j)) any = 1;
             if (any) continue;
             for (int64_t e = 0; e < C; e++) {
                 assert_true(out[(b * Tq + i) * C + e] == 0.0f);
@@ -153,10 +223,10 @@ static void check_attention(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_
 
     /* A gradient left out changes nothing in the others (same thread count, so the
      * same sgemm calls on the same data: bit for bit). */
-    float *out2 = tu_falloc(nq), *probs2 = tu_falloc(np), *dq2 = tu_falloc(nq),
+    float *out2 = tu_falloc(nq), *lse2 = tu_falloc(np), *dq2 = tu_falloc(nq),
           *dk2 = tu_falloc(nk), *dv2 = tu_falloc(nk);
     if (grads != GRAD_ALL) {
-        run_attn(&c, q, k, v, g, out2, probs2, dq2, dk2, dv2);
+        run_attn(&c, q, k, v, g, out2, lse2, dq2, dk2, dv2);
         if (wq) assert_same("attention dq, others NULL", dq, dq2, nq);
         if (wk) assert_same("attention dk, others NULL", dk, dk2, nk);
         if (wv) assert_same("attention dv, others NULL", dv, dv2, nk);
@@ -164,18 +234,18 @@ static void check_attention(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_
 
     /* 2 threads against 1 */
     gl_set_threads(2);
-    run_attn(&c, q, k, v, g, out2, probs2, wq ? dq2 : NULL, wk ? dk2 : NULL, wv ? dv2 : NULL);
+    run_attn(&c, q, k, v, g, out2, lse2, wq ? dq2 : NULL, wk ? dk2 : NULL, wv ? dv2 : NULL);
     tu_check_ff("attention forward, 2 threads", out2, out, nq, TU_TOL_THREADS);
-    tu_check_ff("attention probs, 2 threads", probs2, probs, np, TU_TOL_THREADS);
+    check_lse_ff("attention lse, 2 threads", lse2, lse, np, TU_TOL_THREADS);
     if (wq) tu_check_ff("attention dq, 2 threads", dq2, dq, nq, TU_TOL_THREADS);
     if (wk) tu_check_ff("attention dk, 2 threads", dk2, dk, nk, TU_TOL_THREADS);
     if (wv) tu_check_ff("attention dv, 2 threads", dv2, dv, nk, TU_TOL_THREADS);
 
     for (int i = 0; i < 3; i++) tu_free(in[i]);
     tu_free(G); tu_free(oref); tu_free(pref); tu_free(num); tu_free(c.s);
-    tu_free(q); tu_free(k); tu_free(v); tu_free(g); tu_free(out); tu_free(probs);
+    tu_free(q); tu_free(k); tu_free(v); tu_free(g); tu_free(out); tu_free(lse);
     tu_free(dq); tu_free(dk); tu_free(dv);
-    tu_free(out2); tu_free(probs2); tu_free(dq2); tu_free(dk2); tu_free(dv2);
+    tu_free(out2); tu_free(lse2); tu_free(dq2); tu_free(dk2); tu_free(dv2);
 }
 
 /* A random mask [n] with about `keep` of its entries allowed. */
@@ -252,13 +322,16 @@ static void attention_masked(void **s) {
         /* A masked key with a huge score (1e4) must not count in the row max: if it
          * did, exp of every allowed score would underflow to 0 and the row be 0/0. */
         enum { Tq = 2, Tk = 3, D = 4 };
-        float q[Tq * D], k[Tk * D], v[Tk * D], out[Tq * D], probs[Tq * Tk];
+        float q[Tq * D], k[Tk * D], v[Tk * D], out[Tq * D], lse[Tq];
         tu_fill(&r, q, Tq * D, 1);
         tu_fill(&r, v, Tk * D, 1);
         for (int i = 0; i < Tq * D; i++) q[i] = 50.0f;
         for (int i = 0; i < Tk * D; i++) k[i] = i < D ? 100.0f : (float)(tu_normal(&r) * 0.1);
         const uint8_t m[Tq * Tk] = {0, 1, 1, 0, 0, 1};
-        gl_attention_forward(out, probs, q, k, v, m, 0, (gl_attn_dims){1, Tq, Tk, 1, D});
+        gl_attn_dims d1 = {1, Tq, Tk, 1, D};
+        float *scratch = tu_falloc((int64_t)gl_attention_scratch_floats(d1, gl_threads()));
+        gl_attention_forward(out, lse, scratch, q, k, v, m, 0, d1);
+        tu_free(scratch);
         attn_ctx c = {{1, Tq, Tk, 1, D}, m, 0, NULL, tu_dalloc(Tk)};
         double *in[3] = {tu_to_double(q, Tq * D), tu_to_double(k, Tk * D),
                          tu_to_double(v, Tk * D)};
@@ -296,15 +369,17 @@ static void attention_shared_mask(void **s) {
         uint8_t m[Tq * Tk];
         memset(m, 1, sizeof(m));
         float q[B * Tq * C], k[B * Tk * C], v[B * Tk * C], o1[B * Tq * C], o2[B * Tq * C],
-            p1[B * H * Tq * Tk], p2[B * H * Tq * Tk];
+            p1[B * H * Tq], p2[B * H * Tq];
         tu_fill(&r, q, B * Tq * C, 1);
         tu_fill(&r, k, B * Tk * C, 1);
         tu_fill(&r, v, B * Tk * C, 1);
         gl_attn_dims d = {B, Tq, Tk, H, D};
-        gl_attention_forward(o1, p1, q, k, v, NULL, 0, d);
-        gl_attention_forward(o2, p2, q, k, v, m, 0, d);
+        float *scratch = tu_falloc((int64_t)gl_attention_scratch_floats(d, gl_threads()));
+        gl_attention_forward(o1, p1, scratch, q, k, v, NULL, 0, d);
+        gl_attention_forward(o2, p2, scratch, q, k, v, m, 0, d);
+        tu_free(scratch);
         assert_same("all-ones mask out", o2, o1, B * Tq * C);
-        assert_same("all-ones mask probs", p2, p1, B * H * Tq * Tk);
+        assert_same("all-ones mask lse", p2, p1, B * H * Tq);
     }
 }
 
@@ -325,8 +400,8 @@ static void attention_null_grads(void **s) {
     test_free(m);
     /* With no gradient wanted, backward needs no scratch at all. */
     gl_attn_dims d = {1, 2, 2, 1, 1};
-    float x[2] = {1, 2}, p[4] = {0.5f, 0.5f, 0.5f, 0.5f};
-    gl_attention_backward(NULL, NULL, NULL, NULL, x, p, x, x, x, d);
+    float x[2] = {1, 2}, l[2] = {0.5f, 0.5f};
+    gl_attention_backward(NULL, NULL, NULL, NULL, x, x, l, x, x, x, NULL, 0, d);
 }
 
 /* Backward adds to what the gradient buffers hold. */
@@ -336,7 +411,7 @@ static void attention_accumulates(void **s) {
     tu_rng r;
     tu_seed(&r, 71);
     float q[B * Tq * C], k[B * Tk * C], v[B * Tk * C], g[B * Tq * C], o[B * Tq * C],
-        p[B * H * Tq * Tk];
+        p[B * H * Tq];
     float dq1[B * Tq * C] = {0}, dk1[B * Tk * C] = {0}, dv1[B * Tk * C] = {0};
     float dq2[B * Tq * C], dk2[B * Tk * C], dv2[B * Tk * C];
     tu_fill(&r, q, B * Tq * C, 1);
@@ -345,12 +420,12 @@ static void attention_accumulates(void **s) {
     tu_fill(&r, g, B * Tq * C, 1);
     gl_attn_dims d = {B, Tq, Tk, H, D};
     float *scratch = tu_falloc((int64_t)gl_attention_scratch_floats(d, gl_threads()));
-    gl_attention_forward(o, p, q, k, v, NULL, 0, d);
-    gl_attention_backward(dq1, dk1, dv1, scratch, g, p, q, k, v, d);
+    gl_attention_forward(o, p, scratch, q, k, v, NULL, 0, d);
+    gl_attention_backward(dq1, dk1, dv1, scratch, g, o, p, q, k, v, NULL, 0, d);
     for (int i = 0; i < B * Tq * C; i++) dq2[i] = 1.0f;
     for (int i = 0; i < B * Tk * C; i++) dk2[i] = -2.0f;
     for (int i = 0; i < B * Tk * C; i++) dv2[i] = 0.5f;
-    gl_attention_backward(dq2, dk2, dv2, scratch, g, p, q, k, v, d);
+    gl_attention_backward(dq2, dk2, dv2, scratch, g, o, p, q, k, v, NULL, 0, d);
     for (int i = 0; i < B * Tq * C; i++) assert_float_equal(dq2[i], dq1[i] + 1.0f, 1e-5);
     for (int i = 0; i < B * Tk * C; i++) assert_float_equal(dk2[i], dk1[i] - 2.0f, 1e-5);
     for (int i = 0; i < B * Tk * C; i++) assert_float_equal(dv2[i], dv1[i] + 0.5f, 1e-5);
@@ -363,7 +438,7 @@ static void attention_accumulates(void **s) {
 static void check_threads(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t D,
                           const uint8_t *mask, int64_t bstride, uint64_t seed) {
     const gl_attn_dims d = {B, Tq, Tk, H, D};
-    const int64_t C = H * D, nq = B * Tq * C, nk = B * Tk * C, np = B * H * Tq * Tk;
+    const int64_t C = H * D, nq = B * Tq * C, nk = B * Tk * C, np = B * H * Tq;
     attn_ctx c = {d, mask, bstride, NULL, tu_dalloc(Tk)};
     tu_rng r;
     tu_seed(&r, seed);
@@ -381,11 +456,20 @@ static void check_threads(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t 
         assert_finite("attention dv", res[t][4], nk);
     }
     double *in[3] = {tu_to_double(q, nq), tu_to_double(k, nk), tu_to_double(v, nk)};
-    double *oref = tu_dalloc(nq);
+    double *oref = tu_dalloc(nq), *lref = tu_dalloc(np), *G = tu_to_double(g, nq);
+    double *dqr = tu_dalloc(nq), *dkr = tu_dalloc(nk), *dvr = tu_dalloc(nk);
+    c.lse = lref;
     ref_attention(&c, in, oref);
+    c.lse = NULL;
+    ref_attention_backward(&c, in, G, dqr, dkr, dvr);
     tu_check("attention forward (large)", res[0][0], oref, nq, TU_TOL);
+    check_lse("attention lse (large)", res[0][1], lref, np, TU_TOL);
+    tu_check("attention dq (large)", res[0][2], dqr, nq, TU_TOL);
+    tu_check("attention dk (large)", res[0][3], dkr, nk, TU_TOL);
+    tu_check("attention dv (large)", res[0][4], dvr, nk, TU_TOL);
+    tu_free(lref); tu_free(G); tu_free(dqr); tu_free(dkr); tu_free(dvr);
     tu_check_ff("attention forward, 2 threads", res[1][0], res[0][0], nq, TU_TOL_THREADS);
-    tu_check_ff("attention probs, 2 threads", res[1][1], res[0][1], np, TU_TOL_THREADS);
+    check_lse_ff("attention lse, 2 threads", res[1][1], res[0][1], np, TU_TOL_THREADS);
     tu_check_ff("attention dq, 2 threads", res[1][2], res[0][2], nq, TU_TOL_THREADS);
     tu_check_ff("attention dk, 2 threads", res[1][3], res[0][3], nk, TU_TOL_THREADS);
     tu_check_ff("attention dv, 2 threads", res[1][4], res[0][4], nk, TU_TOL_THREADS);
@@ -408,34 +492,77 @@ static void attention_threads(void **s) {
     test_free(m);
 }
 
+/* Shapes of several tiles (64 queries x 256 keys): the online softmax across key tiles,
+ * partial tiles at both ends, and masks that forbid whole tiles (which are skipped) next
+ * to tiles with single allowed entries. Finite differences on a thin shape, the analytic
+ * double backward on the larger ones. */
+static void attention_tiles(void **s) {
+    (void)s;
+    tu_rng r;
+    tu_seed(&r, 91);
+    {
+        /* 2 query tiles x 2 key tiles; queries < 64 see keys < 256 only (tile (0,1) is
+         * skipped), query 65 sees only key 259, query 66 nothing */
+        enum { Tq = 70, Tk = 260 };
+        uint8_t *m = random_mask(&r, Tq * Tk, 0.8);
+        for (int i = 0; i < Tq; i++)
+            for (int j = 0; j < Tk; j++) {
+                if (i < 64 && j >= 256) m[i * Tk + j] = 0;
+                if (i == 65) m[i * Tk + j] = j == 259;
+                if (i == 66) m[i * Tk + j] = 0;
+            }
+        check_attention(1, Tq, Tk, 1, 2, m, 0, GRAD_ALL, 92);
+        check_attention(1, Tq, Tk, 1, 2, NULL, 0, GRAD_ALL, 93);
+        test_free(m);
+    }
+    /* the grid layout's pattern: the first quarter of the tokens (an input cell) see only
+     * themselves, the rest see everything; scores spread wide so that later tiles raise
+     * the row max and earlier partial sums must be rescaled */
+    enum { T = 300 };
+    uint8_t *m = random_mask(&r, 2 * T * T, 1.0);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) m[(b * T + i) * T + j] = i >= T / 4 || (j < T / 4 && b == 0) || j == i;
+    check_threads(2, T, T, 2, 8, m, T * T, 94);
+    check_threads(2, T, T, 3, 4, NULL, 0, 95);
+    check_threads(1, 130, 80, 2, 16, NULL, 0, 96); /* cross-attention to a prompt */
+    test_free(m);
+}
+
 /* Empty dimensions are no-ops, except Tk = 0: no query may attend, so out is 0. */
 static void attention_zero_sizes(void **s) {
     (void)s;
     enum { N = 64 };
-    float q[N], k[N], v[N], g[N], out[N], probs[N], dq[N], dk[N], dv[N], scratch[N];
+    float q[N], k[N], v[N], g[N], out[N], lse[N], dq[N], dk[N], dv[N];
     for (int i = 0; i < N; i++) {
         q[i] = k[i] = v[i] = g[i] = 1.0f;
-        out[i] = probs[i] = dq[i] = dk[i] = dv[i] = 7.0f;
+        out[i] = lse[i] = dq[i] = dk[i] = dv[i] = 7.0f;
     }
     const gl_attn_dims dims[] = {
         {0, 3, 4, 2, 2}, {2, 0, 4, 2, 2}, {2, 3, 0, 2, 2}, {2, 3, 4, 0, 2}, {2, 3, 4, 2, 0},
     };
     for (size_t t = 0; t < sizeof(dims) / sizeof(dims[0]); t++) {
         gl_attn_dims d = dims[t];
-        int64_t nq = d.B * d.Tq * d.H * d.D, np = d.B * d.H * d.Tq * d.Tk;
-        assert_true(gl_attention_scratch_floats(d, 2) <= N);
-        gl_attention_forward(out, probs, q, k, v, NULL, 0, d);
+        int64_t nq = d.B * d.Tq * d.H * d.D, np = d.B * d.H * d.Tq;
+        assert_true(gl_attention_scratch_floats(d, 2) == 0); /* no scratch needed */
+        gl_attention_forward(out, lse, NULL, q, k, v, NULL, 0, d);
         for (int64_t i = 0; i < nq; i++) assert_true(out[i] == 0.0f); /* only Tk = 0 */
-        if (d.D == 0) /* empty dot products: P uniform */
-            for (int64_t i = 0; i < np; i++) assert_float_equal(probs[i], 1.0 / d.Tk, 1e-6);
-        for (int i = 0; i < N; i++) out[i] = probs[i] = 7.0f;
-        gl_attention_backward(dq, dk, dv, scratch, g, probs, q, k, v, d);
+        if (d.D == 0) /* empty dot products: P uniform, lse = log(Tk) */
+            for (int64_t i = 0; i < np; i++) assert_float_equal(lse[i], log((double)d.Tk), 1e-6);
+        if (d.Tk == 0) /* nothing to attend to */
+            for (int64_t i = 0; i < np; i++) assert_true(isinf(lse[i]) && lse[i] < 0);
+        for (int i = 0; i < N; i++) out[i] = lse[i] = 7.0f;
+        gl_attention_backward(dq, dk, dv, NULL, g, out, lse, q, k, v, NULL, 0, d);
         for (int i = 0; i < N; i++) assert_true(dq[i] == 7.0f && dk[i] == 7.0f && dv[i] == 7.0f);
     }
+    /* a few tiles per thread, never Tq x Tk */
     gl_attn_dims d = {1, 5, 9, 2, 3};
-    assert_true(gl_attention_scratch_floats(d, 1) >= 5 * 9);
-    assert_true(gl_attention_scratch_floats(d, 2) >= 2 * 5 * 9);
-    assert_true(gl_attention_scratch_floats(d, 0) >= 5 * 9); /* treated as 1 thread */
+    size_t one = gl_attention_scratch_floats(d, 1);
+    assert_true(one >= 2 * 5 * 9);
+    assert_true(gl_attention_scratch_floats(d, 2) == 2 * one);
+    assert_true(gl_attention_scratch_floats(d, 0) == one); /* treated as 1 thread */
+    gl_attn_dims big = {2, 4096, 4096, 4, 48};
+    assert_true(gl_attention_scratch_floats(big, 1) < (size_t)(64 * 256 * 3 + 4096 + 64 * 48 + 64));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -443,6 +570,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(attention_odd_sizes),   cmocka_unit_test(attention_masked),
     cmocka_unit_test(attention_shared_mask), cmocka_unit_test(attention_null_grads),
     cmocka_unit_test(attention_accumulates), cmocka_unit_test(attention_threads),
-    cmocka_unit_test(attention_zero_sizes),
+    cmocka_unit_test(attention_zero_sizes),  cmocka_unit_test(attention_tiles),
 };
 TU_MAIN("attention", tests)

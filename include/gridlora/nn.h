@@ -7,7 +7,7 @@
  *   used twice collects both contributions; callers zero gradients once per step.
  *   A gradient pointer given as NULL is not computed (a frozen weight costs nothing).
  * - Forward functions may cache what backward needs in caller-provided buffers
- *   (mean, rstd, probs); nn/ never allocates.
+ *   (mean, rstd, attention's lse); nn/ never allocates.
  * - Results do not depend on the thread count beyond float rounding of the BLAS; our own
  *   reductions split work over outputs, never over the summed index.
  */
@@ -86,18 +86,26 @@ typedef struct gl_attn_dims {
     int64_t B, Tq, Tk, H, D;
 } gl_attn_dims;
 
-/* Floats of scratch gl_attention_backward needs with `threads` OpenMP threads. */
+/* Floats of scratch gl_attention_forward and gl_attention_backward need with `threads`
+ * OpenMP threads: a few score tiles per thread, independent of Tq x Tk (0 when any
+ * size is 0). One buffer serves both calls. */
 size_t gl_attention_scratch_floats(gl_attn_dims d, int threads);
 
-/* Softmax(q k^T / sqrt(D)) v per head. probs [B,H,Tq,Tk] is written for backward. */
-void gl_attention_forward(float *out, float *probs, const float *q, const float *k,
+/* Softmax(q k^T / sqrt(D)) v per head, flash-style: scores are made and used tile by
+ * tile and never stored. lse [B,H,Tq] receives each query row's log-sum-exp of its
+ * allowed scaled scores (-inf for a row that may attend nothing), which is all the
+ * backward needs besides the inputs and out. scratch: at least
+ * gl_attention_scratch_floats(d, gl_threads()) floats (may be NULL when that is 0). */
+void gl_attention_forward(float *out, float *lse, float *scratch, const float *q, const float *k,
                           const float *v, const uint8_t *mask, int64_t mask_bstride,
                           gl_attn_dims d);
-/* dq, dk, dv (same shapes as q, k, v; any may be NULL). scratch: at least
- * gl_attention_scratch_floats(d, gl_threads()) floats. */
-void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch,
-                           const float *dout, const float *probs, const float *q,
-                           const float *k, const float *v, gl_attn_dims d);
+/* dq, dk, dv (same shapes as q, k, v; any may be NULL) from dout, the forward's out and
+ * lse, and the same q, k, v and mask; the probabilities are recomputed tile by tile.
+ * scratch: as for the forward. */
+void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                           const float *out, const float *lse, const float *q, const float *k,
+                           const float *v, const uint8_t *mask, int64_t mask_bstride,
+                           gl_attn_dims d);
 
 /* ---- 3D rotary position embedding -------------------------------------------- */
 

@@ -1,5 +1,6 @@
-/* nn/linear.c: the linear layer, out = inp . w^T + b, through OpenBLAS sgemm.
- * The batch of every call is folded into the rows (N = B*T), so one sgemm serves it. */
+/* nn/linear.c: the linear layer, out = inp . w^T + b, through OpenBLAS sgemm, or in
+ * GL_PRECISION_BF16 through oneDNN's bf16 matmul (nn/matmul.c), float32 accumulation.
+ * The batch of every call is folded into the rows (N = B*T), so one product serves it. */
 #include <limits.h>
 #include <string.h>
 
@@ -7,6 +8,8 @@
 
 #include "gridlora/core.h"
 #include "gridlora/nn.h"
+#include "gridlora/precision.h"
+#include "matmul.h"
 
 static int blas_dim(int64_t n) {
     GL_ASSERT(n >= 0 && n <= INT_MAX); /* OpenBLAS's blasint is 32-bit in Debian's build */
@@ -16,6 +19,10 @@ static int blas_dim(int64_t n) {
 void gl_linear_forward(float *out, const float *inp, const float *w, const float *b,
                        int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
+    /* out = inp . w^T: w [OC,IC] read as [IC,OC] through strides (1, IC) */
+    if (IC > 0 && gl_get_precision() == GL_PRECISION_BF16 &&
+        gl__matmul_bf16(out, OC, inp, IC, 1, w, 1, IC, b, N, OC, IC, 0) == GL_OK)
+        return;
     float beta = 0.0f;
     if (b) {
 #pragma omp parallel for schedule(static)
@@ -50,6 +57,12 @@ static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
+    const int bf16 = IC > 0 && gl_get_precision() == GL_PRECISION_BF16;
+    /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
+    if (bf16 && dinp && gl__matmul_bf16(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK)
+        dinp = NULL;
+    if (bf16 && dw && gl__matmul_bf16(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK)
+        dw = NULL;
     if (dinp && IC > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_dim(N), blas_dim(IC),
                     blas_dim(OC), 1.0f, dout, blas_dim(OC), w, blas_dim(IC), 1.0f, dinp,

@@ -29,7 +29,8 @@ typedef struct net {
 /* Activations of one step; every buffer lives in the arena. */
 typedef struct acts {
     float *x0, *xt, *mask, *tok, *h0, *ln1, *m1, *r1, *q, *k, *v, *qn, *kn, *rq, *rk, *qr, *kr,
-        *probs, *att, *o, *h1, *ln2, *m2, *r2, *f1, *g, *f2, *h2, *ln3, *m3, *r3, *out, *pred;
+        *lse, *att, *o, *h1, *ln2, *m2, *r2, *f1, *g, *f2, *h2, *ln3, *m3, *r3, *out, *pred;
+    float *scratch; /* attention's, gl_attention_scratch_floats */
 } acts;
 
 gl_selfcheck_params gl_selfcheck_default_params(void) {
@@ -109,7 +110,7 @@ static int acts_alloc(acts *a, const net *n, gl_arena *arena) {
         {&a->ln1, N * C}, {&a->m1, N}, {&a->r1, N},  {&a->q, N * C},   {&a->k, N * C},
         {&a->v, N * C},   {&a->qn, N * C}, {&a->kn, N * C}, {&a->rq, N * n->H},
         {&a->rk, N * n->H}, {&a->qr, N * C}, {&a->kr, N * C},
-        {&a->probs, VB * n->H * n->T * n->T}, {&a->att, N * C}, {&a->o, N * C},
+        {&a->lse, VB * n->H * n->T}, {&a->att, N * C}, {&a->o, N * C},
         {&a->h1, N * C}, {&a->ln2, N * C}, {&a->m2, N}, {&a->r2, N}, {&a->f1, N * 4 * C},
         {&a->g, N * 4 * C}, {&a->f2, N * C}, {&a->h2, N * C}, {&a->ln3, N * C}, {&a->m3, N},
         {&a->r3, N}, {&a->out, N * P}, {&a->pred, V},
@@ -167,7 +168,7 @@ static double forward(const net *n, acts *a) {
     gl_rmsnorm_forward(a->kn, a->rk, a->k, t[P_KN].data, N * H, D, 1e-6f);
     gl_rope_forward(a->qr, a->qn, n->rope_cos, n->rope_sin, VB, n->T, H, D);
     gl_rope_forward(a->kr, a->kn, n->rope_cos, n->rope_sin, VB, n->T, H, D);
-    gl_attention_forward(a->att, a->probs, a->qr, a->kr, a->v, NULL, 0, n->ad);
+    gl_attention_forward(a->att, a->lse, a->scratch, a->qr, a->kr, a->v, NULL, 0, n->ad);
     gl_linear_forward(a->o, a->att, t[P_PROJ_W].data, t[P_PROJ_B].data, N, C, C);
     residual_add(a->h1, a->h0, a->o, N * C);
     gl_layernorm_forward(a->ln2, a->m2, a->r2, a->h1, N, C, 1e-6f);
@@ -215,7 +216,7 @@ static int backward(const net *n, const acts *a, gl_arena *arena, float *scratch
     float *dh0 = dh2;
     memcpy(dh0, dh1, (size_t)(N * C) * sizeof(float));
     gl_linear_backward(datt, t[P_PROJ_W].grad, t[P_PROJ_B].grad, dh1, a->att, t[P_PROJ_W].data, N, C, C);
-    gl_attention_backward(dqr, dkr, dv, scratch, datt, a->probs, a->qr, a->kr, a->v, n->ad);
+    gl_attention_backward(dqr, dkr, dv, scratch, datt, a->att, a->lse, a->qr, a->kr, a->v, NULL, 0, n->ad);
     gl_rope_backward(dq, dqr, n->rope_cos, n->rope_sin, VB, n->T, H, D);
     gl_rope_backward(dk, dkr, n->rope_cos, n->rope_sin, VB, n->T, H, D);
     /* dqr, dkr are spent: they take the gradients before the RMS norms */
@@ -280,6 +281,7 @@ int gl_selfcheck_run(const gl_selfcheck_params *sp, gl_selfcheck_result *res, ch
     if (rc == GL_OK) {
         scratch = gl_arena_alloc(arena, gl_attention_scratch_floats(n.ad, gl_threads()));
         if (!scratch) rc = GL_ENOMEM;
+        a.scratch = scratch;
     }
     if (rc != GL_OK) {
         snprintf(msg, msglen, "selfcheck: %s (activations need %zu bytes)", gl_strerror(rc),
