@@ -45,6 +45,7 @@ demo: build
 bench: build
 	@echo "== make bench: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every run"
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BUILD)/bench_linear
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/run_bench.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log

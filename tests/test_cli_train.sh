@@ -161,7 +161,7 @@ EOF
 args)
     o="--preset tiny --procedural --steps 3 --out $tmp/x.safetensors"
     expect 2 "^gridlora: train: which stage" -- train
-    expect 2 "^gridlora: train: unknown stage 'multidc' (stages: base)" -- train multidc $o
+    expect 2 "^gridlora: train: unknown stage 'grid' (stages: base, multidc)" -- train grid $o
     expect 2 "^gridlora: train: the stage comes first" -- train --preset tiny
     expect 2 "^gridlora: train: --preset NAME or --config FILE.json is required" -- train base --procedural --steps 3 --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: give --preset or --config, not both" -- train base $o --config "$tmp/c.json"
@@ -192,7 +192,7 @@ args)
     expect 2 "^gridlora: generate: --steps: 0 is outside" -- generate --model m --prompt a --out x.mp4 --steps 0
     expect 2 "^gridlora: generate: --cfg: 'lots' is not a number" -- generate --model m --prompt a --out x.mp4 --cfg lots
     expect 2 "^gridlora: generate: --size: '32' is not WxH" -- generate --model m --prompt a --out x.mp4 --size 32
-    expect 2 "^gridlora: generate: unknown option '--lora'" -- generate --model m --prompt a --out x.mp4 --lora a
+    expect 2 "^gridlora: generate: unknown option '--bogus'" -- generate --model m --prompt a --out x.mp4 --bogus a
     expect 0 "" -- generate --help
     [[ -z "$(ls "$tmp")" ]] || fail "a usage error wrote files: $(ls "$tmp")"
     echo "ok: nothing written" ;;

@@ -57,6 +57,8 @@ class DiT:
     def __init__(self, cfg, params):
         self.c = cfg
         self.p = params
+        # float64 for the correctness check; float32 when tools/bench_reference.py times it
+        self.dtype = next(iter(params.values())).dtype
 
     def lin(self, x, name, bias=True):
         y = x @ self.p[name + ".weight"].T
@@ -110,7 +112,7 @@ class DiT:
             angles.append(pos[:, axis:axis + 1].double() * freq[None, :])
         ang = torch.cat(angles, 1)  # [T, D/2]
         # the C tables are float32: match them, so only the arithmetic differs
-        cos, sin = torch.cos(ang).float().double(), torch.sin(ang).float().double()
+        cos, sin = torch.cos(ang).float().to(self.dtype), torch.sin(ang).float().to(self.dtype)
         xr = x.reshape(B, T, H, D // 2, 2)
         a, b = xr[..., 0], xr[..., 1]
         cos, sin = cos[None, :, None, :], sin[None, :, None, :]
@@ -153,7 +155,7 @@ class DiT:
         i = torch.arange(half, dtype=torch.float64)
         f = torch.exp(-math.log(10000.0) * i / half)
         s = 1000.0 * t[..., None] * f
-        tfeat = torch.cat([torch.cos(s), torch.sin(s)], -1).float().double()
+        tfeat = torch.cat([torch.cos(s), torch.sin(s)], -1).float().to(self.dtype)
         temb = self.lin(torch.nn.functional.silu(self.lin(tfeat, "time_embed.0")), "time_embed.2")
         st = torch.nn.functional.silu(temb)
         # positions over the canvas, in patch units

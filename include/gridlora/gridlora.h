@@ -13,6 +13,7 @@
 #include "gridlora/half.h"
 #include "gridlora/lora.h"
 #include "gridlora/model.h"
+#include "gridlora/multidc.h"
 #include "gridlora/nn.h"
 #include "gridlora/render.h"
 #include "gridlora/safetensors.h"

@@ -28,13 +28,26 @@ struct gl_selfcheck_params;
  * them: CLI_OK when the loss fell and the gradients agree, else CLI_FAIL. */
 int cli_selfcheck_report(const struct gl_selfcheck_params *sp);
 
+struct gl_dit;
+struct gl_lora;
+/* Loads the adapters named by args ("FILE" or "FILE:WEIGHT", weight default 1) for model
+ * m into loras[0..n) (each NULL until loaded; the caller frees them with gl_lora_free
+ * whatever the result) and their weights, attaching each to m when attach is set. A
+ * file for another model fails naming the tensor that does not fit. CLI_OK, CLI_USAGE
+ * (a bad weight) or CLI_FAIL, after a 'gridlora: CMD: ...' line. */
+int cli_load_loras(const char *cmd, struct gl_dit *m, const char *const *args, int n, int attach,
+                   struct gl_lora **loras, float *weights);
+
 int cmd_dataset(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_lora(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_multidc(int argc, char **argv); /* argv[1] is "multidc" */
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "gridlora/core.h"
 #include "gridlora/data.h"
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/sample.h"
 #include "gridlora/tokenizer.h"
@@ -20,12 +21,14 @@
 
 #define MAX_SIDE 1024
 #define MAX_FRAMES 256
+#define MAX_LORAS 64
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora generate --model FILE --prompt TEXT --out OUT.(mp4|gif|png)\n"
             "                         [--steps N] [--cfg S] [--shift S] [--seed S] [--frames F]\n"
             "                         [--size WxH] [--sheet FILE.png] [--fps F] [--threads T]\n"
+            "                         [--lora FILE[:W] ...]\n"
             "Generates a video from a text prompt with a trained model (gridlora train).\n"
             "  --prompt TEXT   words of the domain, e.g. \"a red striped star orbiting on sand\";\n"
             "                  an unknown word is an error naming the nearest known ones\n"
@@ -36,6 +39,8 @@ static void usage(FILE *f) {
             "  --frames F, --size WxH  the video's size (default: the model's cell)\n"
             "  --sheet FILE.png  also a contact sheet of the frames side by side, 4x enlarged\n"
             "  --fps F         frame rate of OUT (default 8)\n"
+            "  --lora FILE[:W] apply a LoRA adapter with weight W (default 1); repeatable, applied\n"
+            "                  in order; the prompt may then use the adapters' tokens (\"a <c3>\")\n"
             "OUT's extension picks the format: .mp4, .gif, or .png (a contact sheet).\n");
 }
 
@@ -87,6 +92,10 @@ int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *out = NULL, *sheet = NULL;
     gl_sample_opts so = gl_sample_default_opts();
     long frames = 0, w = 0, h = 0, fps = 8, v = 0;
+    const char *lora_args[MAX_LORAS];
+    gl_lora *loras[MAX_LORAS] = {0};
+    float lora_w[MAX_LORAS];
+    int n_lora = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL;
         double d = 0;
@@ -99,7 +108,8 @@ int cmd_generate(int argc, char **argv) {
             return CLI_USAGE;
         }
         static const char *const valued[] = {"--model", "--prompt", "--out", "--steps", "--cfg", "--shift",
-                                             "--seed", "--frames", "--size", "--sheet", "--fps", "--threads"};
+                                             "--seed", "--frames", "--size", "--sheet", "--fps", "--threads",
+                                             "--lora"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -111,6 +121,13 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(opt, "--prompt")) prompt = val;
         else if (!strcmp(opt, "--out")) out = val;
         else if (!strcmp(opt, "--sheet")) sheet = val;
+        else if (!strcmp(opt, "--lora")) {
+            if (n_lora == MAX_LORAS) {
+                cli_error("generate: more than %d adapters", MAX_LORAS);
+                return CLI_USAGE;
+            }
+            lora_args[n_lora++] = val;
+        }
         else if (!strcmp(opt, "--steps")) {
             if (cli_parse_long("generate", opt, val, 1, 10000, &v)) return CLI_USAGE;
             so.steps = (int)v;
@@ -160,6 +177,8 @@ int cmd_generate(int argc, char **argv) {
         cli_error("generate: %s", msg);
         goto end;
     }
+    if ((rc = cli_load_loras("generate", m, lora_args, n_lora, 1, loras, lora_w)) != CLI_OK) goto end;
+    rc = CLI_FAIL;
     const gl_dit_config *c = gl_dit_cfg(m);
     if (c->channels != 3) {
         cli_error("generate: %s: a model of %lld colour channels; videos have 3", model, (long long)c->channels);
@@ -220,5 +239,6 @@ end:
     gl_video_release(&vid);
     gl_tokenizer_free(&tk);
     gl_dit_free(&m);
+    for (int i = 0; i < n_lora; i++) gl_lora_free(&loras[i]);
     return rc;
 }

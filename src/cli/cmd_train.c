@@ -21,8 +21,9 @@
 #include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/train.h"
+#include "train_common.h"
 
-#define STAGES "base"
+#define STAGES "base, multidc"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
             "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--plot FILE.png] [--dtype f32|f16|bf16] [--threads T]\n"
-            "Trains the base video model from scratch by rectified flow (stages: " STAGES ").\n"
+            "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
+            "'gridlora train multidc --help' describes the Multi-DC LoRA stage).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
             "                     reads the JSON gl_dit_config_to_json writes\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
@@ -52,85 +54,6 @@ static void usage(FILE *f) {
             "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n"
             "Progress goes to stderr: one updating line on a terminal, else a line every\n"
             "10 s or 5%% of the run.\n");
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* "9m48s", "1h02m", "45s", "0.8s" */
-static void fmt_duration(char *buf, size_t len, double s) {
-    if (!(s >= 0) || s > 1e8) snprintf(buf, len, "?");
-    else if (s < 10) snprintf(buf, len, "%.1fs", s);
-    else if (s < 60) snprintf(buf, len, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
-}
-
-/* ---- progress ------------------------------------------------------------------- */
-
-typedef struct progress {
-    int tty;
-    int64_t batch, first, every; /* first: the step before the first reported (resume) */
-    double t0, last_print, loss_sum;
-    int64_t loss_n;
-    int width; /* of the last terminal line, to blank it */
-} progress;
-
-/* Ends a terminal's progress line before an error is printed under it. */
-static void end_line(progress *p) {
-    if (p->tty && p->width) fputc('\n', stderr);
-    p->width = 0;
-}
-
-static void on_step(void *ctx, int64_t step, int64_t steps, double loss, double sps) {
-    (void)sps; /* one step's rate is noisy: the run's average is shown */
-    progress *p = ctx;
-    double now = now_seconds();
-    if (p->first < 0) p->first = step - 1;
-    p->loss_sum += loss;
-    p->loss_n++;
-    int last = step == steps;
-    if (p->tty) {
-        if (!last && now - p->last_print < 0.2) return;
-    } else if (!last && now - p->last_print < 10.0 && step % p->every) {
-        return;
-    }
-    double el = now - p->t0, done = (double)(step - p->first);
-    char eta[32];
-    fmt_duration(eta, sizeof eta, el / done * (double)(steps - step));
-    char line[160];
-    int n = snprintf(line, sizeof line, "step %lld/%lld  loss %.4f  %.1f samples/s  ETA %s", (long long)step,
-                     (long long)steps, p->loss_sum / (double)p->loss_n, done * (double)p->batch / el, eta);
-    if (p->tty) {
-        fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
-        p->width = n;
-        if (last) end_line(p);
-    } else {
-        fprintf(stderr, "%s\n", line);
-    }
-    fflush(stderr);
-    p->last_print = now;
-    p->loss_sum = 0;
-    p->loss_n = 0;
-}
-
-static void on_video(void *ctx, int64_t done, int64_t total) {
-    progress *p = ctx;
-    double now = now_seconds();
-    if (done != total && now - p->last_print < (p->tty ? 0.2 : 10.0)) return;
-    if (p->tty) {
-        p->width = fprintf(stderr, "\rreading the data set: video %lld/%lld", (long long)done, (long long)total) - 1;
-        if (done == total) {
-            fputc('\n', stderr);
-            p->width = 0;
-        }
-    } else {
-        fprintf(stderr, "reading the data set: video %lld/%lld\n", (long long)done, (long long)total);
-    }
-    p->last_print = now;
 }
 
 /* ---- gnuplot ---------------------------------------------------------------------- */
@@ -285,22 +208,6 @@ static int plot_loss(const char *csv, const char *png, int64_t steps, char *msg,
 
 /* ---- options -------------------------------------------------------------------------- */
 
-static int parse_float(const char *opt, const char *val, double lo, double hi, int lo_open, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(val, &end);
-    if (errno || end == val || *end || !isfinite(v)) {
-        cli_error("train: %s: '%s' is not a number", opt, val);
-        return CLI_USAGE;
-    }
-    if (v > hi || v < lo || (lo_open && v == lo)) {
-        cli_error("train: %s: %g is outside %c%g, %g]", opt, v, lo_open ? '(' : '[', lo, hi);
-        return CLI_USAGE;
-    }
-    *out = v;
-    return CLI_OK;
-}
-
 /* The whole of a small text file (malloc'd), or NULL with errno / a reason in why. */
 static char *read_text(const char *path, const char **why) {
     FILE *f = fopen(path, "rb");
@@ -405,10 +312,10 @@ static int parse(opts *o, int argc, char **argv) {
             if (cli_parse_long("train", opt, val, 1, 4096, &v)) return CLI_USAGE;
             gl_set_threads((int)v);
         } else if (!strcmp(opt, "--lr")) {
-            if (parse_float(opt, val, 0, 1, 1, &d)) return CLI_USAGE;
+            if (cli_parse_float("train", opt, val, 0, 1, 1, &d)) return CLI_USAGE;
             o->t.lr = (float)d;
         } else if (!strcmp(opt, "--ema")) {
-            if (parse_float(opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
+            if (cli_parse_float("train", opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
             o->t.ema = (float)d;
         } else { /* --dtype */
             if (!strcmp(val, "f32")) o->dtype = GL_ST_F32;
@@ -449,41 +356,6 @@ static int parse(opts *o, int argc, char **argv) {
     return CLI_OK;
 }
 
-/* 0 when path's directory exists and can take new files (checked before a run, so that
- * hours of training do not end in a failed save); else a message and CLI_FAIL. */
-static int check_writable(const char *opt, const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (access(dir, W_OK | X_OK) != 0) {
-        cli_error("train: %s %s: cannot write into %s: %s", opt, path, dir, strerror(errno));
-        return CLI_FAIL;
-    }
-    return CLI_OK;
-}
-
-/* OUT's name with .ckpt.safetensors for its .safetensors (or appended). */
-static char *default_checkpoint(const char *out) {
-    size_t n = strlen(out), ext = strlen(".safetensors");
-    if (n > ext && !strcmp(out + n - ext, ".safetensors")) n -= ext;
-    char *p = malloc(n + sizeof ".ckpt.safetensors");
-    if (p) snprintf(p, n + sizeof ".ckpt.safetensors", "%.*s.ckpt.safetensors", (int)n, out);
-    return p;
-}
-
-/* The step a checkpoint stands at, or -1. */
-static long long checkpoint_step(const char *path) {
-    gl_st *st = NULL;
-    char msg[256];
-    if (gl_st_open(&st, path, msg, sizeof msg)) return -1;
-    const char *s = gl_st_meta_get(st, "train.step");
-    long long k = s ? strtoll(s, NULL, 10) : -1;
-    gl_st_free(&st);
-    return k;
-}
-
 int cmd_train(int argc, char **argv) {
     if (argc < 2) {
         cli_error("train: which stage? 'gridlora train STAGE ...' (stages: " STAGES "; try --help)");
@@ -497,6 +369,7 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: the stage comes first: 'gridlora train STAGE ...' (stages: " STAGES ")");
         return CLI_USAGE;
     }
+    if (!strcmp(argv[1], "multidc")) return cmd_train_multidc(argc, argv);
     if (strcmp(argv[1], "base") != 0) {
         cli_error("train: unknown stage '%s' (stages: " STAGES ")", argv[1]);
         return CLI_USAGE;
@@ -509,8 +382,8 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: --plot needs the gnuplot program (Debian package gnuplot-nox); it is not on PATH");
         return CLI_FAIL;
     }
-    if (check_writable("--out", o.out) || (o.log && check_writable("--log", o.log)) ||
-        (o.plot && check_writable("--plot", o.plot)) || (o.checkpoint && check_writable("--checkpoint", o.checkpoint)))
+    if (cli_check_writable("train", "--out", o.out) || (o.log && cli_check_writable("train", "--log", o.log)) ||
+        (o.plot && cli_check_writable("train", "--plot", o.plot)) || (o.checkpoint && cli_check_writable("train", "--checkpoint", o.checkpoint)))
         return CLI_FAIL;
 
     gl_dit_config cfg;
@@ -545,7 +418,7 @@ int cmd_train(int argc, char **argv) {
      * EMA out of the run (then removed at the end) */
     o.t.checkpoint = o.checkpoint;
     if (!o.checkpoint && (o.t.checkpoint_every || o.resume || o.t.ema > 0)) {
-        if (!(ckpt_own = default_checkpoint(o.out))) {
+        if (!(ckpt_own = cli_with_suffix(o.out, ".safetensors", ".ckpt.safetensors"))) {
             cli_error("train: out of memory");
             goto end;
         }
@@ -555,20 +428,19 @@ int cmd_train(int argc, char **argv) {
     o.t.resume = o.resume;
     o.t.log_csv = o.log;
 
-    progress pr = {.tty = isatty(fileno(stderr)), .batch = o.t.batch, .first = -1};
-    pr.every = o.t.steps >= 20 ? o.t.steps / 20 : 1;
-    pr.t0 = pr.last_print = now_seconds();
+    cli_progress pr;
+    cli_progress_init(&pr, "", o.t.steps, o.t.batch);
     if (o.procedural) {
         if (gl_data_procedural(&data, &cfg, msg, sizeof msg)) {
             cli_error("train: %s", msg);
             goto end;
         }
-    } else if (gl_data_dir(&data, o.data, &cfg, on_video, &pr, msg, sizeof msg)) {
-        end_line(&pr);
+    } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
+        cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
         goto end;
     }
-    long long at = o.resume && access(o.t.checkpoint, F_OK) == 0 ? checkpoint_step(o.t.checkpoint) : -1;
+    long long at = o.resume && access(o.t.checkpoint, F_OK) == 0 ? cli_checkpoint_step(o.t.checkpoint) : -1;
     printf("train base: %lld parameters, %s; %lld steps of batch %lld%s", (long long)gl_params_numel(gl_dit_params(m)),
            o.preset ? o.preset : o.config, (long long)o.t.steps, (long long)o.t.batch,
            o.procedural ? ", procedural concepts" : "");
@@ -578,12 +450,12 @@ int cmd_train(int argc, char **argv) {
     printf("\n");
     fflush(stdout);
 
-    o.t.progress = on_step;
+    o.t.progress = cli_on_step;
     o.t.progress_ctx = &pr;
-    pr.t0 = pr.last_print = now_seconds();
+    pr.t0 = pr.last_print = cli_now();
     gl_train_result res;
     if (gl_train_run(m, &o.t, gl_data_next, data, &res, msg, sizeof msg)) {
-        end_line(&pr);
+        cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
         goto end;
     }
@@ -599,7 +471,7 @@ int cmd_train(int argc, char **argv) {
         goto end;
     }
     char took[32];
-    fmt_duration(took, sizeof took, res.seconds);
+    cli_fmt_duration(took, sizeof took, res.seconds);
     if (res.steps_done == 0)
         printf("nothing to train: the checkpoint is at step %lld of %lld\n", (long long)res.start_step,
                (long long)o.t.steps);

@@ -1,0 +1,478 @@
+/* pipeline/multidc.c: the Multi-DC LoRA's data (concepts with their tokens, in Set or
+ * Sequence mode, from a data set or one video) and its stage switch (which adapter
+ * parameters train). The loop is train.c's; decoding io/'s; nothing here trains. */
+#define _POSIX_C_SOURCE 200809L /* getline */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gridlora/core.h"
+#include "gridlora/data.h"
+#include "gridlora/multidc.h"
+#include "gridlora/tokenizer.h"
+#include "gridlora/video.h"
+
+/* One clip: 8-bit values (value = byte / 255) and its prompt's tokens. */
+typedef struct mdc_video {
+    char *path;      /* until it is read */
+    uint8_t *px;     /* [F,H,W,3] */
+    int32_t tokens[GL_CAPTION_MAX];
+    int64_t n_tokens;
+    int variant;
+    char caption[GL_CAPTION_MAX];
+} mdc_video;
+
+/* A concept: its token and its videos, first the plain clip. */
+typedef struct mdc_concept {
+    int32_t token;
+    int64_t first, count; /* videos [first, first + count) */
+} mdc_concept;
+
+struct gl_multidc {
+    gl_dit_config cfg;
+    gl_tokenizer *tok;
+    int mode;
+    mdc_video *videos;
+    int64_t n_videos, cap_videos;
+    mdc_concept *concepts;
+    int32_t *ids; /* token per concept, for gl_multidc_tokens */
+    int64_t n_concepts, cap_concepts;
+    gl_multidc_item *last;
+    int64_t n_last, cap_last;
+};
+
+void gl_multidc_free(gl_multidc **dp) {
+    if (!dp || !*dp) return;
+    gl_multidc *d = *dp;
+    for (int64_t i = 0; i < d->n_videos; i++) {
+        free(d->videos[i].path);
+        free(d->videos[i].px);
+    }
+    free(d->videos);
+    free(d->concepts);
+    free(d->ids);
+    free(d->last);
+    gl_tokenizer_free(&d->tok);
+    free(d);
+    *dp = NULL;
+}
+
+static int mdc_new(gl_multidc **out, const gl_dit_config *cfg, char *msg, size_t msglen) {
+    *out = NULL;
+    int rc = gl_dit_config_validate(cfg, msg, msglen);
+    if (rc) return rc;
+    if (cfg->channels != 3) {
+        snprintf(msg, msglen, "multidc: a model of %lld colour channels; videos have 3", (long long)cfg->channels);
+        return GL_EINVAL;
+    }
+    gl_multidc *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(msg, msglen, "multidc: out of memory");
+        return GL_ENOMEM;
+    }
+    d->cfg = *cfg;
+    d->mode = GL_MULTIDC_SET;
+    if ((rc = gl_domain_tokenizer(cfg, &d->tok, msg, msglen))) {
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return GL_OK;
+}
+
+void gl_multidc_set_mode(gl_multidc *d, int mode) {
+    GL_ASSERT(mode == GL_MULTIDC_SET || mode == GL_MULTIDC_SEQUENCE);
+    d->mode = mode;
+}
+
+int gl_multidc_tokens(const gl_multidc *d, const int32_t **ids) {
+    *ids = d->ids;
+    return (int)d->n_concepts;
+}
+int64_t gl_multidc_concepts(const gl_multidc *d) { return d->n_concepts; }
+int64_t gl_multidc_videos(const gl_multidc *d) { return d->n_videos; }
+
+const gl_multidc_item *gl_multidc_last(const gl_multidc *d, int64_t i) {
+    return i >= 0 && i < d->n_last ? &d->last[i] : NULL;
+}
+
+/* A new concept with token id tok (no videos yet). */
+static int add_concept(gl_multidc *d, int32_t tok) {
+    if (d->n_concepts == d->cap_concepts) {
+        int64_t nc = d->cap_concepts ? 2 * d->cap_concepts : 16;
+        mdc_concept *c = realloc(d->concepts, (size_t)nc * sizeof *c);
+        if (!c) return GL_ENOMEM;
+        d->concepts = c;
+        int32_t *ids = realloc(d->ids, (size_t)nc * sizeof *ids);
+        if (!ids) return GL_ENOMEM;
+        d->ids = ids;
+        d->cap_concepts = nc;
+    }
+    d->concepts[d->n_concepts] = (mdc_concept){.token = tok, .first = d->n_videos, .count = 0};
+    d->ids[d->n_concepts] = tok;
+    d->n_concepts++;
+    return GL_OK;
+}
+
+/* Appends a video of the last concept: path (copied) and its prompt, which must hold the
+ * concept's token. Errors go into why (the caller adds where). */
+static int add_video(gl_multidc *d, const char *path, const char *prompt, int variant, char *why, size_t wlen) {
+    mdc_concept *c = &d->concepts[d->n_concepts - 1];
+    if (d->n_videos == d->cap_videos) {
+        int64_t nc = d->cap_videos ? 2 * d->cap_videos : 64;
+        mdc_video *v = realloc(d->videos, (size_t)nc * sizeof *v);
+        if (!v) goto oom;
+        d->videos = v;
+        d->cap_videos = nc;
+    }
+    mdc_video *v = &d->videos[d->n_videos];
+    memset(v, 0, sizeof *v);
+    d->n_videos++;
+    c->count++;
+    v->variant = variant;
+    if (strlen(prompt) >= sizeof v->caption) {
+        snprintf(why, wlen, "prompt longer than %d bytes", GL_CAPTION_MAX - 1);
+        return GL_EFORMAT;
+    }
+    strcpy(v->caption, prompt);
+    if (!(v->path = malloc(strlen(path) + 1))) goto oom;
+    strcpy(v->path, path);
+    char tmsg[256];
+    int rc = gl_tokenize(d->tok, prompt, v->tokens, GL_CAPTION_MAX, &v->n_tokens, tmsg, sizeof tmsg);
+    if (rc) {
+        snprintf(why, wlen, "prompt '%s': %s", prompt, tmsg);
+        return rc == GL_ENOMEM ? rc : GL_EFORMAT;
+    }
+    /* the token must survive the cut to the model's text length */
+    int has = 0;
+    for (int64_t i = 0; i < v->n_tokens && i < d->cfg.text_len; i++) has |= v->tokens[i] == c->token;
+    if (!has) {
+        snprintf(why, wlen, "prompt '%s' lacks the concept's token %s%s", prompt, gl_token_text(d->tok, c->token),
+                 d->cfg.text_len < v->n_tokens ? " within the model's text length" : "");
+        return GL_EINVAL;
+    }
+    return GL_OK;
+oom:
+    snprintf(why, wlen, "out of memory");
+    return GL_ENOMEM;
+}
+
+/* Reads every video at the model's cell size into 8 bits per value. */
+static int read_videos(gl_multidc *d, void (*progress)(void *, int64_t, int64_t), void *pctx, char *msg,
+                       size_t msglen) {
+    gl_video_read_opts ro = gl_video_read_default_opts();
+    ro.frames = d->cfg.frames;
+    ro.height = d->cfg.cell_h;
+    ro.width = d->cfg.cell_w;
+    const int64_t n = d->cfg.frames * d->cfg.cell_h * d->cfg.cell_w * 3;
+    for (int64_t i = 0; i < d->n_videos; i++) {
+        mdc_video *v = &d->videos[i];
+        gl_video vid = {0};
+        int rc = gl_video_read(v->path, &ro, &vid, NULL, msg, msglen);
+        if (rc) return rc;
+        if (!(v->px = malloc((size_t)n))) {
+            gl_video_release(&vid);
+            snprintf(msg, msglen, "%s: out of memory keeping %lld videos", v->path, (long long)d->n_videos);
+            return GL_ENOMEM;
+        }
+        for (int64_t j = 0; j < n; j++) {
+            float x = vid.rgb[j];
+            v->px[j] = (uint8_t)lrintf(x <= 0.0f ? 0.0f : x >= 1.0f ? 255.0f : 255.0f * x);
+        }
+        gl_video_release(&vid);
+        free(v->path);
+        v->path = NULL;
+        if (progress) progress(pctx, i + 1, d->n_videos);
+    }
+    return GL_OK;
+}
+
+/* ---- a data set ------------------------------------------------------------------- */
+
+/* Variants used besides the plain clip (see multidc.h for why). */
+static int variant_used(int var) {
+    return var == GL_VARIANT_SMOKE || var == GL_VARIANT_LIGHTS || var == GL_VARIANT_NIGHT || var == GL_VARIANT_RAIN ||
+           var == GL_VARIANT_SHADOW || var == GL_VARIANT_BACKGROUND;
+}
+
+/* A manifest's file name: relative, no ".." component (as data.c). */
+static int safe_name(const char *name) {
+    if (!name[0] || name[0] == '/') return 0;
+    for (const char *p = name; *p;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p += len + (e ? 1 : 0);
+    }
+    return 1;
+}
+
+typedef struct loader {
+    gl_multidc *d;
+    const char *dir, *manifest;
+    int64_t line;
+    char *msg;
+    size_t msglen;
+} loader;
+
+/* One entry (the concept's top level or a variant) holding "file" and "prompt". */
+static int load_entry(loader *L, const cJSON *o, const char *what, int variant) {
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+    if (!cJSON_IsString(file) || !cJSON_IsString(prompt)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: %s: '%s' missing or not a string", L->manifest,
+                 (long long)L->line, what, !cJSON_IsString(file) ? "file" : "prompt");
+        return GL_EFORMAT;
+    }
+    if (!safe_name(file->valuestring)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: %s: file '%s' must be a relative name without '..'", L->manifest,
+                 (long long)L->line, what, file->valuestring);
+        return GL_EFORMAT;
+    }
+    size_t plen = strlen(L->dir) + strlen(file->valuestring) + 2;
+    char *path = malloc(plen), why[512];
+    if (!path) {
+        snprintf(L->msg, L->msglen, "%s: out of memory", L->manifest);
+        return GL_ENOMEM;
+    }
+    snprintf(path, plen, "%s/%s", L->dir, file->valuestring);
+    int rc = add_video(L->d, path, prompt->valuestring, variant, why, sizeof why);
+    free(path);
+    if (rc) snprintf(L->msg, L->msglen, "%s: line %lld: %s: %s", L->manifest, (long long)L->line, what, why);
+    return rc;
+}
+
+static int parse_line(loader *L, const char *text) {
+    gl_multidc *d = L->d;
+    cJSON *o = cJSON_Parse(text);
+    int rc = GL_OK;
+    if (!cJSON_IsObject(o)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: not a JSON object", L->manifest, (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    const cJSON *split = cJSON_GetObjectItemCaseSensitive(o, "split");
+    if (split && cJSON_IsString(split) && !strcmp(split->valuestring, "heldout")) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: a held-out concept; held-out data sets are for evaluation, "
+                 "train on a train split", L->manifest, (long long)L->line);
+        rc = GL_EINVAL;
+        goto end;
+    }
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(o, "token");
+    if (!cJSON_IsString(tok)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: 'token' missing or not a string (a Multi-DC LoRA needs each "
+                 "concept's token)", L->manifest, (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    int32_t id = gl_token_id(d->tok, tok->valuestring);
+    int64_t K = d->cfg.concept_tokens, first = d->cfg.text_vocab - K;
+    if (id < first || id >= d->cfg.text_vocab) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: token '%s' is not one of the model's %lld concept tokens "
+                 "(<c0>..<c%lld>)", L->manifest, (long long)L->line, tok->valuestring, (long long)K,
+                 (long long)K - 1);
+        rc = GL_EINVAL;
+        goto end;
+    }
+    for (int64_t i = 0; i < d->n_concepts; i++)
+        if (d->concepts[i].token == id) {
+            snprintf(L->msg, L->msglen, "%s: line %lld: token '%s' is already concept %lld's", L->manifest,
+                     (long long)L->line, tok->valuestring, (long long)i);
+            rc = GL_EFORMAT;
+            goto end;
+        }
+    if ((rc = add_concept(d, id))) {
+        snprintf(L->msg, L->msglen, "%s: out of memory", L->manifest);
+        goto end;
+    }
+    if ((rc = load_entry(L, o, "concept", GL_VARIANT_PLAIN))) goto end;
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(o, "variants");
+    if (vars && !cJSON_IsArray(vars)) {
+        snprintf(L->msg, L->msglen, "%s: line %lld: 'variants' is not an array", L->manifest, (long long)L->line);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    int k = 0;
+    for (const cJSON *e = vars ? vars->child : NULL; e; e = e->next, k++) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+        int var = cJSON_IsString(name) ? gl_variant_from_name(name->valuestring) : -1;
+        if (var < 0 || !variant_used(var)) continue;
+        char what[64];
+        snprintf(what, sizeof what, "variant %d (%s)", k, name->valuestring);
+        if ((rc = load_entry(L, e, what, var))) goto end;
+    }
+end:
+    cJSON_Delete(o);
+    return rc;
+}
+
+static int blank(const char *s) {
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
+    return 1;
+}
+
+int gl_multidc_dir(gl_multidc **out, const char *dir, const gl_dit_config *cfg,
+                   void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
+                   size_t msglen) {
+    int rc = mdc_new(out, cfg, msg, msglen);
+    if (rc) return rc;
+    gl_multidc *d = *out;
+    size_t mlen = strlen(dir) + sizeof "/manifest.jsonl";
+    char *manifest = malloc(mlen), *line = NULL;
+    size_t cap = 0;
+    FILE *f = NULL;
+    loader L = {.d = d, .dir = dir, .manifest = manifest, .msg = msg, .msglen = msglen};
+    if (!manifest) {
+        snprintf(msg, msglen, "multidc: out of memory");
+        rc = GL_ENOMEM;
+        goto end;
+    }
+    snprintf(manifest, mlen, "%s/manifest.jsonl", dir);
+    if (!(f = fopen(manifest, "r"))) {
+        snprintf(msg, msglen, "%s: cannot open: %s (not a data set written by 'gridlora dataset'?)", manifest,
+                 strerror(errno));
+        rc = GL_EIO;
+        goto end;
+    }
+    /* count the concepts first: too many for the model is the clearest error there is */
+    int64_t lines = 0;
+    ssize_t got;
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        if ((size_t)got != strlen(line)) {
+            snprintf(msg, msglen, "%s: line %lld: holds a NUL byte", manifest, (long long)lines + 1);
+            rc = GL_EFORMAT;
+            goto end;
+        }
+        lines += !blank(line);
+    }
+    if (lines > cfg->concept_tokens) {
+        snprintf(msg, msglen, "%s: %lld concepts, but the model has %lld concept tokens (<c0>..<c%lld>); train on "
+                 "a data set of at most %lld", manifest, (long long)lines, (long long)cfg->concept_tokens,
+                 (long long)cfg->concept_tokens - 1, (long long)cfg->concept_tokens);
+        rc = GL_EINVAL;
+        goto end;
+    }
+    rewind(f);
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        L.line++;
+        if (blank(line)) continue;
+        if ((rc = parse_line(&L, line))) goto end;
+    }
+    if (ferror(f)) {
+        snprintf(msg, msglen, "%s: read error", manifest);
+        rc = GL_EIO;
+        goto end;
+    }
+    if (d->n_concepts == 0) {
+        snprintf(msg, msglen, "%s: lists no concepts", manifest);
+        rc = GL_EFORMAT;
+        goto end;
+    }
+    rc = read_videos(d, progress, progress_ctx, msg, msglen);
+end:
+    if (f) fclose(f);
+    free(line);
+    free(manifest);
+    if (rc) gl_multidc_free(out);
+    return rc;
+}
+
+/* ---- one video -------------------------------------------------------------------- */
+
+int gl_multidc_video(gl_multidc **out, const char *path, const char *token, const char *prompt,
+                     const gl_dit_config *cfg, char *msg, size_t msglen) {
+    int rc = mdc_new(out, cfg, msg, msglen);
+    if (rc) return rc;
+    gl_multidc *d = *out;
+    int32_t id = gl_token_id(d->tok, token);
+    int64_t first = cfg->text_vocab - cfg->concept_tokens;
+    char why[512];
+    if (id != GL_TOK_FREE && (id < first || id >= cfg->text_vocab)) {
+        snprintf(msg, msglen, "token '%s' is neither the free token <v> nor one of the model's %lld concept tokens "
+                 "(<c0>..<c%lld>)", token, (long long)cfg->concept_tokens, (long long)cfg->concept_tokens - 1);
+        rc = GL_EINVAL;
+    } else if ((rc = add_concept(d, id))) {
+        snprintf(msg, msglen, "multidc: out of memory");
+    } else if ((rc = add_video(d, path, prompt, GL_VARIANT_PLAIN, why, sizeof why))) {
+        snprintf(msg, msglen, "%s", why);
+    } else {
+        rc = read_videos(d, NULL, NULL, msg, msglen);
+    }
+    if (rc) gl_multidc_free(out);
+    return rc;
+}
+
+/* ---- batches ---------------------------------------------------------------------- */
+
+int gl_multidc_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    (void)step;
+    gl_multidc *d = ctx;
+    const gl_dit_config *c = &d->cfg;
+    if (b->F != c->frames || b->H != c->cell_h || b->W != c->cell_w) {
+        snprintf(msg, msglen, "multidc: batch of %lldx%lldx%lld asked; the source gives the model's cells of "
+                 "%lldx%lldx%lld", (long long)b->F, (long long)b->H, (long long)b->W, (long long)c->frames,
+                 (long long)c->cell_h, (long long)c->cell_w);
+        return GL_EINVAL;
+    }
+    if (b->B > d->cap_last) {
+        gl_multidc_item *p = realloc(d->last, (size_t)b->B * sizeof *p);
+        if (!p) {
+            snprintf(msg, msglen, "multidc: out of memory");
+            return GL_ENOMEM;
+        }
+        d->last = p;
+        d->cap_last = b->B;
+    }
+    d->n_last = 0;
+    const int64_t per_frame = b->H * b->W * 3, n = b->F * per_frame;
+    for (int64_t i = 0; i < b->B; i++) {
+        /* always four draws per sample, whatever the mode */
+        const mdc_concept *cc = &d->concepts[gl_rng_u64(rng) % (uint64_t)d->n_concepts];
+        int plain = gl_rng_uniform(rng) < 0.5 || cc->count == 1;
+        uint64_t pick = gl_rng_u64(rng), fpick = gl_rng_u64(rng);
+        int64_t k = cc->first + (plain ? 0 : 1 + (int64_t)(pick % (uint64_t)(cc->count - 1)));
+        const mdc_video *v = &d->videos[k];
+        gl_multidc_item *it = &d->last[i];
+        memset(it, 0, sizeof *it);
+        it->concept = cc - d->concepts;
+        it->video = k;
+        it->variant = v->variant;
+        it->frame = d->mode == GL_MULTIDC_SET ? (int64_t)(fpick % (uint64_t)b->F) : -1;
+        snprintf(it->caption, sizeof it->caption, "%s", v->caption);
+        float *x = b->x0 + i * n;
+        for (int64_t f = 0; f < b->F; f++) {
+            const uint8_t *src = v->px + (it->frame >= 0 ? it->frame : f) * per_frame;
+            for (int64_t j = 0; j < per_frame; j++) x[f * per_frame + j] = (float)src[j] * (2.0f / 255.0f) - 1.0f;
+        }
+        int64_t len = v->n_tokens < b->text_len ? v->n_tokens : b->text_len;
+        memcpy(b->text + i * b->text_len, v->tokens, (size_t)len * sizeof(int32_t));
+        b->text_lens[i] = (int32_t)len;
+        d->n_last = i + 1;
+    }
+    return GL_OK;
+}
+
+/* ---- stages ----------------------------------------------------------------------- */
+
+int gl_lora_set_stage(gl_lora *l, int stage) {
+    if (!gl_lora_has_motion(l) || (stage != GL_MULTIDC_SET && stage != GL_MULTIDC_SEQUENCE)) return GL_EINVAL;
+    gl_params *p = gl_lora_params(l);
+    const int set = stage == GL_MULTIDC_SET;
+    /* every tensor of the Set stage (A, B, token rows) one way, B2 the other */
+    for (int i = 0; i < gl_params_count(p); i++) gl_params_set_flags(p, i, gl_params_flags(p, i) | GL_PARAM_FROZEN);
+    for (int i = 0; i < gl_lora_module_count(l); i++) {
+        int a, b, b2;
+        gl_lora_module_params(l, i, &a, &b, &b2);
+        int train[3] = {set ? a : b2, set ? b : -1, -1};
+        for (int k = 0; k < 3; k++)
+            if (train[k] >= 0) gl_params_set_flags(p, train[k], gl_params_flags(p, train[k]) & ~GL_PARAM_FROZEN);
+    }
+    int rows = gl_lora_token_rows(l);
+    if (set && rows >= 0) gl_params_set_flags(p, rows, gl_params_flags(p, rows) & ~GL_PARAM_FROZEN);
+    return GL_OK;
+}

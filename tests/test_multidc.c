@@ -1,0 +1,392 @@
+/* tests/test_multidc.c: the Multi-DC LoRA's data and stages: SET samples are one frame of
+ * a concept's clip held still, SEQUENCE samples the clip in order (both equal to the
+ * data set's files within 8-bit rounding); captions carry the sample's own concept
+ * token, only the chosen variants occur; more concepts than the model's tokens, a token
+ * the model has not got, and prompts without their token are errors; one video makes a
+ * one-concept source; the Set stage trains A, B and the tokens and leaves B2 at zero,
+ * the Sequence stage trains B2 alone. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gridlora/data.h"
+#include "gridlora/dataset.h"
+#include "gridlora/lora.h"
+#include "gridlora/model.h"
+#include "gridlora/multidc.h"
+#include "gridlora/render.h"
+#include "gridlora/tokenizer.h"
+#include "gridlora/train.h"
+#include "gridlora/video.h"
+#include "testutil.h"
+
+/* The tiny preset with 4 frames of 16x16, so order and stillness are visible. */
+static gl_dit_config config(void) {
+    gl_dit_config c;
+    assert_int_equal(gl_dit_config_preset("tiny", &c), GL_OK);
+    c.frames = 4;
+    c.cell_h = c.cell_w = 16;
+    char msg[256];
+    assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
+    return c;
+}
+
+typedef struct tmpdir {
+    char path[64];
+} tmpdir;
+
+static void tmp_make(tmpdir *t) {
+    snprintf(t->path, sizeof t->path, "/tmp/gl_multidc_XXXXXX");
+    assert_non_null(mkdtemp(t->path));
+}
+
+static void tmp_remove(tmpdir *t) {
+    DIR *d = opendir(t->path);
+    struct dirent *e;
+    char p[512];
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", t->path, e->d_name);
+        remove(p);
+    }
+    if (d) closedir(d);
+    rmdir(t->path);
+}
+
+static void write_set(const char *dir, const gl_dit_config *c, int64_t count) {
+    gl_dataset_params p = gl_dataset_default_params();
+    p.count = count;
+    p.seed = 5;
+    p.render.frames = c->frames;
+    p.render.height = c->cell_h;
+    p.render.width = c->cell_w;
+    char msg[512];
+    gl_video_set_verbose(0);
+    if (gl_dataset_write(dir, &p, msg, sizeof msg)) fail_msg("gl_dataset_write: %s", msg);
+}
+
+typedef struct batch {
+    gl_train_batch b;
+} batch;
+
+static void batch_new(batch *t, const gl_dit_config *c, int64_t B) {
+    gl_train_batch *b = &t->b;
+    memset(b, 0, sizeof *b);
+    b->B = B;
+    b->F = c->frames;
+    b->H = c->cell_h;
+    b->W = c->cell_w;
+    b->T = (b->F / c->patch_t) * (b->H / c->patch_h) * (b->W / c->patch_w);
+    b->text_len = c->text_len;
+    b->x0 = tu_falloc(B * b->F * b->H * b->W * 3);
+    b->text = test_calloc((size_t)(B * b->text_len), sizeof(int32_t));
+    b->text_lens = test_calloc((size_t)B, sizeof(int32_t));
+    b->clean = test_calloc((size_t)(B * b->T), 1);
+}
+
+static void batch_free(batch *t) {
+    tu_free(t->b.x0);
+    test_free(t->b.text);
+    test_free(t->b.text_lens);
+    test_free(t->b.clean);
+}
+
+static void fill(gl_multidc *d, batch *t, uint64_t seed) {
+    gl_rng rng;
+    gl_rng_seed(&rng, seed);
+    char msg[256];
+    assert_int_equal(gl_multidc_next(d, 0, &rng, &t->b, msg, sizeof msg), GL_OK);
+}
+
+/* The file of concept k's variant, read as the source reads it. */
+static void read_variant(const char *dir, const gl_dit_config *c, int64_t k, int var, gl_video *v) {
+    char path[512], msg[512];
+    if (var == GL_VARIANT_PLAIN) snprintf(path, sizeof path, "%s/%04lld.mp4", dir, (long long)k);
+    else snprintf(path, sizeof path, "%s/%04lld.%s.mp4", dir, (long long)k, gl_variant_name(var));
+    gl_video_read_opts ro = gl_video_read_default_opts();
+    ro.frames = c->frames;
+    ro.height = c->cell_h;
+    ro.width = c->cell_w;
+    if (gl_video_read(path, &ro, v, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+}
+
+static void clips_are_static_or_ordered_with_their_tokens(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    gl_multidc *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_concepts(d), 2);
+    assert_int_equal(gl_multidc_videos(d), 2 * 7); /* plain, 5 effects, bg */
+    const int32_t *ids;
+    assert_int_equal(gl_multidc_tokens(d, &ids), 2);
+    gl_tokenizer *tk = NULL;
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    assert_int_equal(ids[0], gl_token_id(tk, "<c0>"));
+    assert_int_equal(ids[1], gl_token_id(tk, "<c1>"));
+    const int64_t B = 8, per_frame = c.cell_h * c.cell_w * 3, n = c.frames * per_frame;
+    batch bt, b2;
+    batch_new(&bt, &c, B);
+    batch_new(&b2, &c, B);
+    int plain = 0, effects = 0, moving = 0;
+    for (int mode = GL_MULTIDC_SET; mode <= GL_MULTIDC_SEQUENCE; mode++) {
+        gl_multidc_set_mode(d, mode);
+        for (uint64_t seed = 1; seed <= 6; seed++) {
+            fill(d, &bt, seed);
+            fill(d, &b2, seed); /* a function of the rng */
+            assert_memory_equal(bt.b.x0, b2.b.x0, (size_t)(B * n) * sizeof(float));
+            for (int64_t i = 0; i < B; i++) {
+                const gl_multidc_item *it = gl_multidc_last(d, i);
+                assert_non_null(it);
+                assert_true(it->concept == 0 || it->concept == 1);
+                assert_true(it->variant == GL_VARIANT_PLAIN || it->variant == GL_VARIANT_SMOKE ||
+                            it->variant == GL_VARIANT_LIGHTS || it->variant == GL_VARIANT_NIGHT ||
+                            it->variant == GL_VARIANT_RAIN || it->variant == GL_VARIANT_SHADOW ||
+                            it->variant == GL_VARIANT_BACKGROUND);
+                plain += it->variant == GL_VARIANT_PLAIN;
+                effects += it->variant != GL_VARIANT_PLAIN;
+                /* the caption is the manifest's prompt: the concept's own token, in the text */
+                char want[16];
+                snprintf(want, sizeof want, "<c%lld>", (long long)it->concept);
+                if (!strstr(it->caption, want)) fail_msg("caption '%s' lacks %s", it->caption, want);
+                const int32_t *text = bt.b.text + i * c.text_len;
+                int has = 0;
+                for (int32_t j = 0; j < bt.b.text_lens[i]; j++) has |= text[j] == ids[it->concept];
+                assert_true(has);
+                gl_concept a, b;
+                gl_concept_sample(&a, gl_dataset_concept_seed(5, it->concept), GL_SPLIT_TRAIN);
+                gl_concept_sample(&b, gl_dataset_concept_seed(5, 1 - it->concept), GL_SPLIT_TRAIN);
+                char cap[GL_CAPTION_MAX];
+                int64_t toks[2] = {it->concept, 1 - it->concept};
+                assert_int_equal(gl_variant_caption(&a, &b, it->variant, toks, cap, sizeof cap), GL_OK);
+                assert_string_equal(it->caption, cap);
+                /* pixels: the file's frames in order, or its frame it->frame held still */
+                gl_video v = {0};
+                read_variant(t.path, &c, it->concept, it->variant, &v);
+                const float *x = bt.b.x0 + i * n;
+                if (mode == GL_MULTIDC_SET) assert_true(it->frame >= 0 && it->frame < c.frames);
+                else assert_int_equal(it->frame, -1);
+                for (int64_t f = 0; f < c.frames; f++) {
+                    int64_t sf = mode == GL_MULTIDC_SET ? it->frame : f;
+                    for (int64_t j = 0; j < per_frame; j++)
+                        assert_true(fabsf(x[f * per_frame + j] - (2.0f * v.rgb[sf * per_frame + j] - 1.0f)) <=
+                                    1.0f / 255 + 1e-6f);
+                    if (mode == GL_MULTIDC_SET && f > 0) /* static: every frame the same */
+                        assert_memory_equal(x + f * per_frame, x, (size_t)per_frame * sizeof(float));
+                }
+                if (mode == GL_MULTIDC_SEQUENCE)
+                    moving += memcmp(x, x + (c.frames - 1) * per_frame, (size_t)per_frame * sizeof(float)) != 0;
+                gl_video_release(&v);
+            }
+        }
+    }
+    print_message("plain %d, variants %d, moving sequence clips %d of %lld\n", plain, effects, moving,
+                  (long long)(6 * B));
+    assert_true(plain > 20 && effects > 20); /* half and half of 96 */
+    assert_true(moving > 40);                /* the concepts move */
+    batch_free(&bt);
+    batch_free(&b2);
+    gl_tokenizer_free(&tk);
+    gl_multidc_free(&d);
+    assert_null(d);
+    gl_multidc_free(&d);
+    tmp_remove(&t);
+}
+
+/* Loads a directory expected to fail; msg must contain the needle. */
+static void expect_error(const char *dir, const gl_dit_config *c, int code, const char *needle) {
+    gl_multidc *d = NULL;
+    char msg[512] = "";
+    int rc = gl_multidc_dir(&d, dir, c, NULL, NULL, msg, sizeof msg);
+    print_message("%s\n", msg);
+    assert_int_equal(rc, code);
+    assert_null(d);
+    assert_null(strchr(msg, '\n'));
+    if (!strstr(msg, needle)) fail_msg("message lacks '%s': %s", needle, msg);
+}
+
+static void too_many_concepts_and_bad_tokens_fail(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    gl_dit_config one = c;
+    one.concept_tokens = 1;
+    expect_error(t.path, &one, GL_EINVAL, "2 concepts, but the model has 1 concept tokens (<c0>..<c0>)");
+    /* a hand-made manifest: a token beyond the model's, a prompt without its token, no token */
+    char p[512];
+    snprintf(p, sizeof p, "%s/manifest.jsonl", t.path);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"token\": \"<c7>\", \"file\": \"0000.mp4\", \"prompt\": \"a <c7> red star\"}\n", f);
+    fclose(f);
+    expect_error(t.path, &c, GL_EINVAL, "line 1: token '<c7>' is not one of the model's 4 concept tokens");
+    f = fopen(p, "w");
+    fputs("{\"token\": \"<c1>\", \"file\": \"0000.mp4\", \"prompt\": \"a <c0> red star\"}\n", f);
+    fclose(f);
+    expect_error(t.path, &c, GL_EINVAL, "prompt 'a <c0> red star' lacks the concept's token <c1>");
+    f = fopen(p, "w");
+    fputs("{\"file\": \"0000.mp4\", \"caption\": \"a red star\"}\n", f);
+    fclose(f);
+    expect_error(t.path, &c, GL_EFORMAT, "'token' missing");
+    f = fopen(p, "w");
+    fputs("{\"token\": \"<c0>\", \"file\": \"0000.mp4\", \"prompt\": \"a <c0>\"}\n"
+          "{\"token\": \"<c0>\", \"file\": \"0001.mp4\", \"prompt\": \"a <c0>\"}\n", f);
+    fclose(f);
+    expect_error(t.path, &c, GL_EFORMAT, "line 2: token '<c0>' is already concept 0's");
+    f = fopen(p, "w");
+    fputs("{\"token\": \"<c0>\", \"file\": \"none.mp4\", \"prompt\": \"a <c0>\"}\n", f);
+    fclose(f);
+    expect_error(t.path, &c, GL_EIO, "none.mp4");
+    tmp_remove(&t);
+    expect_error("/nonexistent", &c, GL_EIO, "manifest.jsonl: cannot open");
+}
+
+static void one_video_is_one_concept(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 1);
+    char path[512], msg[512] = "";
+    snprintf(path, sizeof path, "%s/0000.mp4", t.path);
+    gl_multidc *d = NULL;
+    assert_int_equal(gl_multidc_video(&d, path, "<v>", "a <v>", &c, msg, sizeof msg), GL_OK);
+    const int32_t *ids;
+    assert_int_equal(gl_multidc_tokens(d, &ids), 1);
+    assert_int_equal(ids[0], GL_TOK_FREE);
+    batch bt;
+    batch_new(&bt, &c, 3);
+    gl_multidc_set_mode(d, GL_MULTIDC_SEQUENCE);
+    fill(d, &bt, 9);
+    for (int64_t i = 0; i < 3; i++) {
+        assert_int_equal(gl_multidc_last(d, i)->video, 0);
+        assert_string_equal(gl_multidc_last(d, i)->caption, "a <v>");
+        assert_int_equal(bt.b.text_lens[i], 2);
+        assert_int_equal(bt.b.text[i * c.text_len + 1], GL_TOK_FREE);
+    }
+    batch_free(&bt);
+    gl_multidc_free(&d);
+    assert_int_equal(gl_multidc_video(&d, path, "<c3>", "<c3> with smoke", &c, msg, sizeof msg), GL_OK);
+    gl_multidc_free(&d);
+    assert_int_equal(gl_multidc_video(&d, path, "<v>", "a red star", &c, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "lacks the concept's token <v>"));
+    assert_int_equal(gl_multidc_video(&d, path, "red", "a red star", &c, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "neither the free token <v> nor"));
+    assert_int_equal(gl_multidc_video(&d, path, "<c4>", "a <c4>", &c, msg, sizeof msg), GL_EINVAL);
+    assert_null(d);
+    tmp_remove(&t);
+}
+
+/* A tiny model, its weights random and frozen (a trained base is not AdaLN-zero). */
+static gl_dit *frozen_base(const gl_dit_config *c) {
+    gl_dit *m = NULL;
+    char msg[256];
+    assert_int_equal(gl_dit_new(&m, c, msg, sizeof msg), GL_OK);
+    gl_params *mp = gl_dit_params(m);
+    tu_rng r;
+    tu_seed(&r, 8);
+    tu_fill(&r, gl_params_data(mp), gl_params_numel(mp), 0.2);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    return m;
+}
+
+/* Copies of the adapter's tensors whose names end with suffix, concatenated. */
+static float *gather(gl_lora *l, const char *suffix, int64_t *n) {
+    gl_params *p = gl_lora_params(l);
+    float *out = tu_falloc(gl_params_numel(p));
+    *n = 0;
+    for (int i = 0; i < gl_params_count(p); i++) {
+        const char *name = gl_params_name(p, i);
+        size_t a = strlen(name), b = strlen(suffix);
+        if (a < b || strcmp(name + a - b, suffix)) continue;
+        gl_tensor t = gl_params_tensor(p, i);
+        memcpy(out + *n, t.data, (size_t)gl_tensor_numel(&t) * sizeof(float));
+        *n += gl_tensor_numel(&t);
+    }
+    return out;
+}
+
+static int all_zero(const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] != 0) return 0;
+    return 1;
+}
+
+static void stages_train_their_own_tensors(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    char msg[512];
+    gl_multidc *d = NULL;
+    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    gl_dit *m = frozen_base(&c);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 2;
+    sp.motion = 1;
+    sp.n_tokens = gl_multidc_tokens(d, &sp.tokens);
+    gl_lora *l = NULL, *plain = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    gl_lora_spec sp0 = sp;
+    sp0.motion = 0;
+    assert_int_equal(gl_lora_new(&plain, m, &sp0, 3, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_set_stage(plain, GL_MULTIDC_SET), GL_EINVAL); /* no B2 */
+    assert_int_equal(gl_lora_set_stage(l, 7), GL_EINVAL);
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    int64_t na, nb, nb2, nr;
+    float *a0 = gather(l, ".lora_A.weight", &na), *r0 = gather(l, ".lora_rows", &nr);
+    gl_train_opts o = gl_train_default_opts();
+    o.params = gl_lora_params(l);
+    o.steps = 3;
+    o.batch = 2;
+    o.warmup = 0;
+    o.lr = 1e-2f;
+    gl_train_result res;
+    /* Set: A, B, rows move; B2 stays zero */
+    gl_multidc_set_mode(d, GL_MULTIDC_SET);
+    assert_int_equal(gl_lora_set_stage(l, GL_MULTIDC_SET), GL_OK);
+    assert_int_equal(gl_train_run(m, &o, gl_multidc_next, d, &res, msg, sizeof msg), GL_OK);
+    float *a1 = gather(l, ".lora_A.weight", &na), *b1 = gather(l, ".lora_B.weight", &nb);
+    float *b21 = gather(l, ".lora_B2.weight", &nb2), *r1 = gather(l, ".lora_rows", &nr);
+    assert_int_equal(nr, 2 * c.text_width);
+    assert_true(memcmp(a0, a1, (size_t)na * sizeof(float)) != 0);
+    assert_false(all_zero(b1, nb));
+    assert_true(memcmp(r0, r1, (size_t)nr * sizeof(float)) != 0);
+    assert_true(all_zero(b21, nb2));
+    /* Sequence: only B2 moves */
+    gl_multidc_set_mode(d, GL_MULTIDC_SEQUENCE);
+    assert_int_equal(gl_lora_set_stage(l, GL_MULTIDC_SEQUENCE), GL_OK);
+    assert_int_equal(gl_train_run(m, &o, gl_multidc_next, d, &res, msg, sizeof msg), GL_OK);
+    float *a2 = gather(l, ".lora_A.weight", &na), *b2 = gather(l, ".lora_B.weight", &nb);
+    float *b22 = gather(l, ".lora_B2.weight", &nb2), *r2 = gather(l, ".lora_rows", &nr);
+    assert_memory_equal(a1, a2, (size_t)na * sizeof(float));
+    assert_memory_equal(b1, b2, (size_t)nb * sizeof(float));
+    assert_memory_equal(r1, r2, (size_t)nr * sizeof(float));
+    assert_false(all_zero(b22, nb2));
+    float *bufs[] = {a0, r0, a1, b1, b21, r1, a2, b2, b22, r2};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) tu_free(bufs[i]);
+    gl_dit_detach_loras(m);
+    gl_lora_free(&l);
+    gl_lora_free(&plain);
+    gl_dit_free(&m);
+    gl_multidc_free(&d);
+    tmp_remove(&t);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(clips_are_static_or_ordered_with_their_tokens),
+    cmocka_unit_test(too_many_concepts_and_bad_tokens_fail),
+    cmocka_unit_test(one_video_is_one_concept),
+    cmocka_unit_test(stages_train_their_own_tensors),
+};
+TU_MAIN("multidc", tests)
