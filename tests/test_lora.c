@@ -276,15 +276,16 @@ static void lora_in_model(void **s) {
         t.data[best] = saved - h;
         double lm = fwd_run(&f, m);
         t.data[best] = saved;
-        /* The loss sums ~400 float outputs: its rounding noise (~2e-6) over 2h (~6e-3)
-         * puts a floor of ~3e-4 under the difference quotient, so small gradients are
-         * judged against 0.1 (an absolute 2e-3, 7x the floor; a missing factor or term
-         * errs by far more). */
-        double err = fabs((lpl - lm) / (2.0 * h) - t.grad[best]) / fmax(fabs(t.grad[best]), 0.1);
+        /* The loss sums ~400 float outputs: its rounding noise (measured up to ~5e-6)
+         * over 2h (~6e-3) puts a floor of ~1e-3 under the difference quotient, so small
+         * gradients are judged against 0.2 (an absolute 6e-3); curvature of the
+         * difference quotient errs by up to ~1.5% on large ones. A missing factor or
+         * term errs by far more than either. */
+        double err = fabs((lpl - lm) / (2.0 * h) - t.grad[best]) / fmax(fabs(t.grad[best]), 0.2);
         if (err > worst) worst = err;
     }
     print_message("adapter gradients: %d tensors, worst relative error %.2e\n", gl_params_count(lp), worst);
-    assert_true(worst < 2e-2);
+    assert_true(worst < 3e-2);
     /* attached == merged */
     double attached_loss = fwd_run(&f, m);
     float out1[2 * 8 * 8 * 3];
