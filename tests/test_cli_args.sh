@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# tests/test_cli_args.sh BIN: every subcommand, every kind of bad argument: one line on
+# stderr starting 'gridlora:', exit 2 for usage and 1 for failures, nothing written.
+set -u
+bin=$1
+tmp=$(mktemp -d /tmp/gl_args.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export GRIDLORA_THREADS=1
+fail() { echo "FAIL: $*"; exit 1; }
+n=0
+# expect CODE -- ARGS...: exit status CODE, exactly one stderr line, 'gridlora:' first,
+# and no new file under $tmp/out
+expect() {
+    local code=$1; shift 2
+    local before after err rc
+    before=$(ls -A "$tmp/out" | sort)
+    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+    after=$(ls -A "$tmp/out" | sort)
+    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
+    [[ $(printf '%s\n' "$err" | wc -l) -eq 1 ]] || fail "gridlora $*: stderr is not one line: $err"
+    [[ "$err" == gridlora:* ]] || fail "gridlora $*: stderr does not start with 'gridlora:': $err"
+    [[ "$before" == "$after" ]] || fail "gridlora $* wrote into the output directory: $after"
+    n=$((n + 1))
+}
+mkdir -p "$tmp/out"
+touch "$tmp/afile"
+# a small model and a clip to have valid inputs beside the invalid ones
+"$bin" train base --preset tiny --procedural --steps 3 --batch 1 --out "$tmp/m.safetensors" >/dev/null 2>&1 ||
+    fail "making a tiny model failed"
+"$bin" dataset --count 1 --out "$tmp/ds" >/dev/null 2>&1 || fail "making a data set failed"
+clip="$tmp/ds/0000.mp4"
+m="$tmp/m.safetensors"
+o="$tmp/out"
+nowhere="$tmp/no/such/dir"
+
+# every command: an unknown option, and a missing value where options take one
+for cmd in "dataset --count 1 --out $o/d" "prep --input $clip --out $o/x.mp4" "info $m" \
+           "generate --model $m --prompt a --out $o/x.mp4" "selfcheck --steps 1" \
+           "train base --preset tiny --procedural --steps 1 --out $o/x.safetensors" \
+           "finetune --base $m --input $clip --token <v> --out $o/x.safetensors" \
+           "lora merge --base $m --lora $m --out $o/x.safetensors"; do
+    read -r -a words <<<"$cmd"
+    expect 2 -- "${words[@]}" --no-such-option
+done
+expect 2 -- frobnicate
+expect 2 -- version extra
+expect 2 -- demo extra
+expect 2 -- dataset --count
+expect 2 -- dataset --count 0 --out "$o/d"
+expect 2 -- dataset --count 99999999999 --out "$o/d"
+expect 2 -- dataset --count 1 --out "$o/d" --size 0x5
+expect 1 -- dataset --count 1 --out "$tmp/afile"
+expect 2 -- prep --input "$clip"
+expect 2 -- prep --input "$clip" --out "$o/x.mp4" --size 99999x99999
+expect 2 -- prep --input "$clip" --out "$o/x.mp4" --frames 0
+expect 1 -- prep --input "$tmp/missing.mp4" --out "$o/x.mp4"
+expect 1 -- prep --input "$tmp/afile" --out "$o/x.mp4"
+expect 1 -- prep --input "$clip" --out "$nowhere/x.mp4"
+expect 2 -- info
+expect 1 -- info "$tmp/missing.safetensors"
+expect 1 -- info "$tmp/afile"
+expect 2 -- generate --model "$m" --prompt a
+expect 1 -- generate --model "$tmp/missing.safetensors" --prompt a --out "$o/x.mp4"
+expect 1 -- generate --model "$m" --prompt "a blu star" --out "$o/x.mp4"
+expect 1 -- generate --model "$m" --prompt a --out "$nowhere/x.mp4"
+expect 2 -- generate --model "$m" --prompt a --out "$o/x.mp4" --steps 0
+expect 2 -- generate --model "$m" --prompt a --out "$o/x.xyz"
+expect 1 -- generate --model "$m" --prompt a --out "$o/x.mp4" --lora "$tmp/missing.safetensors"
+expect 1 -- generate --model "$m" --prompt a --out "$o/x.mp4" --lora "$m"
+expect 2 -- train
+expect 2 -- train nosuchstage
+expect 2 -- train base --preset huge --procedural --steps 1 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 0 --out "$o/x.safetensors"
+expect 1 -- train base --preset tiny --procedural --steps 1 --out "$nowhere/x.safetensors"
+expect 1 -- train base --preset tiny --data "$tmp/missing" --steps 1 --out "$o/x.safetensors"
+expect 1 -- train multidc --base "$tmp/missing.safetensors" --data "$tmp/ds" --out "$o/x.safetensors"
+expect 1 -- finetune --base "$m" --input "$tmp/missing.mp4" --token "<v>" --out "$o/x.safetensors"
+expect 1 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$nowhere/x.safetensors"
+expect 2 -- lora
+expect 1 -- lora info "$tmp/missing.safetensors"
+expect 1 -- lora info "$m"
+expect 1 -- lora merge --base "$m" --lora "$m" --out "$o/x.safetensors"
+expect 2 -- selfcheck --steps 0
+echo "ok: $n bad invocations, each one line, right status, nothing written"
