@@ -11,6 +11,7 @@
 #include "gridlora/core.h"
 #include "gridlora/lora.h"
 #include "gridlora/model.h"
+#include "gridlora/safetensors.h"
 #include "gridlora/nn.h"
 #include "testutil.h"
 
@@ -302,7 +303,70 @@ static void lora_in_model(void **s) {
     gl_dit_free(&m);
 }
 
+/* Adapter gradients and the output with an adapter attached (weight 0.7, motion branch,
+ * token rows) against tools/reference_dit.py in float64, within 1e-4 relative. */
+static void lora_matches_pytorch(void **s) {
+    (void)s;
+    char msg[512], dir[] = "/tmp/gl_lora_ref_XXXXXX", wpath[256], apath[256], cpath[256], cmd[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(wpath, sizeof wpath, "%s/base.safetensors", dir);
+    snprintf(apath, sizeof apath, "%s/adapter.safetensors", dir);
+    snprintf(cpath, sizeof cpath, "%s/case.safetensors", dir);
+    gl_dit *m = model(16);
+    gl_params *mp = gl_dit_params(m);
+    randomize(mp, 5, 0.3);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    gl_lora_spec sp = gl_lora_default_spec();
+    int32_t toks[1] = {60};
+    sp.rank = 3;
+    sp.motion = 1;
+    sp.tokens = toks;
+    sp.n_tokens = 1;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
+    gl_params *lp = gl_lora_params(l);
+    randomize(lp, 8, 0.3);
+    assert_int_equal(gl_dit_attach_lora(m, l, 0.7f, msg, sizeof msg), GL_OK);
+    fwd f;
+    fwd_init(&f, m);
+    fwd_run(&f, m);
+    gl_params_zero_grad(lp);
+    assert_int_equal(gl_dit_backward(m, f.arena, f.G), GL_OK);
+    if (gl_dit_save(m, wpath, 0, msg, sizeof msg) || gl_lora_save(l, apath, 0, msg, sizeof msg)) fail_msg("%s", msg);
+    float text[16], lens[1] = {(float)f.lens[0]};
+    for (int i = 0; i < 16; i++) text[i] = (float)f.text[i];
+    gl_st_writer *w = NULL;
+    assert_int_equal(gl_st_writer_new(&w), GL_OK);
+    gl_st_writer_add(w, "x", GL_ST_F32, 5, (int64_t[]){1, 2, 8, 8, 3}, f.x);
+    gl_st_writer_add(w, "t", GL_ST_F32, 2, (int64_t[]){1, 32}, f.t);
+    gl_st_writer_add(w, "text", GL_ST_F32, 2, (int64_t[]){1, 16}, text);
+    gl_st_writer_add(w, "text_lens", GL_ST_F32, 1, (int64_t[]){1}, lens);
+    gl_st_writer_add(w, "G", GL_ST_F32, 5, (int64_t[]){1, 2, 8, 8, 3}, f.G);
+    gl_st_writer_add(w, "out", GL_ST_F32, 5, (int64_t[]){1, 2, 8, 8, 3}, f.out);
+    static char names[128][300];
+    assert_true(gl_params_count(lp) <= 128);
+    for (int i = 0; i < gl_params_count(lp); i++) {
+        gl_tensor t = gl_params_tensor(lp, i);
+        snprintf(names[i], sizeof names[i], "grad.lora0.%s", gl_params_name(lp, i));
+        assert_int_equal(gl_st_writer_add(w, names[i], GL_ST_F32, t.ndim, t.shape, t.grad), GL_OK);
+    }
+    if (gl_st_writer_write(w, cpath, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_st_writer_free(&w);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tools/reference_dit.py check %s %s --lora %s:0.7", GL_SOURCE_DIR,
+             wpath, cpath, apath);
+    int rc = system(cmd);
+    remove(wpath);
+    remove(apath);
+    remove(cpath);
+    rmdir(dir);
+    gl_arena_free(&f.arena);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+    if (rc != 0) fail_msg("'%s' failed (exit %d): adapter output or gradients disagree with the PyTorch reference", cmd, rc);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(lora_matches_pytorch),
     cmocka_unit_test(lora_in_model),
     cmocka_unit_test(lora_adapter_object),
     cmocka_unit_test(lora_shapes),

@@ -9,8 +9,10 @@ Usage:
   reference_dit.py check WEIGHTS.safetensors CASE.safetensors
       WEIGHTS: a model written by gridlora (config JSON in metadata "gridlora.config").
       CASE: the inputs (x, t, text, text_lens, optional self_mask, cross_mask, G) and the
-      C results (out, and grad.<param> for every parameter) of one forward/backward with
-      loss = sum(out * G). Prints the worst relative errors; exits 1 above --tol (1e-4).
+      C results (out, and grad.<param> for the parameters it trained) of one
+      forward/backward with loss = sum(out * G). Prints the worst relative errors; exits
+      1 above --tol (1e-4). --lora ADAPTER[:WEIGHT] (repeatable) applies LoRA adapters
+      as gridlora does; their gradients are named grad.lora<k>.<tensor> in CASE.
   reference_dit.py gradcheck WEIGHTS.safetensors CASE.safetensors
       torch.autograd.gradcheck of this reference itself in float64 (central differences)
       on a few parameters and the input: proves the reference before it judges C.
@@ -54,9 +56,12 @@ def rope_split(D):
 class DiT:
     """The model as plain functions of a dict of float64 tensors (params[name])."""
 
-    def __init__(self, cfg, params):
+    def __init__(self, cfg, params, adapters=()):
         self.c = cfg
         self.p = params
+        # LoRA adapters: (tensors by name, scale alpha/rank times the applied weight,
+        # token ids whose embedding rows the adapter carries)
+        self.adapters = list(adapters)
         # float64 for the correctness check; float32 when tools/bench_reference.py times it
         self.dtype = next(iter(params.values())).dtype
 
@@ -64,6 +69,12 @@ class DiT:
         y = x @ self.p[name + ".weight"].T
         if bias and (name + ".bias") in self.p:
             y = y + self.p[name + ".bias"]
+        for ad, scale, _ in self.adapters:  # W' = W + scale (B + B2) A
+            if name + ".lora_A.weight" in ad:
+                h = x @ ad[name + ".lora_A.weight"].T
+                for up in (".lora_B.weight", ".lora_B2.weight"):
+                    if name + up in ad:
+                        y = y + scale * (h @ ad[name + up].T)
         return y
 
     @staticmethod
@@ -141,7 +152,11 @@ class DiT:
         # text encoder
         keys = torch.arange(L)[None, :] < lens[:, None]  # [B, L]
         tmask = keys[:, None, :].expand(B, L, L)
-        h = p["text.token_embed.weight"][text.long()] + p["text.pos_embed.weight"][None]
+        h = p["text.token_embed.weight"][text.long()]
+        for ad, _, ids in self.adapters:  # an adapter's own rows for its tokens
+            for j, tok in enumerate(ids):
+                h = torch.where((text.long() == tok)[..., None], ad["text.token_embed.lora_rows"][j], h)
+        h = h + p["text.pos_embed.weight"][None]
         for i in range(c["text_layers"]):
             pre = f"text.blocks.{i}."
             l1 = self.ln(h)
@@ -195,12 +210,30 @@ class DiT:
         return self.rms(x.reshape(B, T, H, C // H), w).reshape(B, T, C)
 
 
-def setup(weights_path, case_path):
+def load_adapter(spec):
+    """FILE or FILE:WEIGHT -> (float64 leaf tensors, scale, token ids)."""
+    path, weight = spec, 1.0
+    if ":" in spec:
+        head, tail = spec.rsplit(":", 1)
+        try:
+            weight, path = float(tail), head
+        except ValueError:
+            pass
+    t, meta = load_safetensors(path)
+    scale = weight * float(meta["lora.alpha"]) / float(meta["lora.rank"])
+    ids = [int(x) for x in meta["lora.tokens"].split(",") if x]
+    return {k: v.double().requires_grad_(True) for k, v in t.items()}, scale, ids
+
+
+def setup(weights_path, case_path, lora_specs=()):
     w, meta = load_safetensors(weights_path)
     cfg = json.loads(meta["gridlora.config"])
     case, _ = load_safetensors(case_path)
     params = {k: v.double().requires_grad_(True) for k, v in w.items()}
-    model = DiT(cfg, params)
+    adapters = [load_adapter(sp) for sp in lora_specs]
+    model = DiT(cfg, params, adapters)
+    for i, (ad, _, _) in enumerate(adapters):  # adapter k's tensors as "lora<k>.<name>"
+        params.update({f"lora{i}.{k}": v for k, v in ad.items()})
     B = case["x"].shape[0]
     T = case["t"].shape[1]
     L = cfg["text_len"]
@@ -215,18 +248,25 @@ def rel_err(got, want):
     return (got.double() - want).abs().max().item() / scale
 
 
-def check(weights_path, case_path, tol):
-    model, params, case, inputs = setup(weights_path, case_path)
+def check(weights_path, case_path, tol, lora_specs=()):
+    model, params, case, inputs = setup(weights_path, case_path, lora_specs)
     out = model.forward(*inputs)
     (out * case["G"].double()).sum().backward()
     worst, worst_name = rel_err(case["out"], out.detach()), "out"
     print(f"out: relative error {worst:.2e}")
+    checked = 0
     for name, prm in params.items():
+        if "grad." + name not in case:  # the case holds the gradients C computed
+            continue
         g = prm.grad if prm.grad is not None else torch.zeros_like(prm)
         e = rel_err(case["grad." + name], g)
+        checked += 1
         if e > worst:
             worst, worst_name = e, name
-    print(f"worst over output and {len(params)} gradients: {worst:.2e} ({worst_name}); tolerance {tol:.0e}")
+    if checked == 0:
+        print("no gradient in the case to compare", file=sys.stderr)
+        return 1
+    print(f"worst over output and {checked} gradients: {worst:.2e} ({worst_name}); tolerance {tol:.0e}")
     return 0 if worst <= tol else 1
 
 
@@ -258,8 +298,9 @@ def main(argv):
     if "--tol" in argv:
         tol = float(argv[argv.index("--tol") + 1])
     torch.set_num_threads(1)
+    loras = [argv[i + 1] for i, a in enumerate(argv) if a == "--lora" and i + 1 < len(argv)]
     if argv[1] == "check":
-        return check(argv[2], argv[3], tol)
+        return check(argv[2], argv[3], tol, loras)
     return gradcheck(argv[2], argv[3])
 
 
