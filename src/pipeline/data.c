@@ -14,6 +14,7 @@
 #include "gridlora/data.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/video.h"
+#include "pipeline/manifest.h"
 
 /* ---- the domain's vocabulary ------------------------------------------------------ */
 
@@ -230,21 +231,9 @@ int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
 
 /* ---- data sets on disk ------------------------------------------------------------ */
 
-/* A manifest's file name: relative, no ".." component. */
-static int safe_name(const char *name) {
-    if (!name[0] || name[0] == '/') return 0;
-    for (const char *p = name; *p;) {
-        const char *e = strchr(p, '/');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 2 && p[0] == '.' && p[1] == '.') return 0;
-        p += len + (e ? 1 : 0);
-    }
-    return 1;
-}
-
 typedef struct loader {
     gl_data *d;
-    const char *dir, *manifest;
+    const char *dir, *manifest; /* manifest, line: of the line being read */
     int64_t line;
     int64_t cap;
     char *msg;
@@ -261,7 +250,7 @@ static int add_entry(loader *L, const cJSON *o, const char *what, int variant) {
                  what, !cJSON_IsString(file) ? "file" : "caption");
         return GL_EFORMAT;
     }
-    if (!safe_name(file->valuestring)) {
+    if (!gl__manifest_safe_name(file->valuestring)) {
         snprintf(L->msg, L->msglen, "%s: line %lld: %s: file '%s' must be a relative name without '..'", L->manifest,
                  (long long)L->line, what, file->valuestring);
         return GL_EFORMAT;
@@ -277,12 +266,11 @@ static int add_entry(loader *L, const cJSON *o, const char *what, int variant) {
     memset(v, 0, sizeof *v);
     d->n_videos++;
     v->variant = variant;
-    size_t plen = strlen(L->dir) + strlen(file->valuestring) + 2;
     int32_t ids[GL_CAPTION_MAX];
     char why[256];
-    if (!(v->caption = malloc(strlen(cap->valuestring) + 1)) || !(v->path = malloc(plen))) goto oom;
+    if (!(v->caption = malloc(strlen(cap->valuestring) + 1)) || !(v->path = gl__manifest_path(L->dir, file->valuestring)))
+        goto oom;
     strcpy(v->caption, cap->valuestring);
-    snprintf(v->path, plen, "%s/%s", L->dir, file->valuestring);
     int rc = tokenize_cut(d->tok, v->caption, ids, GL_CAPTION_MAX, &v->n_tokens, why, sizeof why);
     if (rc) {
         snprintf(L->msg, L->msglen, "%s: line %lld: %s: caption '%s': %s", L->manifest, (long long)L->line, what,
@@ -298,28 +286,12 @@ oom:
 }
 
 /* One manifest line: a concept with its plain video and variants. */
-static int parse_line(loader *L, const char *text) {
-    cJSON *o = cJSON_Parse(text);
-    int rc = GL_OK;
-    if (!cJSON_IsObject(o)) {
-        snprintf(L->msg, L->msglen, "%s: line %lld: not a JSON object", L->manifest, (long long)L->line);
-        rc = GL_EFORMAT;
-        goto end;
-    }
-    const cJSON *split = cJSON_GetObjectItemCaseSensitive(o, "split");
-    if (split && !(cJSON_IsString(split) && (!strcmp(split->valuestring, "train") ||
-                                             !strcmp(split->valuestring, "heldout")))) {
-        snprintf(L->msg, L->msglen, "%s: line %lld: 'split' is not \"train\" or \"heldout\"", L->manifest,
-                 (long long)L->line);
-        rc = GL_EFORMAT;
-        goto end;
-    }
-    if (split && !strcmp(split->valuestring, "heldout")) {
-        snprintf(L->msg, L->msglen, "%s: line %lld: a held-out concept; held-out data sets are for evaluation, "
-                 "train on a train split", L->manifest, (long long)L->line);
-        rc = GL_EINVAL;
-        goto end;
-    }
+static int parse_obj(void *ctx, const cJSON *o, const char *manifest, int64_t line, char *msg, size_t msglen) {
+    loader *L = ctx;
+    L->manifest = manifest;
+    L->line = line;
+    int rc = gl__manifest_check_split(o, manifest, line, msg, msglen);
+    if (rc) return rc;
     if ((rc = add_entry(L, o, "concept", GL_VARIANT_PLAIN))) goto end;
     const cJSON *vars = cJSON_GetObjectItemCaseSensitive(o, "variants");
     if (vars && !cJSON_IsArray(vars)) {
@@ -342,14 +314,7 @@ static int parse_line(loader *L, const char *text) {
     }
     L->d->n_concepts++;
 end:
-    cJSON_Delete(o);
     return rc;
-}
-
-static int blank(const char *s) {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
-    return 1;
 }
 
 int gl_data_dir(gl_data **out, const char *dir, const gl_dit_config *cfg,
@@ -358,76 +323,22 @@ int gl_data_dir(gl_data **out, const char *dir, const gl_dit_config *cfg,
     int rc = data_new(out, cfg, msg, msglen);
     if (rc) return rc;
     gl_data *d = *out;
-    size_t mlen = strlen(dir) + sizeof "/manifest.jsonl";
-    char *manifest = malloc(mlen), *line = NULL;
-    size_t cap = 0;
-    FILE *f = NULL;
-    loader L = {.d = d, .dir = dir, .manifest = manifest, .msg = msg, .msglen = msglen};
-    if (!manifest) {
-        snprintf(msg, msglen, "data: out of memory");
-        rc = GL_ENOMEM;
-        goto end;
-    }
-    snprintf(manifest, mlen, "%s/manifest.jsonl", dir);
-    if (!(f = fopen(manifest, "r"))) {
-        snprintf(msg, msglen, "%s: cannot open: %s (not a data set written by 'gridlora dataset'?)", manifest,
-                 strerror(errno));
-        rc = GL_EIO;
-        goto end;
-    }
-    ssize_t got;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        L.line++;
-        if ((size_t)got != strlen(line)) {
-            snprintf(msg, msglen, "%s: line %lld: holds a NUL byte", manifest, (long long)L.line);
-            rc = GL_EFORMAT;
-            goto end;
-        }
-        if (blank(line)) continue;
-        if ((rc = parse_line(&L, line))) goto end;
-    }
-    if (ferror(f)) {
-        snprintf(msg, msglen, "%s: read error", manifest);
-        rc = GL_EIO;
-        goto end;
-    }
+    loader L = {.d = d, .dir = dir, .msg = msg, .msglen = msglen};
+    if ((rc = gl__manifest_each(dir, parse_obj, &L, NULL, msg, msglen))) goto end;
     if (d->n_videos == 0) {
-        snprintf(msg, msglen, "%s: lists no videos", manifest);
+        snprintf(msg, msglen, "%s/manifest.jsonl: lists no videos", dir);
         rc = GL_EFORMAT;
         goto end;
     }
     /* the videos, at the model's cell size, 8 bits per value */
-    gl_video_read_opts ro = gl_video_read_default_opts();
-    ro.frames = cfg->frames;
-    ro.height = cfg->cell_h;
-    ro.width = cfg->cell_w;
-    const int64_t n = cfg->frames * cfg->cell_h * cfg->cell_w * 3;
     for (int64_t i = 0; i < d->n_videos; i++) {
         dir_video *v = &d->videos[i];
-        gl_video vid = {0};
-        if ((rc = gl_video_read(v->path, &ro, &vid, NULL, msg, msglen))) goto end;
-        uint8_t *px = malloc((size_t)n);
-        if (!px) {
-            gl_video_release(&vid);
-            snprintf(msg, msglen, "%s: out of memory keeping %lld videos", manifest, (long long)d->n_videos);
-            rc = GL_ENOMEM;
-            goto end;
-        }
-        for (int64_t j = 0; j < n; j++) {
-            float x = vid.rgb[j];
-            px[j] = (uint8_t)lrintf(x <= 0.0f ? 0.0f : x >= 1.0f ? 255.0f : 255.0f * x);
-        }
-        gl_video_release(&vid);
+        if ((rc = gl__video_read_u8(v->path, cfg, &v->px, msg, msglen))) goto end;
         free(v->path);
         v->path = NULL;
-        v->px = px;
         if (progress) progress(progress_ctx, i + 1, d->n_videos);
     }
-    rc = GL_OK;
 end:
-    if (f) fclose(f);
-    free(line);
-    free(manifest);
     if (rc) gl_data_free(out);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "gridlora/multidc.h"
 #include "gridlora/tokenizer.h"
 #include "gridlora/video.h"
+#include "pipeline/manifest.h"
 
 /* One clip: 8-bit values (value = byte / 255) and its prompt's tokens. */
 typedef struct mdc_video {
@@ -164,26 +165,10 @@ oom:
 /* Reads every video at the model's cell size into 8 bits per value. */
 static int read_videos(gl_multidc *d, void (*progress)(void *, int64_t, int64_t), void *pctx, char *msg,
                        size_t msglen) {
-    gl_video_read_opts ro = gl_video_read_default_opts();
-    ro.frames = d->cfg.frames;
-    ro.height = d->cfg.cell_h;
-    ro.width = d->cfg.cell_w;
-    const int64_t n = d->cfg.frames * d->cfg.cell_h * d->cfg.cell_w * 3;
     for (int64_t i = 0; i < d->n_videos; i++) {
         mdc_video *v = &d->videos[i];
-        gl_video vid = {0};
-        int rc = gl_video_read(v->path, &ro, &vid, NULL, msg, msglen);
+        int rc = gl__video_read_u8(v->path, &d->cfg, &v->px, msg, msglen);
         if (rc) return rc;
-        if (!(v->px = malloc((size_t)n))) {
-            gl_video_release(&vid);
-            snprintf(msg, msglen, "%s: out of memory keeping %lld videos", v->path, (long long)d->n_videos);
-            return GL_ENOMEM;
-        }
-        for (int64_t j = 0; j < n; j++) {
-            float x = vid.rgb[j];
-            v->px[j] = (uint8_t)lrintf(x <= 0.0f ? 0.0f : x >= 1.0f ? 255.0f : 255.0f * x);
-        }
-        gl_video_release(&vid);
         free(v->path);
         v->path = NULL;
         if (progress) progress(pctx, i + 1, d->n_videos);
@@ -197,18 +182,6 @@ static int read_videos(gl_multidc *d, void (*progress)(void *, int64_t, int64_t)
 static int variant_used(int var) {
     return var == GL_VARIANT_SMOKE || var == GL_VARIANT_LIGHTS || var == GL_VARIANT_NIGHT || var == GL_VARIANT_RAIN ||
            var == GL_VARIANT_SHADOW || var == GL_VARIANT_BACKGROUND;
-}
-
-/* A manifest's file name: relative, no ".." component (as data.c). */
-static int safe_name(const char *name) {
-    if (!name[0] || name[0] == '/') return 0;
-    for (const char *p = name; *p;) {
-        const char *e = strchr(p, '/');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 2 && p[0] == '.' && p[1] == '.') return 0;
-        p += len + (e ? 1 : 0);
-    }
-    return 1;
 }
 
 typedef struct loader {
@@ -228,40 +201,29 @@ static int load_entry(loader *L, const cJSON *o, const char *what, int variant) 
                  (long long)L->line, what, !cJSON_IsString(file) ? "file" : "prompt");
         return GL_EFORMAT;
     }
-    if (!safe_name(file->valuestring)) {
+    if (!gl__manifest_safe_name(file->valuestring)) {
         snprintf(L->msg, L->msglen, "%s: line %lld: %s: file '%s' must be a relative name without '..'", L->manifest,
                  (long long)L->line, what, file->valuestring);
         return GL_EFORMAT;
     }
-    size_t plen = strlen(L->dir) + strlen(file->valuestring) + 2;
-    char *path = malloc(plen), why[512];
+    char *path = gl__manifest_path(L->dir, file->valuestring), why[512];
     if (!path) {
         snprintf(L->msg, L->msglen, "%s: out of memory", L->manifest);
         return GL_ENOMEM;
     }
-    snprintf(path, plen, "%s/%s", L->dir, file->valuestring);
     int rc = add_video(L->d, path, prompt->valuestring, variant, why, sizeof why);
     free(path);
     if (rc) snprintf(L->msg, L->msglen, "%s: line %lld: %s: %s", L->manifest, (long long)L->line, what, why);
     return rc;
 }
 
-static int parse_line(loader *L, const char *text) {
+static int parse_obj(void *ctx, const cJSON *o, const char *manifest, int64_t line, char *msg, size_t msglen) {
+    loader *L = ctx;
     gl_multidc *d = L->d;
-    cJSON *o = cJSON_Parse(text);
-    int rc = GL_OK;
-    if (!cJSON_IsObject(o)) {
-        snprintf(L->msg, L->msglen, "%s: line %lld: not a JSON object", L->manifest, (long long)L->line);
-        rc = GL_EFORMAT;
-        goto end;
-    }
-    const cJSON *split = cJSON_GetObjectItemCaseSensitive(o, "split");
-    if (split && cJSON_IsString(split) && !strcmp(split->valuestring, "heldout")) {
-        snprintf(L->msg, L->msglen, "%s: line %lld: a held-out concept; held-out data sets are for evaluation, "
-                 "train on a train split", L->manifest, (long long)L->line);
-        rc = GL_EINVAL;
-        goto end;
-    }
+    L->manifest = manifest;
+    L->line = line;
+    int rc = gl__manifest_check_split(o, manifest, line, msg, msglen);
+    if (rc) return rc;
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(o, "token");
     if (!cJSON_IsString(tok)) {
         snprintf(L->msg, L->msglen, "%s: line %lld: 'token' missing or not a string (a Multi-DC LoRA needs each "
@@ -306,14 +268,7 @@ static int parse_line(loader *L, const char *text) {
         if ((rc = load_entry(L, e, what, var))) goto end;
     }
 end:
-    cJSON_Delete(o);
     return rc;
-}
-
-static int blank(const char *s) {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
-    return 1;
 }
 
 int gl_multidc_dir(gl_multidc **out, const char *dir, const gl_dit_config *cfg,
@@ -322,62 +277,25 @@ int gl_multidc_dir(gl_multidc **out, const char *dir, const gl_dit_config *cfg,
     int rc = mdc_new(out, cfg, msg, msglen);
     if (rc) return rc;
     gl_multidc *d = *out;
-    size_t mlen = strlen(dir) + sizeof "/manifest.jsonl";
-    char *manifest = malloc(mlen), *line = NULL;
-    size_t cap = 0;
-    FILE *f = NULL;
-    loader L = {.d = d, .dir = dir, .manifest = manifest, .msg = msg, .msglen = msglen};
-    if (!manifest) {
-        snprintf(msg, msglen, "multidc: out of memory");
-        rc = GL_ENOMEM;
-        goto end;
-    }
-    snprintf(manifest, mlen, "%s/manifest.jsonl", dir);
-    if (!(f = fopen(manifest, "r"))) {
-        snprintf(msg, msglen, "%s: cannot open: %s (not a data set written by 'gridlora dataset'?)", manifest,
-                 strerror(errno));
-        rc = GL_EIO;
-        goto end;
-    }
+    loader L = {.d = d, .dir = dir, .msg = msg, .msglen = msglen};
     /* count the concepts first: too many for the model is the clearest error there is */
     int64_t lines = 0;
-    ssize_t got;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        if ((size_t)got != strlen(line)) {
-            snprintf(msg, msglen, "%s: line %lld: holds a NUL byte", manifest, (long long)lines + 1);
-            rc = GL_EFORMAT;
-            goto end;
-        }
-        lines += !blank(line);
-    }
+    if ((rc = gl__manifest_each(dir, NULL, NULL, &lines, msg, msglen))) goto end;
     if (lines > cfg->concept_tokens) {
-        snprintf(msg, msglen, "%s: %lld concepts, but the model has %lld concept tokens (<c0>..<c%lld>); train on "
-                 "a data set of at most %lld", manifest, (long long)lines, (long long)cfg->concept_tokens,
+        snprintf(msg, msglen, "%s/manifest.jsonl: %lld concepts, but the model has %lld concept tokens (<c0>..<c%lld>); "
+                 "train on a data set of at most %lld", dir, (long long)lines, (long long)cfg->concept_tokens,
                  (long long)cfg->concept_tokens - 1, (long long)cfg->concept_tokens);
         rc = GL_EINVAL;
         goto end;
     }
-    rewind(f);
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        L.line++;
-        if (blank(line)) continue;
-        if ((rc = parse_line(&L, line))) goto end;
-    }
-    if (ferror(f)) {
-        snprintf(msg, msglen, "%s: read error", manifest);
-        rc = GL_EIO;
-        goto end;
-    }
+    if ((rc = gl__manifest_each(dir, parse_obj, &L, NULL, msg, msglen))) goto end;
     if (d->n_concepts == 0) {
-        snprintf(msg, msglen, "%s: lists no concepts", manifest);
+        snprintf(msg, msglen, "%s/manifest.jsonl: lists no concepts", dir);
         rc = GL_EFORMAT;
         goto end;
     }
     rc = read_videos(d, progress, progress_ctx, msg, msglen);
 end:
-    if (f) fclose(f);
-    free(line);
-    free(manifest);
     if (rc) gl_multidc_free(out);
     return rc;
 }
