@@ -161,7 +161,7 @@ EOF
 args)
     o="--preset tiny --procedural --steps 3 --out $tmp/x.safetensors"
     expect 2 "^gridlora: train: which stage" -- train
-    expect 2 "^gridlora: train: unknown stage 'grid' (stages: base, multidc)" -- train grid $o
+    expect 2 "^gridlora: train: unknown stage 'story' (stages: base, multidc, grid, gridfill)" -- train story $o
     expect 2 "^gridlora: train: the stage comes first" -- train --preset tiny
     expect 2 "^gridlora: train: --preset NAME or --config FILE.json is required" -- train base --procedural --steps 3 --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: give --preset or --config, not both" -- train base $o --config "$tmp/c.json"

@@ -23,7 +23,7 @@
 #include "gridlora/train.h"
 #include "train_common.h"
 
-#define STAGES "base, multidc"
+#define STAGES "base, multidc, grid, gridfill"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--plot FILE.png] [--dtype f32|f16|bf16] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
-            "'gridlora train multidc --help' describes the Multi-DC LoRA stage).\n"
+            "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
             "                     reads the JSON gl_dit_config_to_json writes\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
@@ -370,6 +370,7 @@ int cmd_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     if (!strcmp(argv[1], "multidc")) return cmd_train_multidc(argc, argv);
+    if (!strcmp(argv[1], "grid") || !strcmp(argv[1], "gridfill")) return cmd_train_grid(argc, argv);
     if (strcmp(argv[1], "base") != 0) {
         cli_error("train: unknown stage '%s' (stages: " STAGES ")", argv[1]);
         return CLI_USAGE;

@@ -6,15 +6,19 @@
 #include "gridlora/video.h"
 
 static const cli_command commands[] = {
+    {"character", "zero-shot: the concept of a video in new scenes or motions (Grid-Fill LoRA)", cmd_character},
+    {"compose", "zero-shot: two videos' concepts together (Grid-Fill LoRA)", cmd_compose},
     {"dataset", "render a data set of procedural dynamic concepts with every variant", cmd_dataset},
     {"demo", "run the demo (the engine self-check until the shipped model exists)", cmd_demo},
+    {"edit", "zero-shot: a video with effects (smoke, lights, ...) in one sampling run (Grid-Fill LoRA)", cmd_edit},
     {"finetune", "test-time fine-tuning: train a LoRA on one video (the zero-shot baseline)", cmd_finetune},
     {"generate", "generate a video from a prompt with a trained model", cmd_generate},
+    {"grids", "make 2x2 grid training data from a Multi-DC model (or the renderer)", cmd_grids},
     {"info", "list the tensors and metadata of a safetensors file", cmd_info},
     {"lora", "describe a LoRA adapter, or merge adapters into a base model", cmd_lora},
     {"prep", "show a video as the model sees it (frames sampled, cropped, resized)", cmd_prep},
     {"selfcheck", "train a one-block video transformer on toy data and check its gradients", cmd_selfcheck},
-    {"train", "train a model: 'train base', 'train multidc' (more stages to come)", cmd_train},
+    {"train", "train a model: 'train base', 'train multidc', 'train grid', 'train gridfill'", cmd_train},
     {"version", "print the version and the libraries in use", cmd_version},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

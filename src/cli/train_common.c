@@ -315,3 +315,59 @@ end:
     }
     return rc;
 }
+
+int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const cli_stages *s, int64_t steps,
+                       const char *name, double *train_seconds) {
+    char *ckpt = NULL, msg[1024] = "", label[64];
+    int rc = CLI_FAIL;
+    *train_seconds = 0;
+    if ((s->checkpoint_every > 0 || s->resume) &&
+        !(ckpt = cli_with_suffix(s->out, ".safetensors", ".ckpt.safetensors"))) {
+        cli_error("%s: out of memory", s->cmd);
+        return CLI_FAIL;
+    }
+    gl_train_opts o = s->t;
+    o.params = gl_lora_params(l);
+    o.steps = steps;
+    o.warmup = steps / 10 < o.warmup ? steps / 10 : o.warmup;
+    o.checkpoint = ckpt;
+    o.checkpoint_every = s->checkpoint_every;
+    o.resume = s->resume;
+    o.log_csv = s->log;
+    long long at = s->resume && ckpt && access(ckpt, F_OK) == 0 ? cli_checkpoint_step(ckpt) : -1;
+    printf("%s stage: trains a new adapter (rank %d, alpha %g, %lld parameters); %lld steps of batch %lld", name,
+           gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
+    if (at >= 0) printf("; resuming from %s at step %lld", ckpt, at);
+    printf("\n");
+    fflush(stdout);
+    snprintf(label, sizeof label, "%s: ", name);
+    cli_progress pr;
+    cli_progress_init(&pr, label, steps, o.batch);
+    o.progress = cli_on_step;
+    o.progress_ctx = &pr;
+    gl_train_result res;
+    if (gl_train_run(m, &o, next, ctx, &res, msg, sizeof msg)) {
+        cli_progress_end_line(&pr);
+        cli_error("%s: %s stage: %s", s->cmd, name, msg);
+        goto end;
+    }
+    *train_seconds = res.seconds;
+    char took[32];
+    cli_fmt_duration(took, sizeof took, res.seconds);
+    if (res.steps_done == 0)
+        printf("%s stage: nothing to train: the checkpoint is at step %lld of %lld\n", name,
+               (long long)res.start_step, (long long)steps);
+    else
+        printf("%s stage: trained %lld steps (%lld to %lld) in %s; final loss %.4f (mean of the last 10: %.4f)\n",
+               name, (long long)res.steps_done, (long long)res.start_step + 1,
+               (long long)(res.start_step + res.steps_done), took, res.last_loss, res.mean_loss_last10);
+    if (gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
+        cli_error("%s: %s", s->cmd, msg);
+        goto end;
+    }
+    printf("wrote %s (LoRA adapter)\n", s->out);
+    rc = CLI_OK;
+end:
+    free(ckpt);
+    return rc;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/multidc.h"
 #include "gridlora/train.h"
@@ -83,5 +84,14 @@ int cli_stages_check(const cli_stages *s);
  * Prints what it does on stdout, progress on stderr. *train_seconds: time in the two
  * stages. CLI_OK or CLI_FAIL (after a 'gridlora: CMD: ...' line). */
 int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_seconds);
+
+/* One LoRA stage on any source (train grid, train gridfill): trains the parameters of l
+ * (attached to m; everything else frozen by the caller) for `steps` steps of s->t (batch,
+ * seed, lr, and the sample size in frames/height/width) on next/ctx; s->log is the CSV
+ * log as given; checkpoints (with --checkpoint-every or --resume) go to
+ * OUT.ckpt.safetensors; resumes from it with --resume. Saves l at s->out. `name` labels
+ * the summary lines ("grid stage: trained ..."). CLI_OK or CLI_FAIL (after a message). */
+int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const cli_stages *s,
+                       int64_t steps, const char *name, double *train_seconds);
 
 #endif

@@ -1,0 +1,51 @@
+/* gridlora/apps.h: the zero-shot applications (METHOD.md stage 3): the user's video(s)
+ * fill a grid's input cells as clean context, the layout's attention masks are on, and
+ * one sampling run fills the output cells. No per-video training.
+ *
+ *     gl_layout l;
+ *     gl_layout_edit(&l, "", NULL, 0, msg, sizeof msg);   // then set the output prompts
+ *     const gl_video *in[4] = {&user_video, NULL, NULL, NULL}; // one per input cell
+ *     gl_video canvas = {0};
+ *     gl_app_run(m, &l, in, &sample_opts, &canvas, NULL, msg, sizeof msg);
+ *     gl_video cells[4];
+ *     gl_grid_split(cells, &canvas, msg, sizeof msg);
+ *
+ * Thread safety: one run at a time per model. Nothing keeps a pointer to the arguments.
+ */
+#ifndef GRIDLORA_APPS_H
+#define GRIDLORA_APPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gridlora/grid.h"
+#include "gridlora/model.h"
+#include "gridlora/sample.h"
+#include "gridlora/video.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Timings of one run, in seconds. */
+typedef struct gl_app_timing {
+    double prepare, sample; /* tiling, tokens and masks; the sampling run */
+} gl_app_timing;
+
+/* Fills the output cells of layout l. inputs[c] is the video of input cell c (NULL for
+ * output cells), each of the model's cell size (cfg frames x cell_h x cell_w, values in
+ * [0, 1]); at least one cell must be an input and one an output. The prompt is the
+ * layout's (gl_layout_tokenize with the domain tokenizer), the masks gl_layout_masks'
+ * (none in the consistency mode). *canvas (F x 2 cell_h x 2 cell_w, in [0, 1]) is
+ * allocated here and released by the caller with gl_video_release; its input cells are
+ * the inputs bit for bit. timing may be NULL. GL_EINVAL (msg says why) for a missing or
+ * misfit input, an input given for an output cell, a layout without inputs or outputs;
+ * the model's and the tokenizer's errors; GL_ENOMEM. On failure *canvas is zeroed. */
+int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS],
+               const gl_sample_opts *so, gl_video *canvas, gl_app_timing *timing, char *msg,
+               size_t msglen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,42 @@
+/* cli/app_common.h: what the zero-shot commands share (edit, compose, character): their
+ * common options, loading the model and adapters, reading the inputs at the model's cell
+ * size, one run of gl_app_run (pipeline/apps.c), and writing DIR's files. */
+#ifndef GL_CLI_APP_COMMON_H
+#define GL_CLI_APP_COMMON_H
+
+#include "gridlora/grid.h"
+#include "gridlora/sample.h"
+
+#define CLI_APP_MAX_LORAS 8
+
+typedef struct cli_app {
+    const char *cmd;                     /* "edit", ... */
+    const char *model, *out;             /* --model BASE, --out DIR */
+    const char *loras[CLI_APP_MAX_LORAS];
+    int n_lora;
+    const char *inputs[2];               /* --input, in order */
+    int n_inputs, max_inputs;
+    const char *captions[2];             /* --caption, in order (token-free words) */
+    int n_captions;
+    gl_sample_opts so;
+    long fps;
+} cli_app;
+
+void cli_app_init(cli_app *a, const char *cmd, int max_inputs);
+
+/* Parses argv[*i] when it is a shared option (--model, --lora, --input, --caption, --out,
+ * --steps, --cfg, --shift, --seed, --fps, --threads): CLI_OK, CLI_USAGE (a message
+ * printed), or -1 when it is none of them. */
+int cli_app_option(cli_app *a, int argc, char **argv, int *i);
+
+/* After parsing: --model, --lora, --out and exactly `inputs` --input given. CLI_USAGE. */
+int cli_app_check(const cli_app *a, int inputs);
+
+/* Loads the model and adapters, reads the inputs into l's input cells in cell order,
+ * samples the output cells, writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 per output
+ * cell (and DIR/<names[c]>.mp4 where names[c] is set), DIR/sheet.png (inputs in the top
+ * row, one row per output cell), and prints the files and the timings. CLI_OK or
+ * CLI_FAIL after one message (a missing input names its file). */
+int cli_app_run(const cli_app *a, const gl_layout *l, const char *const names[GL_GRID_CELLS]);
+
+#endif

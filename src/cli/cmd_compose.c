@@ -1,0 +1,62 @@
+/* cli/cmd_compose.c: `gridlora compose`: the compose layout (two videos on top, their
+ * combinations below), one zero-shot sampling run (cli/app_common.c, pipeline/apps.c).
+ * Parses and builds the layout, nothing more. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app_common.h"
+#include "cli.h"
+#include "gridlora/grid.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gridlora compose --input A --input B --out DIR --model BASE --lora FILE[:W] [--lora ...]\n"
+            "                        [--caption TEXT_A --caption TEXT_B] [--steps N] [--cfg S] [--shift S]\n"
+            "                        [--seed S] [--fps F] [--threads T]\n"
+            "Zero-shot composition, one sampling run: videos A and B fill the top cells of a 2x2 grid as\n"
+            "clean context; the bottom cells are their combinations (A with B behind it, B with A).\n"
+            "  --input A, --input B  any videos FFmpeg reads; resampled to the model's cell\n"
+            "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
+            "                   (both required for now: there is no shipped model yet)\n"
+            "  --caption TEXT   words describing A, then B (optional; both or none)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
+            "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell2.mp4 and DIR/cell3.mp4, and DIR/sheet.png\n"
+            "(A and B on top, then the combinations); prints the timings.\n");
+}
+
+int cmd_compose(int argc, char **argv) {
+    cli_app a;
+    cli_app_init(&a, "compose", 2);
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if (strncmp(opt, "--", 2) != 0) {
+            cli_error("compose: unexpected argument '%s'", opt);
+            return CLI_USAGE;
+        }
+        int rc = cli_app_option(&a, argc, argv, &i);
+        if (rc >= 0) {
+            if (rc) return rc;
+            continue;
+        }
+        cli_error("compose: unknown option '%s' (try --help)", opt);
+        return CLI_USAGE;
+    }
+    int rc = cli_app_check(&a, 2);
+    if (rc) return rc;
+    if (a.n_captions == 1) {
+        cli_error("compose: give --caption twice (A's, then B's) or not at all");
+        return CLI_USAGE;
+    }
+    gl_layout l;
+    char msg[512];
+    if (gl_layout_compose(&l, a.n_captions ? a.captions[0] : "", a.n_captions ? a.captions[1] : "", NULL, 0, msg,
+                          sizeof msg)) {
+        cli_error("compose: %s", msg);
+        return CLI_USAGE;
+    }
+    return cli_app_run(&a, &l, NULL);
+}

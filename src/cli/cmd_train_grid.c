@@ -1,0 +1,172 @@
+/* cli/cmd_train_grid.c: `gridlora train grid` and `gridlora train gridfill`: parse the
+ * options, load the frozen base (and frozen adapters under the new one), read the grid
+ * set (pipeline/grids.c), run one LoRA stage on whole canvases (cli/train_common.c).
+ * No training logic of its own. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gridlora/core.h"
+#include "gridlora/grids.h"
+#include "gridlora/lora.h"
+#include "gridlora/model.h"
+#include "train_common.h"
+
+#define MAX_UNDER 8
+
+static void usage(FILE *f, int fill) {
+    if (!fill)
+        fprintf(f,
+                "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
+                "                           [--steps N] [--rank R] [--alpha A] [--batch B] [--seed S] [--lr X]\n"
+                "                           [--log FILE.csv] [--checkpoint-every K] [--resume] [--threads T]\n"
+                "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
+                "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
+                "their own video and prompt; output cells read everything), so that it learns grids whose\n"
+                "cells agree.\n"
+                "  --base FILE        the base model; its weights stay as they are\n"
+                "  --lora FILE[:W]    an adapter applied, frozen, under the new one (e.g. the Multi-DC LoRA);\n"
+                "                     repeatable\n");
+    else
+        fprintf(f,
+                "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
+                "                               [--lora FILE[:W]] [--steps N] [--rank R] [--alpha A] [--batch B]\n"
+                "                               [--seed S] [--lr X] [--log FILE.csv] [--checkpoint-every K]\n"
+                "                               [--resume] [--threads T]\n"
+                "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
+                "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
+                "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
+                "only the noised cells, and the clean cells are the inputs of the attention masks.\n"
+                "  --base FILE        the base model; its weights stay as they are\n"
+                "  --grid-lora FILE   the Grid LoRA ('gridlora train grid'), frozen\n"
+                "  --lora FILE[:W]    further frozen adapters applied before the Grid LoRA; repeatable\n");
+    fprintf(f,
+            "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded)\n"
+            "  --steps N          optimiser steps (default 400)\n"
+            "  --rank R, --alpha A  the new adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
+            "  --batch B          canvases a step (default 4); --seed S (default 1)\n"
+            "  --lr X             peak learning rate (default 1e-3), cosine to 10%%\n"
+            "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"
+            "  --checkpoint-every K  resumable state every K steps in OUT.ckpt.safetensors\n"
+            "  --resume           continue from it (same --seed)\n"
+            "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n");
+}
+
+int cmd_train_grid(int argc, char **argv) {
+    const int fill = !strcmp(argv[1], "gridfill");
+    const char *name = fill ? "gridfill" : "grid";
+    cli_stages s = cli_stages_default("train");
+    const char *base = NULL, *data = NULL, *under[MAX_UNDER + 1];
+    int n_under = 0, have_grid = 0;
+    long steps = 400;
+    for (int i = 2; i < argc; i++) {
+        const char *opt = argv[i];
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            usage(stdout, fill);
+            return CLI_OK;
+        }
+        if (strncmp(opt, "--", 2) != 0) {
+            cli_error("train: unexpected argument '%s'", opt);
+            return CLI_USAGE;
+        }
+        if (!strcmp(opt, "--set-steps") || !strcmp(opt, "--seq-steps")) {
+            cli_error("train: %s: unknown option '%s' (one stage: --steps N)", name, opt);
+            return CLI_USAGE;
+        }
+        int rc = cli_stages_option(&s, argc, argv, &i);
+        if (rc >= 0) {
+            if (rc) return rc;
+            continue;
+        }
+        int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
+                    !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || (fill && !strcmp(opt, "--grid-lora"));
+        if (!known) {
+            cli_error("train: unknown option '%s' (try --help)", opt);
+            return CLI_USAGE;
+        }
+        const char *val = cli_value("train", argc, argv, &i);
+        if (!val) return CLI_USAGE;
+        if (!*val) {
+            cli_error("train: %s: empty value", opt);
+            return CLI_USAGE;
+        }
+        if (!strcmp(opt, "--steps")) {
+            if (cli_parse_long("train", opt, val, 1, 1000000000L, &steps)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--lora")) {
+            if (n_under == MAX_UNDER) {
+                cli_error("train: more than %d adapters under the new one", MAX_UNDER);
+                return CLI_USAGE;
+            }
+            under[n_under++] = val;
+        } else if (!strcmp(opt, "--grid-lora")) {
+            if (have_grid) {
+                cli_error("train: gridfill: --grid-lora given twice");
+                return CLI_USAGE;
+            }
+            have_grid = 1;
+            under[MAX_UNDER] = val;
+        } else {
+            *(!strcmp(opt, "--base") ? &base : !strcmp(opt, "--data") ? &data : &s.out) = val;
+        }
+    }
+    if (!base || !data || (fill && !have_grid)) {
+        cli_error("train: %s: %s is required (try --help)", name,
+                  !base ? "--base FILE" : !data ? "--data GDIR" : "--grid-lora FILE");
+        return CLI_USAGE;
+    }
+    int rc = cli_stages_check(&s);
+    if (rc) return rc;
+    if (fill) under[n_under++] = under[MAX_UNDER]; /* the Grid LoRA applies last */
+
+    gl_dit *m = NULL;
+    gl_grid_data *g = NULL;
+    gl_lora *loras[MAX_UNDER + 1] = {0}, *l = NULL;
+    float weights[MAX_UNDER + 1];
+    char msg[1024] = "";
+    rc = CLI_FAIL;
+    if (gl_dit_load(&m, base, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    if ((rc = cli_load_loras("train", m, under, n_under, 1, loras, weights)) != CLI_OK) goto end;
+    rc = CLI_FAIL;
+    gl_params *mp = gl_dit_params(m);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, gl_params_flags(mp, i) | GL_PARAM_FROZEN);
+    for (int k = 0; k < n_under; k++) {
+        gl_params *lp = gl_lora_params(loras[k]);
+        for (int i = 0; i < gl_params_count(lp); i++)
+            gl_params_set_flags(lp, i, gl_params_flags(lp, i) | GL_PARAM_FROZEN);
+    }
+    const gl_dit_config *c = gl_dit_cfg(m);
+    cli_progress pr;
+    cli_progress_init(&pr, "", 1, 1);
+    if (gl_grid_data_dir(&g, data, c, cli_on_video, &pr, msg, sizeof msg)) {
+        cli_progress_end_line(&pr);
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    gl_grid_data_set_fill(g, fill);
+    gl_lora_spec spec = gl_lora_default_spec();
+    spec.rank = s.rank;
+    spec.alpha = s.alpha;
+    if (gl_lora_new(&l, m, &spec, s.t.seed, msg, sizeof msg) || gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    printf("train %s: base %s (frozen)", name, base);
+    for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
+    printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),
+           (long long)c->frames, (long long)(2 * c->cell_w), (long long)(2 * c->cell_h));
+    s.t.frames = c->frames;
+    s.t.height = 2 * c->cell_h;
+    s.t.width = 2 * c->cell_w;
+    double secs = 0;
+    rc = cli_run_lora_stage(m, l, gl_grid_data_next, g, &s, steps, name, &secs);
+end:
+    gl_dit_detach_loras(m);
+    gl_lora_free(&l);
+    for (int k = 0; k < n_under; k++) gl_lora_free(&loras[k]);
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    return rc;
+}

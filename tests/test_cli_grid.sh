@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# tests/test_cli_grid.sh BIN CASE: the grid stages end to end on the tiny preset: `grids`
+# (--render and from a Multi-DC model), `train grid`, `train gridfill` (with a resume), and
+# the zero-shot `edit`, `compose` and `character` writing their files; usage errors exit 2
+# and write nothing; a missing input exits 1 naming it.
+set -u
+bin=$1
+tmp=$(mktemp -d /tmp/gl_cli_grid.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect() { # expect CODE PATTERN -- ARGS...: exit code, and one stderr line matching PATTERN
+    local code=$1 pat=$2; shift 3
+    local err rc
+    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
+    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
+    if [[ -n "$pat" ]]; then
+        grep -q -- "$pat" <<<"$err" || fail "gridlora $*: stderr lacks '$pat': $err"
+        [[ $(wc -l <<<"$err") -eq 1 ]] || fail "gridlora $*: more than one line on stderr: $err"
+    fi
+    echo "ok: gridlora $* -> $rc"
+}
+run() { # run ARGS...: must succeed; stdout in out.txt, stderr in err.txt
+    "$bin" "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || fail "gridlora $* exited $?: $(cat "$tmp/err.txt")"
+}
+base=$tmp/base.safetensors
+mdc=$tmp/mdc.safetensors
+setup() { # a briefly trained tiny base, a 2-concept data set, a Multi-DC adapter on it
+    run train base --preset tiny --procedural --steps 4 --batch 2 --out "$base"
+    run dataset --count 2 --frames 2 --size 8x8 --out "$tmp/set"
+    run train multidc --base "$base" --data "$tmp/set" --out "$mdc" --set-steps 2 --seq-steps 2 --batch 2 --rank 2
+}
+# canvases NUM DIR LAYOUT: DIR holds NUM canvases of LAYOUT listed in its manifest
+canvases() {
+    [[ $(wc -l <"$2/manifest.jsonl") -eq $1 ]] || fail "$2: $(wc -l <"$2/manifest.jsonl") canvases"
+    for i in $(seq 0 $(($1 - 1))); do [[ -s "$2/$(printf %04d "$i").mp4" ]] || fail "$2: canvas $i missing"; done
+    grep -q "\"layout\":\"$3\"" "$2/manifest.jsonl" || fail "$2: layout: $(head -c 300 "$2/manifest.jsonl")"
+    grep -q '"cells":\[{"role":"input"' "$2/manifest.jsonl" || fail "$2: cells: $(head -c 300 "$2/manifest.jsonl")"
+}
+
+case $2 in
+pipeline)
+    setup
+    run grids --model "$base" --render --data "$tmp/set" --layout edit --count 3 --out "$tmp/gr" --seed 2
+    canvases 3 "$tmp/gr" edit
+    grep -q '"source":"render"' "$tmp/gr/manifest.jsonl" || fail "source: $(head -c 300 "$tmp/gr/manifest.jsonl")"
+    grep -q "^wrote .*gr: 3 edit canvases, cells rendered" "$tmp/out.txt" || fail "summary: $(cat "$tmp/out.txt")"
+    run grids --model "$base" --lora "$mdc" --data "$tmp/set" --layout compose --count 2 --out "$tmp/gm" --steps 2
+    canvases 2 "$tmp/gm" compose
+    grep -q '"source":"multidc"' "$tmp/gm/manifest.jsonl" || fail "source: $(head -c 300 "$tmp/gm/manifest.jsonl")"
+    grep -q '"prompt":"a <c[01]>' "$tmp/gm/manifest.jsonl" || fail "cell prompts lack tokens"
+    for l in character story; do
+        run grids --model "$base" --render --data "$tmp/set" --layout $l --count 1 --out "$tmp/g_$l"
+        canvases 1 "$tmp/g_$l" $l
+    done
+    # the Grid LoRA on top of the Multi-DC one, then Grid-Fill on both grid sets' kind
+    run train grid --base "$base" --lora "$mdc" --data "$tmp/gr" --out "$tmp/grid.safetensors" --steps 3 --batch 2 \
+        --rank 2 --log "$tmp/grid.csv"
+    grep -q "^grid stage: trained 3 steps (1 to 3)" "$tmp/out.txt" || fail "grid: $(cat "$tmp/out.txt")"
+    grep -q "3 canvases of 2 frames of 16x16" "$tmp/out.txt" || fail "grid: $(cat "$tmp/out.txt")"
+    grep -q "^grid: step 3/3  loss" "$tmp/err.txt" || fail "progress: $(cat "$tmp/err.txt")"
+    [[ $(wc -l <"$tmp/grid.csv") -eq 4 ]] || fail "log: $(cat "$tmp/grid.csv")"
+    run train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" \
+        --out "$tmp/fill.safetensors" --steps 4 --batch 2 --rank 2 --checkpoint-every 2
+    grep -q "^gridfill stage: trained 4 steps (1 to 4)" "$tmp/out.txt" || fail "gridfill: $(cat "$tmp/out.txt")"
+    grep -q "grid LoRA .*grid.safetensors (frozen)" "$tmp/out.txt" || fail "gridfill: $(cat "$tmp/out.txt")"
+    run train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" \
+        --out "$tmp/fill.safetensors" --steps 6 --batch 2 --rank 2 --checkpoint-every 2 --resume
+    grep -q "^gridfill stage: trained 2 steps (5 to 6)" "$tmp/out.txt" || fail "resume: $(cat "$tmp/out.txt")"
+    "$bin" lora info "$tmp/fill.safetensors" | grep -q "^motion: no" || fail "lora info of the Grid-Fill LoRA"
+    echo "ok: grids, train grid, train gridfill"
+    lo="--model $base --lora $tmp/grid.safetensors --lora $tmp/fill.safetensors --steps 2"
+    run edit --input "$tmp/set/0000.mp4" --effect smoke --effect night --out "$tmp/ed" $lo --caption "a red star"
+    for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4 smoke.mp4 night.mp4; do
+        [[ -s "$tmp/ed/$f" ]] || fail "edit: $f missing: $(ls "$tmp/ed")"
+    done
+    [[ -e "$tmp/ed/cell0.mp4" ]] && fail "edit wrote the input cell"
+    grep -q 'cell 2: "a red star at night"' "$tmp/out.txt" || fail "edit prompts: $(cat "$tmp/out.txt")"
+    grep -q "^edit: [0-9.]* s in all: .*sampling [0-9.]* s (2 steps" "$tmp/out.txt" || fail "timings: $(cat "$tmp/out.txt")"
+    run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co" $lo
+    for f in grid.mp4 grid.gif sheet.png cell2.mp4 cell3.mp4; do [[ -s "$tmp/co/$f" ]] || fail "compose: $f missing"; done
+    run character --input "$tmp/set/0001.mp4" --prompt "a star on snow" --prompt "a star bouncing" --out "$tmp/ch" $lo
+    for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4; do [[ -s "$tmp/ch/$f" ]] || fail "character: $f missing"; done
+    grep -q 'cell 3: "a star bouncing"' "$tmp/out.txt" || fail "character prompts: $(cat "$tmp/out.txt")"
+    # a real video not made by the renderer: any size, any length
+    run generate --model "$base" --prompt "a star" --out "$tmp/other.mp4" --size 24x12 --frames 5 --steps 1
+    run edit --input "$tmp/other.mp4" --effect rain --out "$tmp/ed2" $lo
+    [[ -s "$tmp/ed2/rain.mp4" ]] || fail "edit of another video"
+    echo "ok: edit, compose, character" ;;
+errors)
+    setup
+    lo="--model $base --lora $mdc --steps 1"
+    expect 1 "^gridlora: edit: .*none.mp4" -- edit --input "$tmp/none.mp4" --effect smoke --out "$tmp/x" $lo
+    expect 1 "^gridlora: compose: .*none.mp4" -- compose --input "$tmp/set/0000.mp4" --input "$tmp/none.mp4" --out "$tmp/x" $lo
+    expect 1 "^gridlora: character: .*none.mp4" -- character --input "$tmp/none.mp4" --prompt "a star" --out "$tmp/x" $lo
+    expect 1 "^gridlora: edit: .*none.safetensors" -- edit --input "$tmp/set/0000.mp4" --effect smoke --out "$tmp/x" \
+        --model "$base" --lora "$tmp/none.safetensors"
+    expect 1 "^gridlora: character: .*unknown word 'dragon'" -- character --input "$tmp/set/0000.mp4" \
+        --prompt "a dragon" --out "$tmp/x" $lo
+    [[ -e "$tmp/x" ]] && fail "a failed app wrote its directory"
+    expect 1 "^gridlora: grids: .*none/manifest.jsonl: cannot open" -- grids --model "$base" --render --data "$tmp/none" \
+        --layout edit --out "$tmp/g"
+    expect 1 "^gridlora: grids: the output .* is the data set itself" -- grids --model "$base" --render \
+        --data "$tmp/set" --layout edit --out "$tmp/set"
+    run dataset --count 1 --frames 2 --size 8x8 --out "$tmp/one"
+    expect 1 "^gridlora: grids: compose needs two concepts" -- grids --model "$base" --render --data "$tmp/one" \
+        --layout compose --out "$tmp/g"
+    expect 1 "^gridlora: train: .*none/manifest.jsonl: cannot open" -- train grid --base "$base" --data "$tmp/none" \
+        --out "$tmp/x.safetensors" --steps 1
+    expect 1 "^gridlora: train: .*set/manifest.jsonl: line 1: not a grid canvas" -- train grid --base "$base" \
+        --data "$tmp/set" --out "$tmp/x.safetensors" --steps 1
+    [[ -e "$tmp/x.safetensors" ]] && fail "a failed run wrote an adapter"
+    echo "ok: failures exit 1 naming the problem" ;;
+args)
+    a="--model m --lora l --out $tmp/x"
+    expect 2 "^gridlora: edit: --effect: unknown effect 'fire' (known: smoke, lights, shadow, rain, night)" -- \
+        edit --input v.mp4 --effect fire $a
+    expect 2 "^gridlora: edit: --effect E is required" -- edit --input v.mp4 $a
+    expect 2 "^gridlora: edit: at most three --effect" -- edit --input v.mp4 $a --effect smoke --effect rain \
+        --effect night --effect lights
+    expect 2 "^gridlora: edit: --model BASE (there is no shipped model yet) is required" -- edit --input v.mp4 \
+        --effect smoke --lora l --out "$tmp/x"
+    expect 2 "^gridlora: edit: --lora GRIDFILL\[:W\] (there is no shipped model yet) is required" -- edit \
+        --input v.mp4 --effect smoke --model m --out "$tmp/x"
+    expect 2 "^gridlora: edit: --input VIDEO is required" -- edit --effect smoke $a
+    expect 2 "^gridlora: edit: at most 1 --input" -- edit --input a --input b --effect smoke $a
+    expect 2 "^gridlora: edit: --steps: 0 is outside" -- edit --input v.mp4 --effect smoke $a --steps 0
+    expect 2 "^gridlora: edit: unknown option '--prompt'" -- edit --input v.mp4 --effect smoke $a --prompt p
+    expect 2 "^gridlora: compose: --input VIDEO is required twice" -- compose --input a.mp4 $a
+    expect 2 "^gridlora: compose: give --caption twice" -- compose --input a --input b --caption "a star" $a
+    expect 2 "^gridlora: character: --prompt P is required" -- character --input v.mp4 $a
+    expect 2 "^gridlora: character: option --prompt needs a value" -- character --input v.mp4 $a --prompt
+    expect 2 "^gridlora: grids: --lora MULTIDC (or --render) is required" -- grids --model m --data d --layout edit \
+        --out "$tmp/g"
+    expect 2 "^gridlora: grids: --render takes the renderer's cells: no --lora" -- grids --model m --lora l --render \
+        --data d --layout edit --out "$tmp/g"
+    expect 2 "^gridlora: grids: --layout: unknown layout 'grid'" -- grids --model m --render --data d --layout grid \
+        --out "$tmp/g"
+    expect 2 "^gridlora: grids: --layout L is required" -- grids --model m --render --data d --out "$tmp/g"
+    expect 2 "^gridlora: grids: --count: 0 is outside" -- grids --model m --render --data d --layout edit --count 0 \
+        --out "$tmp/g"
+    expect 2 "^gridlora: train: grid: --data GDIR is required" -- train grid --base b --out "$tmp/x.safetensors"
+    expect 2 "^gridlora: train: gridfill: --grid-lora FILE is required" -- train gridfill --base b --data d \
+        --out "$tmp/x.safetensors"
+    expect 2 "^gridlora: train: unknown option '--grid-lora'" -- train grid --base b --data d --grid-lora g \
+        --out "$tmp/x.safetensors"
+    expect 2 "^gridlora: train: grid: unknown option '--set-steps'" -- train grid --base b --data d --set-steps 3 \
+        --out "$tmp/x.safetensors"
+    expect 2 "^gridlora: train: --out FILE is required" -- train gridfill --base b --data d --grid-lora g
+    expect 2 "^gridlora: train: unknown stage 'grids' (stages: base, multidc, grid, gridfill)" -- train grids
+    for c in edit compose character grids; do expect 0 "" -- $c --help; done
+    expect 0 "" -- train grid --help
+    expect 0 "" -- train gridfill --help
+    "$bin" edit --help | grep -q "no shipped model yet" || fail "edit --help does not say --model is required for now"
+    "$bin" edit --help | grep -q "smoke, lights, shadow, rain, night" || fail "edit --help lacks the effects"
+    for c in edit compose character grids; do "$bin" --help | grep -q "^  $c " || fail "the command list lacks $c"; done
+    [[ -z "$(ls "$tmp")" ]] || fail "a usage error wrote files: $(ls "$tmp")"
+    echo "ok: usage errors, nothing written" ;;
+*) echo "unknown case $2"; exit 1 ;;
+esac

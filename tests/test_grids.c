@@ -1,0 +1,534 @@
+/* tests/test_grids.c: grid training data and the zero-shot run: canvases made with
+ * --render hold the renderer's truth in each cell; the source's masks are the layout's;
+ * Grid-Fill's clean cells are non-empty proper subsets, flagged token by token and left
+ * out of the loss; the joined prompt keeps its markers when cut; a mask holds end to end
+ * through the model; an app's output holds the input exactly in its input cell. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "gridlora/apps.h"
+#include "gridlora/data.h"
+#include "gridlora/dataset.h"
+#include "gridlora/grid.h"
+#include "gridlora/grids.h"
+#include "gridlora/model.h"
+#include "gridlora/render.h"
+#include "gridlora/tokenizer.h"
+#include "gridlora/train.h"
+#include "gridlora/video.h"
+#include "testutil.h"
+
+/* The tiny preset with cells of 16x16 (canvases of 32x32), so rendered cells show detail. */
+static gl_dit_config config(void) {
+    gl_dit_config c;
+    assert_int_equal(gl_dit_config_preset("tiny", &c), GL_OK);
+    c.cell_h = c.cell_w = 16;
+    char msg[256];
+    assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
+    return c;
+}
+
+typedef struct tmpdir {
+    char path[64];
+} tmpdir;
+
+static void tmp_make(tmpdir *t) {
+    snprintf(t->path, sizeof t->path, "/tmp/gl_grids_XXXXXX");
+    assert_non_null(mkdtemp(t->path));
+}
+
+static void tmp_remove(tmpdir *t) {
+    DIR *d = opendir(t->path);
+    struct dirent *e;
+    char p[512];
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", t->path, e->d_name);
+        remove(p);
+    }
+    if (d) closedir(d);
+    rmdir(t->path);
+}
+
+/* A model with every weight random (not AdaLN-zero), so outputs depend on every input. */
+static gl_dit *random_model(const gl_dit_config *c, uint64_t seed) {
+    gl_dit *m = NULL;
+    char msg[256];
+    if (gl_dit_new(&m, c, msg, sizeof msg)) fail_msg("gl_dit_new: %s", msg);
+    gl_dit_init_weights(m, seed);
+    tu_rng r;
+    tu_seed(&r, seed);
+    float *w = gl_params_data(gl_dit_params(m));
+    int64_t n = gl_params_numel(gl_dit_params(m));
+    for (int64_t i = 0; i < n; i++) w[i] += (float)(0.05 * tu_normal(&r));
+    return m;
+}
+
+/* A data set of `count` concepts (seed 5) and `canvases` grids of `layout` made from it
+ * by rendering. */
+static void make_grids(tmpdir *set, tmpdir *gdir, gl_dit *m, const char *layout, int64_t canvases) {
+    const gl_dit_config *c = gl_dit_cfg(m);
+    gl_dataset_params p = gl_dataset_default_params();
+    p.count = 2;
+    p.seed = 5;
+    p.render.frames = c->frames;
+    p.render.height = c->cell_h;
+    p.render.width = c->cell_w;
+    char msg[512];
+    gl_video_set_verbose(0);
+    tmp_make(set);
+    tmp_make(gdir);
+    if (gl_dataset_write(set->path, &p, msg, sizeof msg)) fail_msg("gl_dataset_write: %s", msg);
+    gl_grids_params g = gl_grids_default_params();
+    g.layout = layout;
+    g.count = canvases;
+    g.render = 1;
+    g.model = m;
+    g.seed = 3;
+    if (gl_grids_write(gdir->path, set->path, &g, msg, sizeof msg)) fail_msg("gl_grids_write: %s", msg);
+}
+
+/* A training batch for the canvas size, buffers owned by the test. */
+typedef struct tbatch {
+    gl_train_batch b;
+} tbatch;
+
+static void batch_alloc(tbatch *t, const gl_dit_config *c, int64_t B) {
+    gl_train_batch *b = &t->b;
+    memset(b, 0, sizeof *b);
+    b->B = B;
+    b->F = c->frames;
+    b->H = 2 * c->cell_h;
+    b->W = 2 * c->cell_w;
+    b->T = (b->F / c->patch_t) * (b->H / c->patch_h) * (b->W / c->patch_w);
+    b->text_len = c->text_len;
+    b->x0 = malloc((size_t)(B * b->F * b->H * b->W * 3) * sizeof(float));
+    b->text = calloc((size_t)(B * b->text_len), sizeof(int32_t));
+    b->text_lens = calloc((size_t)B, sizeof(int32_t));
+    b->clean = calloc((size_t)(B * b->T), 1);
+    assert_true(b->x0 && b->text && b->text_lens && b->clean);
+}
+
+static void batch_free(tbatch *t) {
+    free(t->b.x0);
+    free(t->b.text);
+    free(t->b.text_lens);
+    free(t->b.clean);
+}
+
+/* ---- the joined prompt as tokens ------------------------------------------------------ */
+
+static void tokenize_keeps_markers(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_tokenizer *tk = NULL;
+    char msg[256];
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    gl_layout l;
+    const char *fx[] = {"smoke", "lights", "night"};
+    assert_int_equal(gl_layout_edit(&l, "a red striped star orbiting on sand", fx, 3, msg, sizeof msg), GL_OK);
+    int32_t ids[64];
+    int64_t n = 0;
+    /* the whole prompt: 1 + 1 + 4 * 1 markers and words, uncut */
+    assert_int_equal(gl_layout_tokenize(&l, tk, 64, ids, &n, msg, sizeof msg), GL_OK);
+    assert_int_equal(n, 2 + 4 + 7 + 3 * 9);
+    /* cut to 16: every marker present, in order, each cell's last words kept */
+    assert_int_equal(gl_layout_tokenize(&l, tk, 16, ids, &n, msg, sizeof msg), GL_OK);
+    assert_int_equal(n, 16);
+    assert_int_equal(ids[0], GL_TOK_GRID);
+    int next = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] >= GL_TOK_CELL0 && ids[i] < GL_TOK_CELL0 + 4) assert_int_equal(ids[i], GL_TOK_CELL0 + next++);
+    assert_int_equal(next, 4);
+    assert_int_equal(ids[n - 1], gl_token_id(tk, "night"));
+    assert_int_equal(gl_layout_tokenize(&l, tk, 4, ids, &n, msg, sizeof msg), GL_EINVAL);
+    gl_tokenizer_free(&tk);
+}
+
+/* ---- grid data -------------------------------------------------------------------- */
+
+/* --render: every cell of every canvas is the renderer's truth for what the manifest says
+ * it holds (through an mp4 round trip: within codec error, and far from the other cells). */
+static void render_cells_match_truth(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 1);
+    tmpdir set, gdir;
+    const char *layouts[] = {"edit", "compose", "character", "story"};
+    for (int li = 0; li < 4; li++) {
+        make_grids(&set, &gdir, m, layouts[li], 2);
+        char path[256], msg[512];
+        snprintf(path, sizeof path, "%s/manifest.jsonl", gdir.path);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char line[8192];
+        int64_t canvas = 0;
+        while (fgets(line, sizeof line, f)) {
+            cJSON *o = cJSON_Parse(line);
+            assert_non_null(o);
+            assert_string_equal(cJSON_GetObjectItem(o, "layout")->valuestring, layouts[li]);
+            assert_string_equal(cJSON_GetObjectItem(o, "source")->valuestring, "render");
+            gl_video canvas_v = {0}, cells[4];
+            gl_video_read_opts ro = gl_video_read_default_opts();
+            ro.frames = c.frames;
+            ro.height = 2 * c.cell_h;
+            ro.width = 2 * c.cell_w;
+            snprintf(path, sizeof path, "%s/%s", gdir.path, cJSON_GetObjectItem(o, "file")->valuestring);
+            if (gl_video_read(path, &ro, &canvas_v, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+            assert_int_equal(gl_grid_split(cells, &canvas_v, msg, sizeof msg), GL_OK);
+            const cJSON *cj = cJSON_GetObjectItem(o, "cells");
+            for (int k = 0; k < 4; k++) {
+                const cJSON *e = cJSON_GetArrayItem(cj, k);
+                const char *var = cJSON_GetObjectItem(e, "variant")->valuestring;
+                int64_t ci = (int64_t)cJSON_GetObjectItem(e, "concept")->valuedouble;
+                gl_concept a, b, t;
+                assert_int_equal(gl_concept_sample(&a, gl_dataset_concept_seed(5, ci), GL_SPLIT_TRAIN), GL_OK);
+                gl_render_opts rop = gl_render_default_opts();
+                rop.frames = c.frames;
+                rop.height = c.cell_h;
+                rop.width = c.cell_w;
+                gl_video truth = {0};
+                if (!strcmp(var, "with")) {
+                    int64_t pi = (int64_t)cJSON_GetObjectItem(e, "partner")->valuedouble;
+                    assert_int_equal(gl_concept_sample(&b, gl_dataset_concept_seed(5, pi), GL_SPLIT_TRAIN), GL_OK);
+                    assert_int_equal(gl_render_variant(&a, &b, GL_VARIANT_WITH, &rop, &truth), GL_OK);
+                } else if (!strcmp(var, "bg+motion")) {
+                    assert_int_equal(gl_concept_restage(&a, GL_VARIANT_BACKGROUND, &t), GL_OK);
+                    assert_int_equal(gl_concept_restage(&t, GL_VARIANT_MOTION, &b), GL_OK);
+                    assert_int_equal(gl_render_concept(&b, &rop, &truth), GL_OK);
+                } else {
+                    int v = gl_variant_from_name(var);
+                    assert_true(v >= 0);
+                    assert_int_equal(gl_render_variant(&a, NULL, v, &rop, &truth), GL_OK);
+                }
+                int64_t n = c.frames * c.cell_h * c.cell_w * 3;
+                double err = 0;
+                for (int64_t i = 0; i < n; i++) err += fabs(cells[k].rgb[i] - truth.rgb[i]);
+                err /= (double)n;
+                if (err > 0.04)
+                    fail_msg("%s canvas %lld cell %d (%s): mean error %.4f against the truth", layouts[li],
+                             (long long)canvas, k, var, err);
+                gl_video_release(&truth);
+            }
+            for (int k = 0; k < 4; k++) gl_video_release(&cells[k]);
+            gl_video_release(&canvas_v);
+            cJSON_Delete(o);
+            canvas++;
+        }
+        fclose(f);
+        assert_int_equal(canvas, 2);
+        tmp_remove(&gdir);
+        tmp_remove(&set);
+    }
+    gl_dit_free(&m);
+}
+
+/* The source's masks are gl_layout_masks of the item's layout and the canvas's tokens;
+ * Grid mode gives every cell noised and the manifest's roles. */
+static void source_masks_match_layout(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 2);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "compose", 3);
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_canvases(g), 3);
+    tbatch t;
+    batch_alloc(&t, &c, 3);
+    gl_train_batch *b = &t.b;
+    const int64_t T = b->T, L = b->text_len;
+    uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L));
+    gl_patch_dims pd = {1, b->F, b->H, b->W, 3, c.patch_t, c.patch_h, c.patch_w};
+    for (int fill = 0; fill < 2; fill++) {
+        gl_grid_data_set_fill(g, fill);
+        for (int step = 0; step < 4; step++) {
+            gl_rng rng;
+            gl_rng_seed(&rng, (uint64_t)(10 * fill + step));
+            memset(b->clean, 0, (size_t)(b->B * T));
+            assert_int_equal(gl_grid_data_next(g, step, &rng, b, msg, sizeof msg), GL_OK);
+            assert_non_null(b->self_mask);
+            assert_int_equal(b->self_mask_bstride, T * T);
+            assert_int_equal(b->cross_mask_bstride, T * L);
+            for (int64_t i = 0; i < b->B; i++) {
+                const gl_grid_item *it = gl_grid_data_last(g, i);
+                assert_non_null(it);
+                assert_int_equal(it->layout.kind, GL_LAYOUT_COMPOSE);
+                if (!fill) {
+                    assert_int_equal(it->clean, 0);
+                    assert_int_equal(gl_layout_cells(&it->layout, GL_CELL_INPUT), GL_GRID_CELL(0) | GL_GRID_CELL(1));
+                }
+                const int32_t *text = b->text + i * L;
+                assert_int_equal(text[0], GL_TOK_GRID);
+                assert_int_equal(gl_layout_masks(&it->layout, pd, text, b->text_lens[i], L, GL_TOK_GRID, self, cross),
+                                 0);
+                assert_memory_equal(b->self_mask + i * T * T, self, (size_t)(T * T));
+                assert_memory_equal(b->cross_mask + i * T * L, cross, (size_t)(T * L));
+            }
+        }
+    }
+    free(self);
+    free(cross);
+    batch_free(&t);
+    gl_grid_data_free(&g);
+    assert_null(g);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
+/* Grid-Fill: clean cells form a non-empty proper subset, flagged on exactly their tokens,
+ * and they are the inputs of the item's layout; both kinds of draw occur. */
+static void fill_clean_subsets(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 3);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "edit", 2);
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_grid_data_set_fill(g, 1);
+    tbatch t;
+    batch_alloc(&t, &c, 4);
+    gl_train_batch *b = &t.b;
+    const int64_t T = b->T;
+    uint8_t *cell = malloc((size_t)T);
+    gl_patch_dims pd = {1, b->F, b->H, b->W, 3, c.patch_t, c.patch_h, c.patch_w};
+    assert_int_equal(gl_grid_token_cells(cell, pd), GL_OK);
+    int seen[16] = {0};
+    for (int step = 0; step < 40; step++) {
+        gl_rng rng;
+        gl_rng_seed(&rng, (uint64_t)step);
+        memset(b->clean, 0, (size_t)(b->B * T));
+        assert_int_equal(gl_grid_data_next(g, step, &rng, b, msg, sizeof msg), GL_OK);
+        for (int64_t i = 0; i < b->B; i++) {
+            const gl_grid_item *it = gl_grid_data_last(g, i);
+            assert_true(it->clean != 0 && it->clean != GL_GRID_ALL && it->clean < 16);
+            seen[it->clean]++;
+            assert_int_equal(gl_layout_cells(&it->layout, GL_CELL_INPUT), it->clean);
+            for (int64_t k = 0; k < T; k++) assert_int_equal(b->clean[i * T + k], (it->clean >> cell[k]) & 1u);
+        }
+    }
+    /* the layout's own input set (cell 0) about half the time, and others too */
+    assert_true(seen[1] > 40);
+    int others = 0;
+    for (int k = 2; k < 15; k++) others += seen[k] > 0;
+    assert_true(others >= 8);
+    free(cell);
+    batch_free(&t);
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
+/* The Grid-Fill loss does not see the clean cells: with a model whose prediction is 0
+ * everywhere (AdaLN-zero's fresh weights), the first step's loss is the same whatever
+ * the clean cells hold, and it is not when they are noised. */
+typedef struct poison {
+    gl_grid_data *g;
+    float value;
+    int target_clean; /* 1: overwrite clean cells, 0: overwrite the noised ones */
+} poison;
+
+static int poison_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    poison *p = ctx;
+    int rc = gl_grid_data_next(p->g, step, rng, b, msg, msglen);
+    if (rc) return rc;
+    const int64_t gw = b->W / 2, gh = b->H / 2; /* patch 1x2x2 in this config */
+    for (int64_t i = 0; i < b->B; i++)
+        for (int64_t f = 0; f < b->F; f++)
+            for (int64_t y = 0; y < b->H; y++)
+                for (int64_t x = 0; x < b->W; x++) {
+                    int64_t tok = (f * gh + y / 2) * gw + x / 2;
+                    if (b->clean[i * b->T + tok] == p->target_clean)
+                        for (int ch = 0; ch < 3; ch++)
+                            b->x0[(((i * b->F + f) * b->H + y) * b->W + x) * 3 + ch] = p->value;
+                }
+    return GL_OK;
+}
+
+static void fill_loss_ignores_clean_cells(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = NULL;
+    char msg[512];
+    assert_int_equal(gl_dit_new(&m, &c, msg, sizeof msg), GL_OK);
+    gl_dit_init_weights(m, 4);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "edit", 2);
+    gl_grid_data *g = NULL;
+    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_grid_data_set_fill(g, 1);
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 1;
+    o.batch = 2;
+    o.warmup = 0;
+    o.frames = c.frames;
+    o.height = 2 * c.cell_h;
+    o.width = 2 * c.cell_w;
+    double loss[2][2];
+    for (int target = 0; target < 2; target++)
+        for (int k = 0; k < 2; k++) {
+            poison p = {.g = g, .value = k ? 3.0f : 0.0f, .target_clean = target};
+            gl_dit *mm = NULL;
+            assert_int_equal(gl_dit_new(&mm, &c, msg, sizeof msg), GL_OK);
+            gl_dit_init_weights(mm, 4);
+            gl_train_result res;
+            if (gl_train_run(mm, &o, poison_next, &p, &res, msg, sizeof msg)) fail_msg("%s", msg);
+            loss[target][k] = res.last_loss;
+            gl_dit_free(&mm);
+        }
+    assert_true(loss[1][0] == loss[1][1]); /* clean cells: no part in the loss */
+    assert_true(fabs(loss[0][0] - loss[0][1]) > 0.1); /* noised cells: they are the loss */
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
+/* ---- the mask through the model, and the apps ---------------------------------------- */
+
+/* With the edit layout's masks, the prediction on input cell 0 does not change when the
+ * other cells' videos change; without masks it does. */
+static void mask_holds_end_to_end(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 5);
+    gl_tokenizer *tk = NULL;
+    char msg[512];
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    gl_layout l;
+    const char *fx[] = {"smoke", "night"};
+    assert_int_equal(gl_layout_edit(&l, "a red star", fx, 2, msg, sizeof msg), GL_OK);
+    const int64_t F = c.frames, H = 2 * c.cell_h, W = 2 * c.cell_w, L = c.text_len;
+    gl_patch_dims pd = {1, F, H, W, 3, c.patch_t, c.patch_h, c.patch_w};
+    int64_t T = 0, n = F * H * W * 3, len = 0;
+    assert_int_equal(gl_grid_check(pd, &T, msg, sizeof msg), GL_OK);
+    int32_t text[64] = {0};
+    assert_int_equal(gl_layout_tokenize(&l, tk, L, text, &len, msg, sizeof msg), GL_OK);
+    int32_t lens[1] = {(int32_t)len};
+    uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L)), *cell = malloc((size_t)T);
+    assert_int_equal(gl_layout_masks(&l, pd, text, len, L, GL_TOK_GRID, self, cross), 0);
+    assert_int_equal(gl_grid_token_cells(cell, pd), GL_OK);
+    float *x = malloc((size_t)n * sizeof *x), *t = malloc((size_t)T * sizeof *t);
+    float *out[2] = {malloc((size_t)n * sizeof(float)), malloc((size_t)n * sizeof(float))};
+    float *vm = malloc((size_t)n * sizeof *vm);
+    assert_int_equal(gl_grid_token_timesteps(t, pd, (float[4]){0, 0.7f, 0.7f, 0.7f}, 0xEu), GL_OK);
+    gl_arena *arena = NULL;
+    assert_int_equal(gl_arena_new(&arena, gl_dit_arena_bytes(m, 1, F, H, W)), GL_OK);
+    tu_rng r;
+    tu_seed(&r, 6);
+    double diff_masked = 0, diff_open = 0, scale = 0;
+    for (int masked = 1; masked >= 0; masked--) {
+        for (int k = 0; k < 2; k++) {
+            tu_seed(&r, 6);
+            tu_fill(&r, x, n, 0.5);
+            if (k) /* other content in cells 1..3 */
+                for (int64_t i = 0; i < n; i++) {
+                    int64_t y = i / (W * 3) % H, xx = i / 3 % W;
+                    if (y >= H / 2 || xx >= W / 2) x[i] = -x[i] + 0.3f;
+                }
+            gl_dit_batch db = {.B = 1, .F = F, .H = H, .W = W, .x = x, .t = t, .text = text, .text_lens = lens,
+                               .self_mask = masked ? self : NULL, .cross_mask = masked ? cross : NULL};
+            gl_arena_reset(arena);
+            if (gl_dit_forward(m, arena, &db, out[k], msg, sizeof msg)) fail_msg("%s", msg);
+        }
+        for (int64_t i = 0; i < n; i++) {
+            int64_t y = i / (W * 3) % H, xx = i / 3 % W;
+            if (y >= H / 2 || xx >= W / 2) continue; /* cell 0 only */
+            double d = fabs(out[0][i] - out[1][i]);
+            if (masked) diff_masked = fmax(diff_masked, d);
+            else diff_open = fmax(diff_open, d);
+            scale = fmax(scale, fabs(out[0][i]));
+        }
+    }
+    assert_true(scale > 0.01);
+    if (diff_masked > 1e-5 * scale) fail_msg("masked: cell 0 moved by %g (scale %g)", diff_masked, scale);
+    if (diff_open < 1e-3 * scale) fail_msg("unmasked: cell 0 moved by only %g", diff_open);
+    gl_arena_free(&arena);
+    free(self); free(cross); free(cell); free(x); free(t); free(out[0]); free(out[1]); free(vm);
+    gl_tokenizer_free(&tk);
+    gl_dit_free(&m);
+}
+
+/* gl_app_run: the input cells of the result are the inputs bit for bit, the outputs are
+ * finite values in [0, 1] that the model made (not the blank tile). */
+static void app_keeps_input_exactly(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 7);
+    char msg[512];
+    gl_video a = {0}, b = {0};
+    assert_int_equal(gl_video_alloc(&a, c.frames, c.cell_h, c.cell_w), GL_OK);
+    assert_int_equal(gl_video_alloc(&b, c.frames, c.cell_h, c.cell_w), GL_OK);
+    tu_rng r;
+    tu_seed(&r, 8);
+    int64_t n = c.frames * c.cell_h * c.cell_w * 3;
+    for (int64_t i = 0; i < n; i++) {
+        a.rgb[i] = (float)tu_uniform(&r);
+        b.rgb[i] = (float)tu_uniform(&r);
+    }
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 3;
+    for (int which = 0; which < 2; which++) {
+        gl_layout l;
+        const char *fx[] = {"with smoke"};
+        const gl_video *in[4] = {&a, NULL, NULL, NULL};
+        if (which == 0) {
+            assert_int_equal(gl_layout_edit(&l, "", fx, 1, msg, sizeof msg), GL_OK);
+        } else {
+            assert_int_equal(gl_layout_compose(&l, "a red star", "a blue ring", NULL, 0, msg, sizeof msg), GL_OK);
+            in[1] = &b;
+        }
+        gl_video canvas = {0}, cells[4];
+        gl_app_timing tm;
+        if (gl_app_run(m, &l, in, &so, &canvas, &tm, msg, sizeof msg)) fail_msg("%s", msg);
+        assert_int_equal(canvas.height, 2 * c.cell_h);
+        assert_int_equal(gl_grid_split(cells, &canvas, msg, sizeof msg), GL_OK);
+        for (int k = 0; k < 4; k++) {
+            if (in[k]) {
+                assert_memory_equal(cells[k].rgb, in[k]->rgb, (size_t)n * sizeof(float));
+            } else {
+                double dev = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    assert_true(isfinite(cells[k].rgb[i]) && cells[k].rgb[i] >= 0 && cells[k].rgb[i] <= 1);
+                    dev += fabs(cells[k].rgb[i]);
+                }
+                assert_true(dev > 0);
+            }
+            gl_video_release(&cells[k]);
+        }
+        gl_video_release(&canvas);
+        /* a misfit input and an input for an output cell are refused, leaving nothing */
+        const gl_video *bad[4] = {&a, &b, NULL, NULL};
+        if (which == 0) {
+            assert_int_equal(gl_app_run(m, &l, bad, &so, &canvas, NULL, msg, sizeof msg), GL_EINVAL);
+            assert_non_null(strstr(msg, "output cell"));
+            assert_null(canvas.rgb);
+        }
+    }
+    gl_video_release(&a);
+    gl_video_release(&b);
+    gl_dit_free(&m);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(tokenize_keeps_markers),
+    cmocka_unit_test(render_cells_match_truth),
+    cmocka_unit_test(source_masks_match_layout),
+    cmocka_unit_test(fill_clean_subsets),
+    cmocka_unit_test(fill_loss_ignores_clean_cells),
+    cmocka_unit_test(mask_holds_end_to_end),
+    cmocka_unit_test(app_keeps_input_exactly),
+};
+TU_MAIN("grids", tests)
