@@ -6,10 +6,12 @@
 
 #define GL_VERSION "0.1.0"
 
+#include "gridlora/apps.h"
 #include "gridlora/core.h"
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
 #include "gridlora/grid.h"
+#include "gridlora/grids.h"
 #include "gridlora/half.h"
 #include "gridlora/lora.h"
 #include "gridlora/model.h"
