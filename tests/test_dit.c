@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gridlora/grid.h"
 #include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "testutil.h"
@@ -217,6 +218,49 @@ static void dit_mask_isolates_cell(void **s) {
 
 /* AdaLN-zero: a freshly initialised model outputs exactly 0, and the arena it was
  * sized for is enough. Bad shapes and token ids are refused with a message. */
+/* The text encoder's mask keeps a grid's prompts apart: with the left cell reading only
+ * the global prompt and its own (cross mask) and each prompt token reading only the
+ * global prompt and its own segment (text mask), a word of the right cell's prompt no
+ * longer reaches the left cell; without the text mask it does, through the encoder. */
+static void dit_text_mask_isolates_prompt(void **s) {
+    (void)s;
+    fixture f;
+    setup(&f, 1);
+    const int64_t L = gl_dit_cfg(f.m)->text_len, T = f.T, gw = 8;
+    /* "<grid> g <cell0> a <cell1> b": segments global 0..1, cell 0 2..3, cell 1 4..5 */
+    int32_t text[6] = {2, 10, 3, 11, 4, 12};
+    memcpy(f.text, text, sizeof text);
+    f.lens[0] = 6;
+    uint8_t *tm = test_calloc((size_t)(L * L), 1);
+    assert_int_equal(gl_layout_text_mask(text, 6, L, 2, tm), 0);
+    for (int64_t i = 0; i < T; i++)
+        for (int64_t j = 0; j < L; j++) f.cmask[i * L + j] = (i % gw) >= gw / 2 || j < 4;
+    float *before = tu_falloc(f.n);
+    double left_change[2];
+    for (int with_mask = 0; with_mask < 2; with_mask++) {
+        f.b.text_mask = with_mask ? tm : NULL;
+        f.text[5] = 12;
+        loss_of(&f);
+        memcpy(before, f.out, (size_t)f.n * sizeof(float));
+        f.text[5] = 13; /* the right cell's word changes */
+        loss_of(&f);
+        double left = 0;
+        for (int64_t fr = 0; fr < 2; fr++)
+            for (int64_t y = 0; y < 8; y++)
+                for (int64_t x = 0; x < 8; x++)
+                    for (int c = 0; c < 3; c++) {
+                        int64_t i = ((fr * 8 + y) * 16 + x) * 3 + c;
+                        left += fabs((double)f.out[i] - before[i]);
+                    }
+        left_change[with_mask] = left;
+    }
+    assert_true(left_change[0] > 1e-4); /* the leak the text mask closes */
+    assert_true(left_change[1] == 0.0);
+    tu_free(before);
+    test_free(tm);
+    teardown(&f);
+}
+
 static void dit_init_and_errors(void **s) {
     (void)s;
     fixture f;
@@ -368,6 +412,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_gradients),
     cmocka_unit_test(dit_gradients_masked),
     cmocka_unit_test(dit_mask_isolates_cell),
+    cmocka_unit_test(dit_text_mask_isolates_prompt),
     cmocka_unit_test(dit_init_and_errors),
     cmocka_unit_test(dit_frozen),
     cmocka_unit_test(dit_threads),

@@ -699,6 +699,15 @@ static void layout_masks(void **state) {
             assert_int_equal(cross[i * L + j], want);
         }
     }
+    /* the text encoder's mask: global tokens read the global prompt; a cell's tokens the
+     * global prompt and their own cell's; padding reads nothing */
+    uint8_t tm[16 * 16];
+    assert_int_equal(gl_layout_text_mask(text, n, L, 2, tm), 0);
+    const int seg[12] = {-1, -1, -1, 0, 0, 1, 1, 1, 2, 2, 3, 3};
+    for (int64_t i = 0; i < L; i++)
+        for (int64_t j = 0; j < L; j++)
+            assert_int_equal(tm[i * L + j], i < n && j < n && (seg[j] < 0 || seg[j] == seg[i]));
+    assert_int_equal(gl_layout_text_mask(text + 1, n - 1, L, 2, tm), GL_EINVAL);
     /* consistency mode: no masks, nothing written */
     memset(self, 7, sizeof self);
     l.no_masks = 1;

@@ -272,6 +272,14 @@ int gl_layout_prompt(const gl_layout *l, char *buf, size_t buflen, char *msg,
 int gl_layout_masks(const gl_layout *l, gl_patch_dims d, const int32_t *text, int64_t text_len,
                     int64_t L, int32_t grid_id, uint8_t *self_mask, uint8_t *cross_mask);
 
+/* The text encoder's mask [L,L] for the same tokenized joined prompt: a token of the
+ * global prompt reads the global prompt; a token of cell c's prompt reads the global
+ * prompt and cell c's. So what an input cell reads through cross-attention depends on
+ * no other cell's prompt. Written even in the consistency mode (prompts stay apart
+ * there too). GL_EINVAL as gl_layout_masks. */
+int gl_layout_text_mask(const int32_t *text, int64_t text_len, int64_t L, int32_t grid_id,
+                        uint8_t *text_mask);
+
 #ifdef __cplusplus
 }
 #endif

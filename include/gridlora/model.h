@@ -97,6 +97,10 @@ typedef struct gl_dit_batch {
     int64_t self_mask_bstride;   /* 0: one mask for the batch, else T*T */
     const uint8_t *cross_mask;   /* optional [T,text_len] per item, ANDed with lengths */
     int64_t cross_mask_bstride;  /* 0 or T*text_len */
+    const uint8_t *text_mask;    /* optional [text_len,text_len] per item: which prompt
+                                    tokens each prompt token reads in the text encoder
+                                    (a grid's cell prompts kept apart), ANDed with lengths */
+    int64_t text_mask_bstride;   /* 0 or text_len*text_len */
 } gl_dit_batch;
 
 /* Bytes of arena a forward and backward of this batch shape need. */

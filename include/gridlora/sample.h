@@ -36,6 +36,7 @@ typedef struct gl_sample_request {
     const uint8_t *clean;           /* optional [T]: 1 = token given by context */
     const uint8_t *self_mask;       /* optional [T,T] */
     const uint8_t *cross_mask;      /* optional [T,text_len] */
+    const uint8_t *text_mask;       /* optional [text_len,text_len] (model.h) */
 } gl_sample_request;
 
 /* Writes out [F,H,W,channels] in [-1,1] (clamped). 0 or a negative GL_E* with msg. */

@@ -36,8 +36,8 @@ typedef struct gl_train_batch {
     uint8_t *clean;                    /* [B,T], zeroed before each call; 1 = given clean */
     /* optional attention masks (see gl_dit_batch); the source may point them at its own
      * memory, valid until its next call */
-    const uint8_t *self_mask, *cross_mask;
-    int64_t self_mask_bstride, cross_mask_bstride;
+    const uint8_t *self_mask, *cross_mask, *text_mask;
+    int64_t self_mask_bstride, cross_mask_bstride, text_mask_bstride;
 } gl_train_batch;
 
 /* Fills b for `step` (0-based) with randomness from rng only (it is seeded from the

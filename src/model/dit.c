@@ -585,7 +585,8 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     const int64_t C = c->width, Ct = c->text_width, D = C / c->heads;
     const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
     if ((bt->self_mask && bt->self_mask_bstride != 0 && bt->self_mask_bstride != T * T) ||
-        (bt->cross_mask && bt->cross_mask_bstride != 0 && bt->cross_mask_bstride != T * L)) {
+        (bt->cross_mask && bt->cross_mask_bstride != 0 && bt->cross_mask_bstride != T * L) ||
+        (bt->text_mask && bt->text_mask_bstride != 0 && bt->text_mask_bstride != L * L)) {
         snprintf(msg, msglen, "model: mask batch stride must be 0 or one mask's size");
         return GL_EINVAL;
     }
@@ -612,8 +613,9 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     /* masks: text keys beyond each prompt's length are never attended */
     for (int64_t b = 0; b < B; b++) {
         int32_t len = bt->text_lens[b];
+        const uint8_t *tm = bt->text_mask ? bt->text_mask + b * bt->text_mask_bstride : NULL;
         for (int64_t i = 0; i < L; i++)
-            for (int64_t j = 0; j < L; j++) a->tmask[(b * L + i) * L + j] = j < len;
+            for (int64_t j = 0; j < L; j++) a->tmask[(b * L + i) * L + j] = j < len && (!tm || tm[i * L + j]);
         const uint8_t *um = bt->cross_mask ? bt->cross_mask + b * bt->cross_mask_bstride : NULL;
         for (int64_t i = 0; i < T; i++)
             for (int64_t j = 0; j < L; j++)

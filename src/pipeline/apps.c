@@ -53,8 +53,8 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
     float *ctx = malloc((size_t)n * sizeof *ctx), *out = malloc((size_t)n * sizeof *out);
     int32_t *text = calloc((size_t)L, sizeof *text);
     uint8_t *cell = malloc((size_t)T), *clean = malloc((size_t)T);
-    uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L));
-    if (!ctx || !out || !text || !cell || !clean || !self || !cross || gl_video_alloc(&blank, F, H, W)) {
+    uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L)), *tmask = malloc((size_t)(L * L));
+    if (!ctx || !out || !text || !cell || !clean || !self || !cross || !tmask || gl_video_alloc(&blank, F, H, W)) {
         rc = SAY(GL_ENOMEM, "app: out of memory");
         goto end;
     }
@@ -69,13 +69,14 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
         (rc = gl_layout_tokenize(l, tk, L, text, &len, msg, msglen)))
         goto end;
     rc = gl_layout_masks(l, pd, text, len, L, GL_TOK_GRID, self, cross);
+    if (rc >= 0 && gl_layout_text_mask(text, len, L, GL_TOK_GRID, tmask) < 0) rc = GL_EINVAL;
     if (rc < 0) {
         rc = SAY(rc, "app: cannot build the layout's masks");
         goto end;
     }
     gl_sample_request r = {.F = F, .H = 2 * H, .W = 2 * W, .text = text, .text_len = (int32_t)len,
                            .context = ctx, .clean = clean, .self_mask = rc == 1 ? NULL : self,
-                           .cross_mask = rc == 1 ? NULL : cross};
+                           .cross_mask = rc == 1 ? NULL : cross, .text_mask = tmask};
     double t1 = now_seconds();
     if ((rc = gl_sample(m, so, &r, out, msg, msglen))) goto end;
     double t2 = now_seconds();
@@ -95,6 +96,6 @@ end:
     if (rc) gl_video_release(canvas);
     gl_video_release(&blank);
     gl_tokenizer_free(&tk);
-    free(ctx); free(out); free(text); free(cell); free(clean); free(self); free(cross);
+    free(ctx); free(out); free(text); free(cell); free(clean); free(self); free(cross); free(tmask);
     return rc;
 }

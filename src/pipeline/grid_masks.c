@@ -32,3 +32,19 @@ int gl_layout_masks(const gl_layout *l, gl_patch_dims d, const int32_t *text, in
     free(seg);
     return 0;
 }
+
+int gl_layout_text_mask(const int32_t *text, int64_t text_len, int64_t L, int32_t grid_id, uint8_t *text_mask) {
+    if (text_len < 1 || text_len > L || text[0] != grid_id) return GL_EINVAL;
+    int8_t *seg = malloc((size_t)text_len);
+    if (!seg) return GL_ENOMEM;
+    int8_t cur = -1;
+    for (int64_t j = 0; j < text_len; j++) {
+        if (text[j] > grid_id && text[j] <= grid_id + GL_GRID_CELLS) cur = (int8_t)(text[j] - grid_id - 1);
+        seg[j] = cur;
+    }
+    for (int64_t i = 0; i < L; i++)
+        for (int64_t j = 0; j < L; j++)
+            text_mask[i * L + j] = i < text_len && j < text_len && (seg[j] < 0 || seg[j] == seg[i]);
+    free(seg);
+    return 0;
+}

@@ -443,6 +443,7 @@ struct gl_grid_data {
     grid_canvas *canvases;
     int64_t n, cap;
     uint8_t *self_mask, *cross_mask; /* [cap_masks, T, T], [cap_masks, T, L] */
+    uint8_t *text_mask;              /* [cap_masks, L, L]: cell prompts kept apart */
     uint8_t *cellof;                 /* [T]: the cell of each canvas token */
     int64_t cap_masks, T;
     gl_grid_item *last;
@@ -456,6 +457,7 @@ void gl_grid_data_free(gl_grid_data **dp) {
     free(d->canvases);
     free(d->self_mask);
     free(d->cross_mask);
+    free(d->text_mask);
     free(d->cellof);
     free(d->last);
     free(d);
@@ -623,11 +625,13 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
     if (b->B > d->cap_masks) {
         free(d->self_mask);
         free(d->cross_mask);
+        free(d->text_mask);
         free(d->last);
         d->self_mask = malloc((size_t)(b->B * T * T));
         d->cross_mask = malloc((size_t)(b->B * T * L));
+        d->text_mask = malloc((size_t)(b->B * L * L));
         d->last = malloc((size_t)b->B * sizeof *d->last);
-        d->cap_masks = d->self_mask && d->cross_mask && d->last ? b->B : 0;
+        d->cap_masks = d->self_mask && d->cross_mask && d->text_mask && d->last ? b->B : 0;
         if (!d->cap_masks) return SAY(GL_ENOMEM, "grids: out of memory for the masks of %lld canvases", (long long)b->B);
     }
     gl_patch_dims pd = {1, b->F, b->H, b->W, 3, c->patch_t, c->patch_h, c->patch_w};
@@ -657,7 +661,8 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         b->text_lens[i] = (int32_t)len;
         int rc = gl_layout_masks(&it->layout, pd, g->text, len, L, GL_TOK_GRID, d->self_mask + i * T * T,
                                  d->cross_mask + i * T * L);
-        if (rc < 0) return SAY(rc, "grids: canvas %lld: cannot build its masks", (long long)k);
+        if (rc < 0 || gl_layout_text_mask(g->text, len, L, GL_TOK_GRID, d->text_mask + i * L * L) < 0)
+            return SAY(GL_EINVAL, "grids: canvas %lld: cannot build its masks", (long long)k);
         if (rc == 1) { /* no masks: everything may attend */
             memset(d->self_mask + i * T * T, 1, (size_t)(T * T));
             for (int64_t t = 0; t < T; t++)
@@ -667,6 +672,8 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         }
         d->n_last = i + 1;
     }
+    b->text_mask = d->text_mask; /* prompts apart in every mode (grid.h) */
+    b->text_mask_bstride = L * L;
     if (masked) {
         b->self_mask = d->self_mask;
         b->cross_mask = d->cross_mask;

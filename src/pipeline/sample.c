@@ -60,7 +60,7 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
     gl_rng_seed(&rng, o->seed);
     for (int64_t i = 0; i < n; i++) x[i] = (float)gl_rng_normal(&rng);
     gl_dit_batch db = {.B = B, .F = r->F, .H = r->H, .W = r->W, .x = x, .t = t, .text = text, .text_lens = lens,
-                       .self_mask = r->self_mask, .cross_mask = r->cross_mask};
+                       .self_mask = r->self_mask, .cross_mask = r->cross_mask, .text_mask = r->text_mask};
     for (int s = 0; s < o->steps; s++) {
         double tc = gl_sample_time(o, s), tn = gl_sample_time(o, s + 1);
         /* clean context: given values, t = 0, in both branches */

@@ -320,14 +320,15 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
         memset(b->clean, 0, (size_t)(b->B * b->T));
         memset(b->text, 0, (size_t)(b->B * b->text_len) * sizeof(int32_t));
         memset(b->text_lens, 0, (size_t)b->B * sizeof(int32_t));
-        b->self_mask = b->cross_mask = NULL;
-        b->self_mask_bstride = b->cross_mask_bstride = 0;
+        b->self_mask = b->cross_mask = b->text_mask = NULL;
+        b->self_mask_bstride = b->cross_mask_bstride = b->text_mask_bstride = 0;
         if ((rc = next(ctx, step, &rng, b, msg, msglen))) goto end;
         noise_batch(&r, &rng);
         gl_dit_batch db = {.B = b->B, .F = b->F, .H = b->H, .W = b->W, .x = r.xt, .t = r.t_tok, .text = b->text,
                            .text_lens = b->text_lens, .self_mask = b->self_mask,
                            .self_mask_bstride = b->self_mask_bstride, .cross_mask = b->cross_mask,
-                           .cross_mask_bstride = b->cross_mask_bstride};
+                           .cross_mask_bstride = b->cross_mask_bstride, .text_mask = b->text_mask,
+                           .text_mask_bstride = b->text_mask_bstride};
         gl_arena_reset(r.arena);
         if ((rc = gl_dit_forward(m, r.arena, &db, r.pred, msg, msglen))) goto end;
         double loss = gl_mse_forward(r.pred, r.v, r.mask, r.n);
