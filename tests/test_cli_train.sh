@@ -55,7 +55,14 @@ resume)
     grep -q "gridlora.config" <<<"$out" || fail "info lacks the configuration: $out"
     grep -q "blocks\.0\." <<<"$out" || fail "info lacks the blocks: $out"
     grep -q "adam\." <<<"$out" && fail "the weights file holds optimiser state"
-    echo "ok: resumed 30 -> 40, log of 40 rows, weights load" ;;
+    # --init goes on from these weights (configuration from the file), here with other timesteps
+    "$bin" train base --init "$m" --procedural --steps 5 --t-mu 0.5 --t-sigma 0.8 --out "$tmp/m2.safetensors" \
+        >/dev/null 2>&1 || fail "train --init exited $?"
+    "$bin" info "$tmp/m2.safetensors" >/dev/null || fail "--init's weights do not load"
+    cmp -s "$m" "$tmp/m2.safetensors" && fail "training from --init changed nothing"
+    expect 1 "^gridlora: train: --init: .*none.safetensors" -- train base --init "$tmp/none.safetensors" \
+        --procedural --steps 5 --out "$tmp/m3.safetensors"
+    echo "ok: resumed 30 -> 40, log of 40 rows, weights load, --init goes on from them" ;;
 generate)
     train --steps 5 --out "$m"
     out=$("$bin" generate --model "$m" --prompt "a red striped star orbiting on sand" --out "$tmp/v.mp4" \
@@ -163,8 +170,9 @@ args)
     expect 2 "^gridlora: train: which stage" -- train
     expect 2 "^gridlora: train: unknown stage 'story' (stages: base, multidc, grid, gridfill)" -- train story $o
     expect 2 "^gridlora: train: the stage comes first" -- train --preset tiny
-    expect 2 "^gridlora: train: --preset NAME or --config FILE.json is required" -- train base --procedural --steps 3 --out "$tmp/x.safetensors"
-    expect 2 "^gridlora: train: give --preset or --config, not both" -- train base $o --config "$tmp/c.json"
+    expect 2 "^gridlora: train: --preset NAME, --config FILE.json or --init FILE is required" -- train base --procedural --steps 3 --out "$tmp/x.safetensors"
+    expect 2 "^gridlora: train: give one of --preset, --config and --init" -- train base --preset tiny --init "$tmp/x.safetensors" --procedural --steps 3 --out "$tmp/y.safetensors"
+    expect 2 "^gridlora: train: give one of --preset, --config and --init" -- train base $o --config "$tmp/c.json"
     expect 2 "^gridlora: train: --preset: unknown preset 'huge' (presets: tiny, default)" -- train base --preset huge
     expect 2 "^gridlora: train: --procedural or --data DIR is required" -- train base --preset tiny --steps 3 --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: give --procedural or --data, not both" -- train base $o --data "$tmp"

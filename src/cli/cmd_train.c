@@ -27,7 +27,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gridlora train base (--preset tiny|default | --config FILE.json)\n"
+            "usage: gridlora train base (--preset tiny|default | --config FILE.json | --init FILE)\n"
             "                           (--procedural | --data DIR) --steps N --out FILE.safetensors\n"
             "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
@@ -36,6 +36,11 @@ static void usage(FILE *f) {
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
             "                     reads the JSON gl_dit_config_to_json writes\n"
+            "  --init FILE        start from these weights (and their configuration) instead\n"
+            "                     of random ones: to go on training a model (the optimiser\n"
+            "                     starts afresh; --resume continues a run exactly)\n"
+            "  --t-mu M, --t-sigma S  timesteps logit-normal(M, S) (default 0, 1); M > 0 trains\n"
+            "                     more at high noise, where sampling starts\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
@@ -228,7 +233,7 @@ static char *read_text(const char *path, const char **why) {
 }
 
 typedef struct opts {
-    const char *preset, *config, *data, *out, *log, *checkpoint, *plot;
+    const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup;
     gl_train_opts t;
 } opts;
@@ -254,9 +259,10 @@ static int parse(opts *o, int argc, char **argv) {
             cli_error("train: unexpected argument '%s'", opt);
             return CLI_USAGE;
         }
-        static const char *const valued[] = {"--preset", "--config", "--data", "--steps", "--batch", "--seed",
-                                             "--out", "--lr", "--warmup", "--ema", "--log", "--checkpoint",
-                                             "--checkpoint-every", "--plot", "--dtype", "--threads"};
+        static const char *const valued[] = {"--preset", "--config", "--init", "--data", "--steps", "--batch",
+                                             "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
+                                             "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
+                                             "--threads", "--t-mu", "--t-sigma"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -264,7 +270,7 @@ static int parse(opts *o, int argc, char **argv) {
             return CLI_USAGE;
         }
         if (!(val = cli_value("train", argc, argv, &i))) return CLI_USAGE;
-        if (!strcmp(opt, "--preset") || !strcmp(opt, "--config") || !strcmp(opt, "--data") ||
+        if (!strcmp(opt, "--preset") || !strcmp(opt, "--config") || !strcmp(opt, "--init") || !strcmp(opt, "--data") ||
             !strcmp(opt, "--out") || !strcmp(opt, "--log") || !strcmp(opt, "--checkpoint") ||
             !strcmp(opt, "--plot")) {
             if (!*val || strchr(val, '\n')) {
@@ -281,6 +287,14 @@ static int parse(opts *o, int argc, char **argv) {
             o->preset = val;
         } else if (!strcmp(opt, "--config")) {
             o->config = val;
+        } else if (!strcmp(opt, "--init")) {
+            o->init = val;
+        } else if (!strcmp(opt, "--t-mu")) {
+            if (cli_parse_float("train", opt, val, -5, 5, 0, &d)) return CLI_USAGE;
+            o->t.t_mu = d;
+        } else if (!strcmp(opt, "--t-sigma")) {
+            if (cli_parse_float("train", opt, val, 0.05, 5, 0, &d)) return CLI_USAGE;
+            o->t.t_sigma = d;
         } else if (!strcmp(opt, "--data")) {
             o->data = val;
         } else if (!strcmp(opt, "--out")) {
@@ -327,9 +341,10 @@ static int parse(opts *o, int argc, char **argv) {
             }
         }
     }
-    if (!!o->preset + !!o->config != 1) {
-        cli_error("train: %s (try --help)", o->preset ? "give --preset or --config, not both"
-                                                      : "--preset NAME or --config FILE.json is required");
+    if (!!o->preset + !!o->config + !!o->init != 1) {
+        cli_error("train: %s (try --help)", o->preset || o->config || o->init
+                                                ? "give one of --preset, --config and --init"
+                                                : "--preset NAME, --config FILE.json or --init FILE is required");
         return CLI_USAGE;
     }
     if (!!o->procedural + !!o->data != 1) {
@@ -406,14 +421,21 @@ int cmd_train(int argc, char **argv) {
             cli_error("train: %s: %s", o.config, msg);
             goto end;
         }
-    } else {
+    } else if (o.preset) {
         gl_dit_config_preset(o.preset, &cfg);
     }
-    if (gl_dit_new(&m, &cfg, msg, sizeof msg)) {
+    if (o.init) { /* weights (and so the configuration) from a file: training goes on from them */
+        if (gl_dit_load(&m, o.init, msg, sizeof msg)) {
+            cli_error("train: --init: %s", msg);
+            goto end;
+        }
+        cfg = *gl_dit_cfg(m);
+    } else if (gl_dit_new(&m, &cfg, msg, sizeof msg)) {
         cli_error("train: %s", msg);
         goto end;
+    } else {
+        gl_dit_init_weights(m, o.t.seed);
     }
-    gl_dit_init_weights(m, o.t.seed);
 
     /* the checkpoint: asked for, implied by --checkpoint-every/--resume, or carrying the
      * EMA out of the run (then removed at the end) */
