@@ -3,6 +3,8 @@
 #   make demo    build, then run `gridlora demo`
 #   make test    every test twice: optimised (build/) and under ASan+UBSan (build-asan/)
 #   make bench   benchmarks, with the OpenBLAS guard variables unset (see bench/README.md)
+#   make fuzz    libFuzzer targets (clang, ASan+UBSan) in build-fuzz/, each run for
+#                FUZZ_SECONDS (default 60); see tests/fuzz/README.md
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -12,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_FLAGS ?= --output-on-failure
 test-plain test-asan: export OMP_WAIT_POLICY = PASSIVE
 
-.PHONY: all deps build build-asan test test-plain test-asan demo bench clean
+.PHONY: all deps build build-asan test test-plain test-asan demo bench fuzz clean
 
 all: build
 
@@ -48,6 +50,17 @@ bench: build
 	@echo "== make bench: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for every run"
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BUILD)/bench_linear
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/run_bench.py $(BUILD)
+
+# Fuzzing: a CMake project of its own (tests/fuzz/CMakeLists.txt), built by clang only.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors config manifest tokenizer video
+FUZZ_CC ?= clang
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz: $(FUZZ_CC) missing (apt-get install clang)"; exit 1; }
+	@cmake -S tests/fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=$(FUZZ_CC) > $(FUZZ_BUILD).configure.log 2>&1 || { cat $(FUZZ_BUILD).configure.log; exit 1; }
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log

@@ -28,7 +28,7 @@
  * is used (see gl_st_open); a bad file gives GL_EFORMAT and one line in msg naming the
  * file and the problem, never a crash or a read out of bounds. One hazard is outside our
  * reach: the file is mapped, so if another process truncates it while it is open, reading
- * the lost pages raises SIGBUS.
+ * the lost pages raises SIGBUS. gl_st_open_memory reads from a private copy instead.
  *
  * Errors: 0 (or a count / index where stated) or a negative GL_E* code. msg, where taken,
  * receives one line "<path>: <problem>" on failure (msg may be NULL, msglen may be 0).
@@ -90,7 +90,14 @@ typedef struct gl_st gl_st;
  * Tensors keep the header's order. */
 int gl_st_open(gl_st **out, const char *path, char *msg, size_t msglen);
 
-/* Unmaps and frees; sets *st to NULL. NULL or *st NULL is a no-op. */
+/* As gl_st_open, for a file already in memory: buf[0..len) is copied (the caller keeps
+ * buf and may free it on return), and `name` (NULL: "(memory)") stands for the path in
+ * messages and gl_st_path. Same checks and errors as gl_st_open (GL_EINVAL for NULL out,
+ * or a NULL buf with len > 0), without the GL_EIO cases. */
+int gl_st_open_memory(gl_st **out, const void *buf, size_t len, const char *name, char *msg,
+                      size_t msglen);
+
+/* Unmaps (or frees the copy) and frees; sets *st to NULL. NULL or *st NULL is a no-op. */
 void gl_st_free(gl_st **st);
 
 /* The path given to gl_st_open (a copy owned by st). */

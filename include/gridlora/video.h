@@ -9,6 +9,7 @@
  *     char msg[512];
  *     if (gl_video_read("in.mov", &o, &v, NULL, msg, sizeof msg)) { puts(msg); ... }
  *     gl_video_write("out.mp4", &v, 8, msg, sizeof msg);       // .mp4, .gif or .png
+ *     gl_video_read_memory(bytes, nbytes, "upload", &o, &v, NULL, msg, sizeof msg);
  *     gl_video_release(&v);
  *
  * Every function that can fail returns 0 or a negative GL_E* code and puts one line,
@@ -62,6 +63,18 @@ typedef struct gl_video_read_info {
 /* Reads any video or image FFmpeg decodes into out (allocated here). info may be NULL. */
 int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *out,
                   gl_video_read_info *info, char *msg, size_t msglen);
+
+/* As gl_video_read, for a file already in memory: buf[0..len) is read through FFmpeg's
+ * custom I/O (a read and a seek callback over the buffer; nothing is copied, buf is not
+ * kept after the call returns). The format is found from the bytes alone; `name` (NULL:
+ * "(memory)") only names the input in msg. Nothing outside the buffer is ever opened:
+ * formats that refer to other files (playlists, image sequences) fail. Same results and
+ * errors as gl_video_read on a file holding the same bytes (for formats FFmpeg probes by
+ * content: mp4, gif, png, ...), except GL_EIO cases; an empty buffer is GL_EFORMAT
+ * ("name: empty buffer"), a NULL buf with len > 0 or a NULL out GL_EINVAL. */
+int gl_video_read_memory(const void *buf, size_t len, const char *name,
+                         const gl_video_read_opts *opts, gl_video *out, gl_video_read_info *info,
+                         char *msg, size_t msglen);
 
 /* Writes v by the path's extension: .mp4 (H.264 when the encoder exists, MPEG-4 part 2
  * otherwise, high quality), .gif (looping, palette built from the frames), .png (a

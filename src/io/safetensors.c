@@ -34,8 +34,9 @@ typedef struct st_tensor {
 
 struct gl_st {
     char *path;
-    unsigned char *map; /* whole file */
+    unsigned char *map; /* whole file: mapped, or a malloc'd copy (gl_st_open_memory) */
     size_t map_len;
+    int mapped;         /* map came from mmap (else from malloc) */
     const unsigned char *data; /* map + 8 + N */
     int64_t data_len;
     st_tensor *t;
@@ -501,12 +502,13 @@ end:
     return rc;
 }
 
+static int open_bytes(gl_st *st, const char *path, char *msg, size_t msglen);
+
 int gl_st_open(gl_st **out, const char *path, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = 0;
     if (!out || !path) return fail(msg, msglen, GL_EINVAL, path, "NULL argument");
     *out = NULL;
     int rc = GL_OK;
-    char *hdr = NULL;
     gl_st *st = calloc(1, sizeof *st);
     if (!st || !(st->path = dup_str(path))) {
         rc = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
@@ -550,6 +552,55 @@ int gl_st_open(gl_st **out, const char *path, char *msg, size_t msglen) {
         goto end;
     }
     st->map = map;
+    st->mapped = 1;
+    rc = open_bytes(st, path, msg, msglen);
+end:
+    if (rc) gl_st_free(&st);
+    else {
+        if (msg && msglen) msg[0] = 0;
+        *out = st;
+    }
+    return rc;
+}
+
+int gl_st_open_memory(gl_st **out, const void *buf, size_t len, const char *name, char *msg,
+                      size_t msglen) {
+    if (msg && msglen) msg[0] = 0;
+    if (!name) name = "(memory)";
+    if (!out || (!buf && len)) return fail(msg, msglen, GL_EINVAL, name, "NULL argument");
+    *out = NULL;
+    int rc = GL_OK;
+    gl_st *st = calloc(1, sizeof *st);
+    if (!st || !(st->path = dup_str(name))) {
+        rc = fail(msg, msglen, GL_ENOMEM, name, "out of memory");
+        goto end;
+    }
+    if (len < 8) {
+        rc = fail(msg, msglen, GL_EFORMAT, name,
+                  "file is %zu bytes, too short for the 8-byte header length", len);
+        goto end;
+    }
+    /* a copy, so st owns its bytes exactly as a mapping would */
+    if (!(st->map = malloc(len))) {
+        rc = fail(msg, msglen, GL_ENOMEM, name, "out of memory for %zu bytes", len);
+        goto end;
+    }
+    memcpy(st->map, buf, len);
+    st->map_len = len;
+    rc = open_bytes(st, name, msg, msglen);
+end:
+    if (rc) gl_st_free(&st);
+    else {
+        if (msg && msglen) msg[0] = 0;
+        *out = st;
+    }
+    return rc;
+}
+
+/* Validates st->map[0..map_len) (at least 8 bytes) and fills st from its header. */
+static int open_bytes(gl_st *st, const char *path, char *msg, size_t msglen) {
+    int rc = GL_OK;
+    char *hdr = NULL;
     /* N, little-endian, byte by byte: independent of the host's order */
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | st->map[i];
@@ -583,18 +634,14 @@ int gl_st_open(gl_st **out, const char *path, char *msg, size_t msglen) {
     rc = parse_header(st, hdr, (size_t)n, path, msg, msglen);
 end:
     free(hdr);
-    if (rc) gl_st_free(&st);
-    else {
-        if (msg && msglen) msg[0] = 0;
-        *out = st;
-    }
     return rc;
 }
 
 void gl_st_free(gl_st **pst) {
     if (!pst || !*pst) return;
     gl_st *st = *pst;
-    if (st->map) munmap(st->map, st->map_len);
+    if (st->map && st->mapped) munmap(st->map, st->map_len);
+    else free(st->map);
     if (st->t)
         for (int i = 0; i < st->count; i++) free(st->t[i].name);
     free(st->t);

@@ -1,5 +1,6 @@
-/* io/video.c: read a local video or image into gl_video frames through libavformat,
- * libavcodec and libswscale. Opens local files only, trusts no size in the file, and
+/* io/video.c: read a local video or image (or one in memory, through FFmpeg's custom I/O)
+ * into gl_video frames through libavformat, libavcodec and libswscale. Opens local files
+ * only (nothing at all for a buffer in memory), trusts no size in the file, and
  * never keeps a full-size decoded frame: each one is reduced as soon as it is decoded.
  *
  * The call order is FFmpeg's doc/examples/demux_decode.c: open, find stream info,
@@ -112,6 +113,7 @@ typedef struct reader {
     uint8_t *kept;          /* [n, H, W, 3] RGB24: every decoded frame, reduced */
     size_t kept_cap;        /* bytes allocated */
     int64_t n, src_w, src_h;
+    int refused;            /* a nested open was refused (reading from memory) */
 } reader;
 
 /* Source region (centre crop) with the output's aspect ratio, in the frame's stored
@@ -286,6 +288,71 @@ static int decode_packet(reader *r, AVCodecContext *dec, const AVPacket *pkt, AV
 /* Copies s into a fixed field, truncating. */
 static void set_name(char *dst, size_t n, const char *s) { snprintf(dst, n, "%s", s ? s : "?"); }
 
+/* A caller's buffer read through FFmpeg's custom I/O (gl_video_read_memory). */
+typedef struct mem_src {
+    const uint8_t *buf;
+    size_t len, pos;
+} mem_src;
+
+static int mem_read(void *opaque, uint8_t *dst, int n) {
+    mem_src *m = opaque;
+    if (n <= 0) return 0;
+    if (m->pos >= m->len) return AVERROR_EOF;
+    size_t k = m->len - m->pos < (size_t)n ? m->len - m->pos : (size_t)n;
+    memcpy(dst, m->buf + m->pos, k);
+    m->pos += k;
+    return (int)k;
+}
+
+static int64_t mem_seek(void *opaque, int64_t off, int whence) {
+    mem_src *m = opaque;
+    int64_t base;
+    switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE: return (int64_t)m->len;
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = (int64_t)m->pos; break;
+    case SEEK_END: base = (int64_t)m->len; break;
+    default: return AVERROR(EINVAL);
+    }
+    /* len <= SIZE_MAX, and a buffer in memory is far below INT64_MAX */
+    if (off < -base || off > (int64_t)m->len - base) return AVERROR(EINVAL);
+    m->pos = (size_t)(base + off);
+    return (int64_t)m->pos;
+}
+
+/* Nested opens (playlists, image sequences, references to other files) from a buffer:
+ * refused, so bytes in memory can never make FFmpeg read a file. */
+static int refuse_open(AVFormatContext *s, AVIOContext **pb, const char *url, int flags,
+                       AVDictionary **options) {
+    (void)pb, (void)url, (void)flags, (void)options;
+    ((reader *)s->opaque)->refused = 1;
+    return AVERROR(EPERM);
+}
+
+static const char refused_text[] =
+    "refers to other files (a playlist or an image sequence?), which are never opened for "
+    "a buffer in memory";
+
+/* The options with defaults filled in, checked; 0 or GL_EINVAL with msg. */
+static int check_opts(const char *path, const gl_video_read_opts *opts, gl_video_read_opts *o,
+                      char *msg, size_t msglen) {
+    *o = opts ? *opts : gl_video_read_default_opts();
+    if (o->frames < 1 || o->frames > MAX_FRAMES || o->width < 1 || o->width > MAX_SIDE ||
+        o->height < 1 || o->height > MAX_SIDE)
+        return fail(msg, msglen, GL_EINVAL, path,
+                    "asked for %lld frames of %lldx%lld (frames must be in [1, %d], sides in "
+                    "[1, %d])", (long long)o->frames, (long long)o->width, (long long)o->height,
+                    MAX_FRAMES, MAX_SIDE);
+    if ((size_t)(o->width * o->height * 3) > MAX_KEPT_BYTES)
+        return fail(msg, msglen, GL_EINVAL, path, "output size %lldx%lld is too large",
+                    (long long)o->width, (long long)o->height);
+    return GL_OK;
+}
+
+static int read_video(const char *path, const char *url, mem_src *mem,
+                      const gl_video_read_opts *opts, gl_video *out, gl_video_read_info *info,
+                      char *msg, size_t msglen);
+
 int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *out,
                   gl_video_read_info *info, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = '\0';
@@ -293,16 +360,9 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     if (info) memset(info, 0, sizeof *info);
     if (!path || !*path || !out) return fail(msg, msglen, GL_EINVAL, path ? path : "(null)",
                                              "no path or no output given");
-    gl_video_read_opts o = opts ? *opts : gl_video_read_default_opts();
-    if (o.frames < 1 || o.frames > MAX_FRAMES || o.width < 1 || o.width > MAX_SIDE ||
-        o.height < 1 || o.height > MAX_SIDE)
-        return fail(msg, msglen, GL_EINVAL, path,
-                    "asked for %lld frames of %lldx%lld (frames must be in [1, %d], sides in "
-                    "[1, %d])", (long long)o.frames, (long long)o.width, (long long)o.height,
-                    MAX_FRAMES, MAX_SIDE);
-    if ((size_t)(o.width * o.height * 3) > MAX_KEPT_BYTES)
-        return fail(msg, msglen, GL_EINVAL, path, "output size %lldx%lld is too large",
-                    (long long)o.width, (long long)o.height);
+    gl_video_read_opts o;
+    int err = check_opts(path, opts, &o, msg, msglen);
+    if (err) return err;
 
     /* Local files only: a URL scheme other than file: is refused here, and FFmpeg is
      * held to its file protocol (protocol_whitelist) for nested opens too. */
@@ -316,7 +376,37 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     if (S_ISDIR(sb.st_mode)) return fail(msg, msglen, GL_EIO, path, "is a directory");
     if (!S_ISREG(sb.st_mode)) return fail(msg, msglen, GL_EIO, path, "not a regular file");
     if (sb.st_size == 0) return fail(msg, msglen, GL_EFORMAT, path, "empty file");
+    /* "file:" stops FFmpeg reading a scheme out of a name such as "a:b.mp4" */
+    char *url = av_asprintf("file:%s", local);
+    if (!url) return fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+    err = read_video(path, url, NULL, &o, out, info, msg, msglen);
+    av_free(url);
+    return err;
+}
 
+int gl_video_read_memory(const void *buf, size_t len, const char *name,
+                         const gl_video_read_opts *opts, gl_video *out, gl_video_read_info *info,
+                         char *msg, size_t msglen) {
+    if (msg && msglen) msg[0] = '\0';
+    if (out) memset(out, 0, sizeof *out);
+    if (info) memset(info, 0, sizeof *info);
+    if (!name || !*name) name = "(memory)";
+    if (!out || (!buf && len)) return fail(msg, msglen, GL_EINVAL, name, "no buffer or no output given");
+    gl_video_read_opts o;
+    int err = check_opts(name, opts, &o, msg, msglen);
+    if (err) return err;
+    if (len == 0) return fail(msg, msglen, GL_EFORMAT, name, "empty buffer");
+    mem_src mem = {.buf = buf, .len = len, .pos = 0};
+    return read_video(name, NULL, &mem, &o, out, info, msg, msglen);
+}
+
+/* The decoding shared by both entry points. path names the input in messages; the bytes
+ * come from url (a "file:" URL) or, when mem is given, from mem through custom I/O. o is
+ * checked already; out and info are zeroed. */
+static int read_video(const char *path, const char *url, mem_src *mem,
+                      const gl_video_read_opts *opts, gl_video *out, gl_video_read_info *info,
+                      char *msg, size_t msglen) {
+    const gl_video_read_opts o = *opts;
     reader r = {.path = path, .msg = msg, .msglen = msglen, .W = o.width, .H = o.height,
                 .max_frame_bytes = o.max_frame_bytes,
                 .frame_bytes = (size_t)(o.width * o.height * 3)};
@@ -325,10 +415,9 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     AVDictionary *open_opts = NULL, **info_opts = NULL;
     AVPacket *pkt = NULL;
     AVFrame *frame = NULL;
+    AVIOContext *avio = NULL;
     unsigned n_info_opts = 0;
     int ret, err = GL_OK;
-    /* "file:" stops FFmpeg reading a scheme out of a name such as "a:b.mp4" */
-    char *url = av_asprintf("file:%s", local);
     /* FFmpeg's own guard against huge allocations. The decoders find_stream_info runs
      * get the limit itself: a frame over it is never decoded there. Ours gets it loose,
      * as decoders allocate the coded size aligned up (a 96x64 H.264 frame takes 128x64),
@@ -338,12 +427,35 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     int64_t loose_px = 2 * px + (1 << 20);
     char max_pixels[32];
     snprintf(max_pixels, sizeof max_pixels, "%lld", (long long)(px > 0 ? px : 1));
-    if (!url || av_dict_set(&open_opts, "protocol_whitelist", "file", 0) < 0) {
+    /* A buffer may open nothing: "none" names no protocol, and demuxers that open other
+     * inputs by their own means (concat) pass the whitelist on; refuse_open covers those
+     * that go through io_open (playlists, image sequences). */
+    if (av_dict_set(&open_opts, "protocol_whitelist", mem ? "none" : "file", 0) < 0) {
         err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
+    if (mem) {
+        /* The format is probed from the bytes alone: no name is passed, so no extension
+         * steers it towards a demuxer that opens files by name (image2). */
+        enum { IO_BUF = 1 << 14 };
+        uint8_t *iobuf = av_malloc(IO_BUF);
+        if (iobuf && !(avio = avio_alloc_context(iobuf, IO_BUF, 0, mem, mem_read, NULL, mem_seek)))
+            av_free(iobuf);
+        if (!avio || !(r.fmt = avformat_alloc_context())) {
+            err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+            goto end;
+        }
+        r.fmt->pb = avio;
+        r.fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+        r.fmt->io_open = refuse_open;
+        r.fmt->opaque = &r;
+    }
+    /* on failure avformat_open_input frees r.fmt (not a custom avio) */
     if ((ret = avformat_open_input(&r.fmt, url, NULL, &open_opts)) < 0) {
-        err = ret == AVERROR_INVALIDDATA
+        /* from a buffer nothing but a nested open can fail this way */
+        err = r.refused || (mem && ret != AVERROR_INVALIDDATA && ret != AVERROR(ENOMEM))
+                  ? fail(msg, msglen, GL_EFORMAT, path, "%s (%s)", refused_text, averr(ret).s)
+              : ret == AVERROR_INVALIDDATA
                   ? fail(msg, msglen, GL_EFORMAT, path, "not a media file FFmpeg recognises, or a damaged one (%s)",
                          averr(ret).s)
                   : fail(msg, msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EIO, path,
@@ -363,8 +475,9 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
             }
     }
     if ((ret = avformat_find_stream_info(r.fmt, info_opts)) < 0) {
-        err = fail(msg, msglen, GL_EFORMAT, path, "cannot read stream information: %s",
-                   averr(ret).s);
+        err = r.refused ? fail(msg, msglen, GL_EFORMAT, path, "%s", refused_text)
+                        : fail(msg, msglen, GL_EFORMAT, path,
+                               "cannot read stream information: %s", averr(ret).s);
         goto end;
     }
     const AVCodec *codec = NULL;
@@ -479,10 +592,11 @@ end:
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
     avformat_close_input(&r.fmt);
+    if (avio) av_freep(&avio->buffer); /* FFmpeg may have replaced the one we gave */
+    avio_context_free(&avio);
     av_dict_free(&open_opts);
     for (unsigned i = 0; info_opts && i < n_info_opts; i++) av_dict_free(&info_opts[i]);
     av_freep(&info_opts);
-    av_free(url);
     sws_freeContext(r.sws);
     sws_freeContext(r.sws_full);
     av_frame_free(&r.full);

@@ -101,8 +101,9 @@ int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_
 #define GET(f)                                                                               \
     if (rc == GL_OK) {                                                                       \
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, #f);                            \
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||      \
-            v->valuedouble < -9e15 || v->valuedouble > 9e15) {                               \
+        /* range first: casting a NaN or a double beyond int64 is undefined (fuzz_config) */ \
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9e15 && v->valuedouble <= 9e15) ||   \
+            v->valuedouble != (double)(int64_t)v->valuedouble) {                             \
             snprintf(msg, msglen, "config: '%s' is missing or not an integer", #f);         \
             rc = GL_EINVAL;                                                                  \
         } else {                                                                             \

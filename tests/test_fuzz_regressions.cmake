@@ -1,0 +1,1 @@
+gl_test(test_fuzz_regressions config_huge_integer)
