@@ -38,7 +38,7 @@ for cmd in "dataset --count 1 --out $o/d" "prep --input $clip --out $o/x.mp4" "i
            "generate --model $m --prompt a --out $o/x.mp4" "selfcheck --steps 1" \
            "train base --preset tiny --procedural --steps 1 --out $o/x.safetensors" \
            "finetune --base $m --input $clip --token <v> --out $o/x.safetensors" \
-           "lora merge --base $m --lora $m --out $o/x.safetensors"; do
+           "lora merge --base $m --lora $m --out $o/x.safetensors" "probe --model $m"; do
     read -r -a words <<<"$cmd"
     expect 2 -- "${words[@]}" --no-such-option
 done
@@ -81,4 +81,9 @@ expect 1 -- lora info "$tmp/missing.safetensors"
 expect 1 -- lora info "$m"
 expect 1 -- lora merge --base "$m" --lora "$m" --out "$o/x.safetensors"
 expect 2 -- selfcheck --steps 0
+expect 2 -- probe
+expect 2 -- probe --model "$m" --concepts 0
+expect 1 -- probe --model "$tmp/missing.safetensors"
+# and the probe itself runs: five noise levels
+[[ $("$bin" probe --model "$m" --concepts 2 | grep -c '^ *0\.[0-9][0-9] ') -eq 5 ]] || fail "probe does not print 5 levels"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

@@ -17,6 +17,7 @@
 #include "gridlora/model.h"
 #include "gridlora/multidc.h"
 #include "gridlora/nn.h"
+#include "gridlora/probe.h"
 #include "gridlora/render.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/sample.h"

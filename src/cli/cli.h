@@ -45,6 +45,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_lora(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_train_multidc(int argc, char **argv); /* argv[1] is "multidc" */

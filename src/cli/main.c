@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"info", "list the tensors and metadata of a safetensors file", cmd_info},
     {"lora", "describe a LoRA adapter, or merge adapters into a base model", cmd_lora},
     {"prep", "show a video as the model sees it (frames sampled, cropped, resized)", cmd_prep},
+    {"probe", "a model's denoising error per noise level on held-out concepts", cmd_probe},
     {"selfcheck", "train a one-block video transformer on toy data and check its gradients", cmd_selfcheck},
     {"train", "train a model: 'train base', 'train multidc', 'train grid', 'train gridfill'", cmd_train},
     {"version", "print the version and the libraries in use", cmd_version},

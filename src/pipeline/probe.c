@@ -1,0 +1,86 @@
+/* pipeline/probe.c: denoising error per noise level on held-out rendered concepts
+ * (probe.h); it measures a trained model and changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gridlora/data.h"
+#include "gridlora/probe.h"
+#include "gridlora/render.h"
+#include "gridlora/tokenizer.h"
+#include "gridlora/video.h"
+
+int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double *mse,
+                     double *mse_xt, char *msg, size_t msglen) {
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t F = c->frames, H = c->cell_h, W = c->cell_w, n = F * H * W * c->channels;
+    const int64_t T = (F / c->patch_t) * (H / c->patch_h) * (W / c->patch_w), L = c->text_len;
+    if (n_t < 1 || n_concepts < 1 || c->channels != 3) {
+        snprintf(msg, msglen, "probe: need at least one noise level and one concept (RGB models only)");
+        return GL_EINVAL;
+    }
+    float *x0 = malloc((size_t)n * sizeof(float)), *e = malloc((size_t)n * sizeof(float));
+    float *xt = malloc((size_t)n * sizeof(float)), *v = malloc((size_t)n * sizeof(float));
+    float *tt = malloc((size_t)T * sizeof(float));
+    int32_t *text = calloc((size_t)L, sizeof(int32_t)), len = 0;
+    gl_tokenizer *tk = NULL;
+    gl_arena *arena = NULL;
+    gl_video vid = {0};
+    int rc = gl_arena_new(&arena, gl_dit_arena_bytes(m, 1, F, H, W));
+    if (rc || !x0 || !e || !xt || !v || !tt || !text) {
+        snprintf(msg, msglen, "probe: out of memory");
+        rc = GL_ENOMEM;
+        goto end;
+    }
+    if ((rc = gl_domain_tokenizer(c, &tk, msg, msglen))) goto end;
+    for (int k = 0; k < n_t; k++) {
+        mse[k] = 0;
+        if (mse_xt) mse_xt[k] = 0;
+    }
+    gl_render_opts ro = gl_render_default_opts();
+    ro.frames = F;
+    ro.height = H;
+    ro.width = W;
+    for (int i = 0; i < n_concepts; i++) {
+        gl_concept con;
+        char cap[GL_CAPTION_MAX];
+        int64_t nt = 0;
+        if ((rc = gl_concept_sample(&con, seed + (uint64_t)i, GL_SPLIT_HELDOUT)) ||
+            (rc = gl_render_concept(&con, &ro, &vid)) ||
+            (rc = gl_variant_caption(&con, NULL, GL_VARIANT_PLAIN, NULL, cap, sizeof cap))) {
+            snprintf(msg, msglen, "probe: cannot render held-out concept %d: %s", i, gl_strerror(rc));
+            goto end;
+        }
+        if ((rc = gl_tokenize(tk, cap, text, L, &nt, msg, msglen))) goto end;
+        len = (int32_t)nt;
+        gl_rng r;
+        gl_rng_seed(&r, seed * 7919u + (uint64_t)i);
+        for (int64_t j = 0; j < n; j++) {
+            x0[j] = 2.0f * vid.rgb[j] - 1.0f;
+            e[j] = (float)gl_rng_normal(&r);
+        }
+        gl_video_release(&vid);
+        for (int k = 0; k < n_t; k++) {
+            float tk_ = (float)t[k];
+            for (int64_t j = 0; j < n; j++) xt[j] = (1.0f - tk_) * x0[j] + tk_ * e[j];
+            for (int64_t j = 0; j < T; j++) tt[j] = tk_;
+            gl_dit_batch b = {.B = 1, .F = F, .H = H, .W = W, .x = xt, .t = tt, .text = text, .text_lens = &len};
+            gl_arena_reset(arena);
+            if ((rc = gl_dit_forward(m, arena, &b, v, msg, msglen))) goto end;
+            double s = 0, sx = 0;
+            for (int64_t j = 0; j < n; j++) {
+                double d = (double)xt[j] - t[k] * v[j] - x0[j], dx = (double)xt[j] - x0[j];
+                s += d * d;
+                sx += dx * dx;
+            }
+            mse[k] += s / (double)n / n_concepts;
+            if (mse_xt) mse_xt[k] += sx / (double)n / n_concepts;
+        }
+    }
+end:
+    gl_video_release(&vid);
+    free(x0); free(e); free(xt); free(v); free(tt); free(text);
+    gl_tokenizer_free(&tk);
+    gl_arena_free(&arena);
+    return rc;
+}
