@@ -464,8 +464,9 @@ int cmd_train(int argc, char **argv) {
         goto end;
     }
     long long at = o.resume && access(o.t.checkpoint, F_OK) == 0 ? cli_checkpoint_step(o.t.checkpoint) : -1;
-    printf("train base: %lld parameters, %s; %lld steps of batch %lld%s", (long long)gl_params_numel(gl_dit_params(m)),
-           o.preset ? o.preset : o.config, (long long)o.t.steps, (long long)o.t.batch,
+    printf("train base: %lld parameters, %s%s; %lld steps of batch %lld%s",
+           (long long)gl_params_numel(gl_dit_params(m)), o.init ? "from " : "",
+           o.preset ? o.preset : o.config ? o.config : o.init, (long long)o.t.steps, (long long)o.t.batch,
            o.procedural ? ", procedural concepts" : "");
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
