@@ -14,6 +14,7 @@
 
 #include "gridlora/core.h"
 #include "gridlora/video.h"
+#include "io/io_util.h"
 
 /* Sheets up to 16384 on a side (768 MiB of RGB at the most): a PNG any viewer opens. */
 #define MAX_SHEET_SIDE 16384
@@ -21,46 +22,9 @@
 /* The background, also between frames: dark grey, so black frames stay visible. */
 #define BACKGROUND 32
 
-/* "path: <fmt>" into msg; returns code. */
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...) {
-    if (msg && msglen) {
-        int n = snprintf(msg, msglen, "%s: ", path);
-        if (n >= 0 && (size_t)n < msglen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg + n, msglen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return code;
-}
 
-typedef struct { char s[AV_ERROR_MAX_STRING_SIZE]; } averr_text;
-static averr_text averr(int e) {
-    averr_text t;
-    if (av_strerror(e, t.s, sizeof t.s) < 0) snprintf(t.s, sizeof t.s, "error %d", e);
-    return t;
-}
 
-/* [0, 1] float to 8 bits, rounded; NaN becomes 0. */
-static uint8_t q8(float x) {
-    if (!(x > 0.0f)) return 0;
-    if (x >= 1.0f) return 255;
-    return (uint8_t)(x * 255.0f + 0.5f);
-}
 
-/* "<path>.tmp.<pid><ext>", beside the target; malloc'd, NULL if out of memory. */
-static char *tmp_name(const char *path) {
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    const char *dot = strrchr(base, '.'), *ext = dot && dot != base ? dot : "";
-    long pid = (long)getpid();
-    int n = snprintf(NULL, 0, "%s.tmp.%ld%s", path, pid, ext);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) snprintf(s, (size_t)n + 1, "%s.tmp.%ld%s", path, pid, ext);
-    return s;
-}
 
 /* Draws the sheet into frame (RGB24, already sized): frames at (f * (W + 1) * scale,
  * r * (H + 1) * scale), each pixel a scale x scale block. */
@@ -77,7 +41,7 @@ static void draw(AVFrame *frame, const gl_video *const *rows, int nrows, int64_t
                 uint8_t *d = frame->data[0] + (size_t)(y0 + y) * frame->linesize[0] + x0 * 3;
                 for (int64_t x = 0; x < W * scale; x++) {
                     const float *p = line + x / scale * 3;
-                    d[3 * x] = q8(p[0]), d[3 * x + 1] = q8(p[1]), d[3 * x + 2] = q8(p[2]);
+                    d[3 * x] = gl__q8(p[0]), d[3 * x + 1] = gl__q8(p[1]), d[3 * x + 2] = gl__q8(p[2]);
                 }
             }
         }
@@ -90,11 +54,11 @@ static int encode_png(const char *path, AVFrame *frame, FILE *fp, char *msg, siz
     int ret, err = GL_OK;
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_PNG);
     if (!codec) {
-        err = fail(msg, msglen, GL_EINVAL, path, "this FFmpeg has no png encoder");
+        err = gl__io_fail(msg, msglen, GL_EINVAL, path, "this FFmpeg has no png encoder");
         goto end;
     }
     if (!(c = avcodec_alloc_context3(codec)) || !(pkt = av_packet_alloc())) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     c->width = frame->width;
@@ -103,24 +67,24 @@ static int encode_png(const char *path, AVFrame *frame, FILE *fp, char *msg, siz
     c->time_base = (AVRational){1, 1};
     c->flags |= AV_CODEC_FLAG_BITEXACT;
     if ((ret = avcodec_open2(c, codec, NULL)) < 0) {
-        err = fail(msg, msglen, GL_EINVAL, path, "cannot open the png encoder: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EINVAL, path, "cannot open the png encoder: %s", gl__averr(ret).s);
         goto end;
     }
     for (const AVFrame *send = frame;; send = NULL) { /* the frame, then the flush */
         if ((ret = avcodec_send_frame(c, send)) < 0) {
-            err = fail(msg, msglen, GL_EINVAL, path, "encoding failed: %s", averr(ret).s);
+            err = gl__io_fail(msg, msglen, GL_EINVAL, path, "encoding failed: %s", gl__averr(ret).s);
             goto end;
         }
         while ((ret = avcodec_receive_packet(c, pkt)) >= 0) {
             size_t size = (size_t)pkt->size, n = fwrite(pkt->data, 1, size, fp);
             av_packet_unref(pkt);
             if (n != size) {
-                err = fail(msg, msglen, GL_EIO, path, "write failed: %s", strerror(errno));
+                err = gl__io_fail(msg, msglen, GL_EIO, path, "write failed: %s", strerror(errno));
                 goto end;
             }
         }
         if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
-            err = fail(msg, msglen, GL_EINVAL, path, "encoding failed: %s", averr(ret).s);
+            err = gl__io_fail(msg, msglen, GL_EINVAL, path, "encoding failed: %s", gl__averr(ret).s);
             goto end;
         }
         if (!send) break;
@@ -134,20 +98,20 @@ end:
 int gl_contact_sheet_write(const char *path, const gl_video *const *rows, int nrows, int scale,
                            char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = '\0';
-    if (!path || !*path) return fail(msg, msglen, GL_EINVAL, "(null)", "no path given");
+    if (!path || !*path) return gl__io_fail(msg, msglen, GL_EINVAL, "(null)", "no path given");
     if (!rows || nrows < 1 || nrows > MAX_SHEET_SIDE)
-        return fail(msg, msglen, GL_EINVAL, path, "no videos for the contact sheet");
+        return gl__io_fail(msg, msglen, GL_EINVAL, path, "no videos for the contact sheet");
     if (scale < 1 || scale > MAX_SCALE)
-        return fail(msg, msglen, GL_EINVAL, path, "scale %d is outside [1, %d]", scale, MAX_SCALE);
+        return gl__io_fail(msg, msglen, GL_EINVAL, path, "scale %d is outside [1, %d]", scale, MAX_SCALE);
     int64_t H = 0, W = 0, maxf = 0;
     for (int r = 0; r < nrows; r++) {
         const gl_video *v = rows[r];
         if (!v || !v->rgb || v->frames < 1 || v->height < 1 || v->width < 1 ||
             v->height > MAX_SHEET_SIDE || v->width > MAX_SHEET_SIDE || v->frames > MAX_SHEET_SIDE)
-            return fail(msg, msglen, GL_EINVAL, path, "row %d is no video, or has a bad size", r);
+            return gl__io_fail(msg, msglen, GL_EINVAL, path, "row %d is no video, or has a bad size", r);
         if (r == 0) H = v->height, W = v->width;
         if (v->height != H || v->width != W)
-            return fail(msg, msglen, GL_EINVAL, path,
+            return gl__io_fail(msg, msglen, GL_EINVAL, path,
                         "row %d is %lldx%lld, row 0 is %lldx%lld: rows must share their size", r,
                         (long long)v->width, (long long)v->height, (long long)W, (long long)H);
         if (v->frames > maxf) maxf = v->frames;
@@ -155,40 +119,40 @@ int gl_contact_sheet_write(const char *path, const gl_video *const *rows, int nr
     /* every factor is <= 16384 and scale <= 64: the products stay far inside int64_t */
     int64_t sw = (maxf * (W + 1) - 1) * scale, sh = ((int64_t)nrows * (H + 1) - 1) * scale;
     if (sw > MAX_SHEET_SIDE || sh > MAX_SHEET_SIDE)
-        return fail(msg, msglen, GL_EINVAL, path,
+        return gl__io_fail(msg, msglen, GL_EINVAL, path,
                     "a contact sheet of %lldx%lld is too large (at most %d on a side)",
                     (long long)sw, (long long)sh, MAX_SHEET_SIDE);
 
     AVFrame *frame = NULL;
     FILE *fp = NULL;
-    char *tmp = tmp_name(path);
+    char *tmp = gl__tmp_name(path);
     int err = GL_OK;
     if (!tmp || !(frame = av_frame_alloc())) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     frame->format = AV_PIX_FMT_RGB24;
     frame->width = (int)sw;
     frame->height = (int)sh;
     if (av_frame_get_buffer(frame, 0) < 0) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory for a %lldx%lld sheet",
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory for a %lldx%lld sheet",
                    (long long)sw, (long long)sh);
         goto end;
     }
     draw(frame, rows, nrows, H, W, scale);
     if (!(fp = fopen(tmp, "wb"))) {
-        err = fail(msg, msglen, GL_EIO, path, "cannot create: %s", strerror(errno));
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot create: %s", strerror(errno));
         goto end;
     }
     if ((err = encode_png(path, frame, fp, msg, msglen)) != GL_OK) goto end;
     int closed = fclose(fp);
     fp = NULL;
     if (closed != 0) { /* the last flush: a full disk shows here */
-        err = fail(msg, msglen, GL_EIO, path, "write failed: %s", strerror(errno));
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "write failed: %s", strerror(errno));
         goto end;
     }
     if (rename(tmp, path) != 0)
-        err = fail(msg, msglen, GL_EIO, path, "cannot rename %s into place: %s", tmp,
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot rename %s into place: %s", tmp,
                    strerror(errno));
 
 end:

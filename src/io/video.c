@@ -24,6 +24,7 @@
 
 #include "gridlora/core.h"
 #include "gridlora/video.h"
+#include "io/io_util.h"
 
 /* Output limits, far above what the model takes (32x32, 8 frames), low enough that
  * frames * H * W * 3 floats cannot overflow and swscale accepts every size. */
@@ -67,29 +68,7 @@ gl_video_read_opts gl_video_read_default_opts(void) {
     return o;
 }
 
-/* "path: <fmt>" into msg; returns code. */
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...) {
-    if (msg && msglen) {
-        int n = snprintf(msg, msglen, "%s: ", path);
-        if (n >= 0 && (size_t)n < msglen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg + n, msglen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return code;
-}
 
-/* FFmpeg's text for an AVERROR code. */
-typedef struct { char s[AV_ERROR_MAX_STRING_SIZE]; } averr_text;
-static averr_text averr(int e) {
-    averr_text t;
-    if (av_strerror(e, t.s, sizeof t.s) < 0) snprintf(t.s, sizeof t.s, "error %d", e);
-    return t;
-}
 
 /* w * h * 4 bytes (an RGBA frame) fits in max: checked without overflow. */
 static int frame_fits(int64_t w, int64_t h, size_t max) {
@@ -147,12 +126,12 @@ static int to_full_rgb(reader *r, const AVFrame *src) {
     if (!r->full || r->full->width != src->width || r->full->height != src->height) {
         av_frame_free(&r->full);
         if (!(r->full = av_frame_alloc()))
-            return fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
+            return gl__io_fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
         r->full->format = AV_PIX_FMT_RGB24;
         r->full->width = src->width;
         r->full->height = src->height;
         if (av_frame_get_buffer(r->full, 0) < 0)
-            return fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
+            return gl__io_fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
     }
     r->sws_full = sws_getCachedContext(r->sws_full, src->width, src->height, src->format,
                                        src->width, src->height, AV_PIX_FMT_RGB24,
@@ -160,7 +139,7 @@ static int to_full_rgb(reader *r, const AVFrame *src) {
     if (!r->sws_full ||
         sws_scale(r->sws_full, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
                   r->full->data, r->full->linesize) != src->height)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot convert pixel format %s",
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot convert pixel format %s",
                     av_get_pix_fmt_name(src->format));
     return GL_OK;
 }
@@ -170,18 +149,18 @@ static int to_full_rgb(reader *r, const AVFrame *src) {
  * moved by the crop: the caller unreferences it afterwards. */
 static int keep_frame(reader *r, AVFrame *f) {
     if (!frame_fits(f->width, f->height, r->max_frame_bytes))
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path,
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path,
                     "decoded frame of %dx%d is over the limit of %zu bytes (max_frame_bytes)",
                     f->width, f->height, r->max_frame_bytes);
     if (f->flags & AV_FRAME_FLAG_CORRUPT || f->decode_error_flags)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path,
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path,
                     "frame %lld is corrupt (damaged or truncated file)", (long long)r->n);
     if (r->n == 0) {
         r->src_w = f->width;
         r->src_h = f->height;
     }
     if (r->frame_bytes > MAX_KEPT_BYTES - (size_t)r->n * r->frame_bytes)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path,
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path,
                     "more than %lld frames: too long to keep at %lldx%lld (limit %zu MiB)",
                     (long long)r->n, (long long)r->W, (long long)r->H, MAX_KEPT_BYTES >> 20);
     size_t need = (size_t)(r->n + 1) * r->frame_bytes;
@@ -189,14 +168,14 @@ static int keep_frame(reader *r, AVFrame *f) {
         size_t cap = r->kept_cap ? r->kept_cap : r->frame_bytes * 16;
         while (cap < need) cap = cap > MAX_KEPT_BYTES / 2 ? MAX_KEPT_BYTES : cap * 2;
         uint8_t *p = realloc(r->kept, cap);
-        if (!p) return fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
+        if (!p) return gl__io_fail(r->msg, r->msglen, GL_ENOMEM, r->path, "out of memory");
         r->kept = p;
         r->kept_cap = cap;
     }
 
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
     if (!desc || desc->flags & AV_PIX_FMT_FLAG_HWACCEL)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path, "unsupported pixel format %s",
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path, "unsupported pixel format %s",
                     desc ? desc->name : "(none)");
     int x0, y0, cw, ch, err;
     centre_crop(r, f, &x0, &y0, &cw, &ch);
@@ -215,7 +194,7 @@ static int keep_frame(reader *r, AVFrame *f) {
         /* moves the data pointers, exactly (UNALIGNED: swscale copes with any alignment);
          * a 4:2:0 chroma plane is then off by at most half a chroma pixel */
         if (av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED) < 0)
-            return fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot crop pixel format %s",
+            return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot crop pixel format %s",
                         desc->name);
         for (int i = 0; i < 4; i++) {
             src[i] = f->data[i];
@@ -229,7 +208,7 @@ static int keep_frame(reader *r, AVFrame *f) {
                                                          (int)r->H, AV_PIX_FMT_RGB24, SWS_FLAGS,
                                                          NULL, NULL, NULL);
     if (!s)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot convert pixel format %s",
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path, "cannot convert pixel format %s",
                     desc->name);
     /* YUV: the matrix and range the stream declares (swscale assumes BT.601 limited);
      * RGB and grey need nothing. Set again whenever the context may be a new one. */
@@ -246,7 +225,7 @@ static int keep_frame(reader *r, AVFrame *f) {
     uint8_t *dst[4] = {r->kept + (size_t)r->n * r->frame_bytes, NULL, NULL, NULL};
     int dst_stride[4] = {(int)(r->W * 3), 0, 0, 0};
     if (sws_scale(s, src, src_stride, 0, ch, dst, dst_stride) != r->H)
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path, "swscale failed on frame %lld",
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path, "swscale failed on frame %lld",
                     (long long)r->n);
     r->n++;
     return GL_OK;
@@ -263,12 +242,12 @@ static int checked_get_buffer(AVCodecContext *c, AVFrame *f, int flags) {
 /* A decoding error: over the limit when that was the cause, else damaged data. */
 static int decode_error(reader *r, const AVCodecContext *dec, int ret) {
     if (dec->width > 0 && dec->height > 0 && !frame_fits(dec->width, dec->height, r->max_frame_bytes))
-        return fail(r->msg, r->msglen, GL_EFORMAT, r->path,
+        return gl__io_fail(r->msg, r->msglen, GL_EFORMAT, r->path,
                     "frames of %dx%d are over the limit of %zu bytes (max_frame_bytes)",
                     dec->width, dec->height, r->max_frame_bytes);
-    return fail(r->msg, r->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EFORMAT, r->path,
+    return gl__io_fail(r->msg, r->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EFORMAT, r->path,
                 "decoding failed at frame %lld (corrupt or truncated?): %s", (long long)r->n,
-                averr(ret).s);
+                gl__averr(ret).s);
 }
 
 /* Sends pkt (NULL: flush) and keeps every frame the decoder returns. */
@@ -339,12 +318,12 @@ static int check_opts(const char *path, const gl_video_read_opts *opts, gl_video
     *o = opts ? *opts : gl_video_read_default_opts();
     if (o->frames < 1 || o->frames > MAX_FRAMES || o->width < 1 || o->width > MAX_SIDE ||
         o->height < 1 || o->height > MAX_SIDE)
-        return fail(msg, msglen, GL_EINVAL, path,
+        return gl__io_fail(msg, msglen, GL_EINVAL, path,
                     "asked for %lld frames of %lldx%lld (frames must be in [1, %d], sides in "
                     "[1, %d])", (long long)o->frames, (long long)o->width, (long long)o->height,
                     MAX_FRAMES, MAX_SIDE);
     if ((size_t)(o->width * o->height * 3) > MAX_KEPT_BYTES)
-        return fail(msg, msglen, GL_EINVAL, path, "output size %lldx%lld is too large",
+        return gl__io_fail(msg, msglen, GL_EINVAL, path, "output size %lldx%lld is too large",
                     (long long)o->width, (long long)o->height);
     return GL_OK;
 }
@@ -358,7 +337,7 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     if (msg && msglen) msg[0] = '\0';
     if (out) memset(out, 0, sizeof *out);
     if (info) memset(info, 0, sizeof *info);
-    if (!path || !*path || !out) return fail(msg, msglen, GL_EINVAL, path ? path : "(null)",
+    if (!path || !*path || !out) return gl__io_fail(msg, msglen, GL_EINVAL, path ? path : "(null)",
                                              "no path or no output given");
     gl_video_read_opts o;
     int err = check_opts(path, opts, &o, msg, msglen);
@@ -369,16 +348,16 @@ int gl_video_read(const char *path, const gl_video_read_opts *opts, gl_video *ou
     const char *local = path;
     if (strncmp(path, "file:", 5) == 0) local = path + 5;
     else if (strstr(path, "://"))
-        return fail(msg, msglen, GL_EINVAL, path, "only local files are read (URLs are refused)");
+        return gl__io_fail(msg, msglen, GL_EINVAL, path, "only local files are read (URLs are refused)");
     struct stat sb;
     if (stat(local, &sb) != 0)
-        return fail(msg, msglen, GL_EIO, path, "cannot open: %s", strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return fail(msg, msglen, GL_EIO, path, "is a directory");
-    if (!S_ISREG(sb.st_mode)) return fail(msg, msglen, GL_EIO, path, "not a regular file");
-    if (sb.st_size == 0) return fail(msg, msglen, GL_EFORMAT, path, "empty file");
+        return gl__io_fail(msg, msglen, GL_EIO, path, "cannot open: %s", strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return gl__io_fail(msg, msglen, GL_EIO, path, "is a directory");
+    if (!S_ISREG(sb.st_mode)) return gl__io_fail(msg, msglen, GL_EIO, path, "not a regular file");
+    if (sb.st_size == 0) return gl__io_fail(msg, msglen, GL_EFORMAT, path, "empty file");
     /* "file:" stops FFmpeg reading a scheme out of a name such as "a:b.mp4" */
     char *url = av_asprintf("file:%s", local);
-    if (!url) return fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+    if (!url) return gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
     err = read_video(path, url, NULL, &o, out, info, msg, msglen);
     av_free(url);
     return err;
@@ -391,11 +370,11 @@ int gl_video_read_memory(const void *buf, size_t len, const char *name,
     if (out) memset(out, 0, sizeof *out);
     if (info) memset(info, 0, sizeof *info);
     if (!name || !*name) name = "(memory)";
-    if (!out || (!buf && len)) return fail(msg, msglen, GL_EINVAL, name, "no buffer or no output given");
+    if (!out || (!buf && len)) return gl__io_fail(msg, msglen, GL_EINVAL, name, "no buffer or no output given");
     gl_video_read_opts o;
     int err = check_opts(name, opts, &o, msg, msglen);
     if (err) return err;
-    if (len == 0) return fail(msg, msglen, GL_EFORMAT, name, "empty buffer");
+    if (len == 0) return gl__io_fail(msg, msglen, GL_EFORMAT, name, "empty buffer");
     mem_src mem = {.buf = buf, .len = len, .pos = 0};
     return read_video(name, NULL, &mem, &o, out, info, msg, msglen);
 }
@@ -431,7 +410,7 @@ static int read_video(const char *path, const char *url, mem_src *mem,
      * inputs by their own means (concat) pass the whitelist on; refuse_open covers those
      * that go through io_open (playlists, image sequences). */
     if (av_dict_set(&open_opts, "protocol_whitelist", mem ? "none" : "file", 0) < 0) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     if (mem) {
@@ -442,7 +421,7 @@ static int read_video(const char *path, const char *url, mem_src *mem,
         if (iobuf && !(avio = avio_alloc_context(iobuf, IO_BUF, 0, mem, mem_read, NULL, mem_seek)))
             av_free(iobuf);
         if (!avio || !(r.fmt = avformat_alloc_context())) {
-            err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+            err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
             goto end;
         }
         r.fmt->pb = avio;
@@ -454,38 +433,38 @@ static int read_video(const char *path, const char *url, mem_src *mem,
     if ((ret = avformat_open_input(&r.fmt, url, NULL, &open_opts)) < 0) {
         /* from a buffer nothing but a nested open can fail this way */
         err = r.refused || (mem && ret != AVERROR_INVALIDDATA && ret != AVERROR(ENOMEM))
-                  ? fail(msg, msglen, GL_EFORMAT, path, "%s (%s)", refused_text, averr(ret).s)
+                  ? gl__io_fail(msg, msglen, GL_EFORMAT, path, "%s (%s)", refused_text, gl__averr(ret).s)
               : ret == AVERROR_INVALIDDATA
-                  ? fail(msg, msglen, GL_EFORMAT, path, "not a media file FFmpeg recognises, or a damaged one (%s)",
-                         averr(ret).s)
-                  : fail(msg, msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EIO, path,
-                         "cannot open: %s", averr(ret).s);
+                  ? gl__io_fail(msg, msglen, GL_EFORMAT, path, "not a media file FFmpeg recognises, or a damaged one (%s)",
+                         gl__averr(ret).s)
+                  : gl__io_fail(msg, msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EIO, path,
+                         "cannot open: %s", gl__averr(ret).s);
         goto end;
     }
     n_info_opts = r.fmt->nb_streams;
     if (n_info_opts) {
         if (!(info_opts = av_calloc(n_info_opts, sizeof *info_opts))) {
-            err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+            err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
             goto end;
         }
         for (unsigned i = 0; i < n_info_opts; i++)
             if (av_dict_set(&info_opts[i], "max_pixels", max_pixels, 0) < 0) {
-                err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+                err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
                 goto end;
             }
     }
     if ((ret = avformat_find_stream_info(r.fmt, info_opts)) < 0) {
-        err = r.refused ? fail(msg, msglen, GL_EFORMAT, path, "%s", refused_text)
-                        : fail(msg, msglen, GL_EFORMAT, path,
-                               "cannot read stream information: %s", averr(ret).s);
+        err = r.refused ? gl__io_fail(msg, msglen, GL_EFORMAT, path, "%s", refused_text)
+                        : gl__io_fail(msg, msglen, GL_EFORMAT, path,
+                               "cannot read stream information: %s", gl__averr(ret).s);
         goto end;
     }
     const AVCodec *codec = NULL;
     ret = av_find_best_stream(r.fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (ret < 0) {
         err = ret == AVERROR_DECODER_NOT_FOUND
-                  ? fail(msg, msglen, GL_EFORMAT, path, "no decoder for its video stream")
-                  : fail(msg, msglen, GL_EFORMAT, path, "no video stream (format %s)",
+                  ? gl__io_fail(msg, msglen, GL_EFORMAT, path, "no decoder for its video stream")
+                  : gl__io_fail(msg, msglen, GL_EFORMAT, path, "no video stream (format %s)",
                          r.fmt->iformat->name);
         goto end;
     }
@@ -494,18 +473,18 @@ static int read_video(const char *path, const char *url, mem_src *mem,
         if ((int)i != r.st->index) r.fmt->streams[i]->discard = AVDISCARD_ALL;
     const AVCodecParameters *par = r.st->codecpar;
     if (r.st->disposition & AV_DISPOSITION_ATTACHED_PIC) {
-        err = fail(msg, msglen, GL_EFORMAT, path, "no video stream (only attached cover art)");
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path, "no video stream (only attached cover art)");
         goto end;
     }
     switch (par->codec_id) { /* text-mode art: FFmpeg renders text files as "video" */
     case AV_CODEC_ID_ANSI: case AV_CODEC_ID_BINTEXT: case AV_CODEC_ID_XBIN: case AV_CODEC_ID_IDF:
-        err = fail(msg, msglen, GL_EFORMAT, path, "not a video (a text file)");
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path, "not a video (a text file)");
         goto end;
     default: break;
     }
     if (par->width > 0 && par->height > 0 &&
         !frame_fits(par->width, par->height, o.max_frame_bytes)) {
-        err = fail(msg, msglen, GL_EFORMAT, path,
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path,
                    "frames of %dx%d are over the limit of %zu bytes (max_frame_bytes)",
                    par->width, par->height, o.max_frame_bytes);
         goto end;
@@ -521,11 +500,11 @@ static int read_video(const char *path, const char *url, mem_src *mem,
     }
 
     if (!(dec = avcodec_alloc_context3(codec))) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     if ((ret = avcodec_parameters_to_context(dec, par)) < 0) {
-        err = fail(msg, msglen, GL_EFORMAT, path, "bad codec parameters: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path, "bad codec parameters: %s", gl__averr(ret).s);
         goto end;
     }
     dec->max_pixels = loose_px;
@@ -533,18 +512,18 @@ static int read_video(const char *path, const char *url, mem_src *mem,
     dec->get_buffer2 = checked_get_buffer;
     dec->thread_count = 0; /* decoders are bit-exact with any thread count */
     if ((ret = avcodec_open2(dec, codec, NULL)) < 0) {
-        err = fail(msg, msglen, GL_EFORMAT, path, "cannot open the %s decoder: %s", codec->name,
-                   averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path, "cannot open the %s decoder: %s", codec->name,
+                   gl__averr(ret).s);
         goto end;
     }
     if (!(pkt = av_packet_alloc()) || !(frame = av_frame_alloc())) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     while ((ret = av_read_frame(r.fmt, pkt)) >= 0) {
         if (pkt->stream_index == r.st->index) {
             if (pkt->flags & AV_PKT_FLAG_CORRUPT)
-                err = fail(msg, msglen, GL_EFORMAT, path,
+                err = gl__io_fail(msg, msglen, GL_EFORMAT, path,
                            "damaged packet at frame %lld (corrupt or truncated file)",
                            (long long)r.n);
             else
@@ -554,14 +533,14 @@ static int read_video(const char *path, const char *url, mem_src *mem,
         if (err) goto end;
     }
     if (ret != AVERROR_EOF) {
-        err = fail(msg, msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EFORMAT, path,
+        err = gl__io_fail(msg, msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EFORMAT, path,
                    "read failed at frame %lld (corrupt or truncated?): %s", (long long)r.n,
-                   averr(ret).s);
+                   gl__averr(ret).s);
         goto end;
     }
     if ((err = decode_packet(&r, dec, NULL, frame)) != GL_OK) goto end;
     if (r.n == 0) {
-        err = fail(msg, msglen, GL_EFORMAT, path,
+        err = gl__io_fail(msg, msglen, GL_EFORMAT, path,
                    "no frame could be decoded (truncated or corrupt file)");
         goto end;
     }
@@ -569,7 +548,7 @@ static int read_video(const char *path, const char *url, mem_src *mem,
     /* pick o.frames evenly: frame i shows source frame floor((i + 0.5) * n / frames); a
      * short clip repeats frames the same way. (2i+1) * n < 2^63: i < 2^20, n < 2^30. */
     if ((err = gl_video_alloc(out, o.frames, o.height, o.width)) != GL_OK) {
-        err = fail(msg, msglen, err, path, "cannot allocate %lld frames of %lldx%lld",
+        err = gl__io_fail(msg, msglen, err, path, "cannot allocate %lld frames of %lldx%lld",
                    (long long)o.frames, (long long)o.width, (long long)o.height);
         goto end;
     }

@@ -23,6 +23,7 @@
 
 #include "gridlora/core.h"
 #include "gridlora/video.h"
+#include "io/io_util.h"
 
 /* Encoders take sides up to 16384 (x264's limit is 16384 too). */
 #define MAX_SIDE 16384
@@ -35,35 +36,8 @@ enum { ENC_X264, ENC_MPEG4, ENC_GIF };
 int gl__video_write_mp4(const char *path, const gl_video *v, int fps, const char *encoder,
                         char *msg, size_t msglen);
 
-/* "path: <fmt>" into msg; returns code. */
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(char *msg, size_t msglen, int code, const char *path, const char *fmt, ...) {
-    if (msg && msglen) {
-        int n = snprintf(msg, msglen, "%s: ", path);
-        if (n >= 0 && (size_t)n < msglen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg + n, msglen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return code;
-}
 
-typedef struct { char s[AV_ERROR_MAX_STRING_SIZE]; } averr_text;
-static averr_text averr(int e) {
-    averr_text t;
-    if (av_strerror(e, t.s, sizeof t.s) < 0) snprintf(t.s, sizeof t.s, "error %d", e);
-    return t;
-}
 
-/* [0, 1] float to 8 bits, rounded; NaN becomes 0. */
-static uint8_t q8(float x) {
-    if (!(x > 0.0f)) return 0;
-    if (x >= 1.0f) return 255;
-    return (uint8_t)(x * 255.0f + 0.5f);
-}
 
 /* The extension of path's last component, with its dot ("" if none). */
 static const char *path_ext(const char *path) {
@@ -72,21 +46,11 @@ static const char *path_ext(const char *path) {
     return dot && dot != base ? dot : "";
 }
 
-/* "<path>.tmp.<pid><ext>": beside the target (same file system, so rename is atomic),
- * keeping the extension for anything that looks at it. malloc'd; NULL if out of memory. */
-static char *tmp_name(const char *path) {
-    const char *ext = path_ext(path);
-    long pid = (long)getpid();
-    int n = snprintf(NULL, 0, "%s.tmp.%ld%s", path, pid, ext);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) snprintf(s, (size_t)n + 1, "%s.tmp.%ld%s", path, pid, ext);
-    return s;
-}
 
 static int check_video(const char *path, const gl_video *v, char *msg, size_t msglen) {
     if (!v || !v->rgb || v->frames < 1 || v->frames > MAX_FRAMES || v->height < 1 ||
         v->height > MAX_SIDE || v->width < 1 || v->width > MAX_SIDE)
-        return fail(msg, msglen, GL_EINVAL, path,
+        return gl__io_fail(msg, msglen, GL_EINVAL, path,
                     "no video to write, or a bad size (frames in [1, %d], sides in [1, %d])",
                     MAX_FRAMES, MAX_SIDE);
     return GL_OK;
@@ -195,7 +159,7 @@ static int build_palette(const gl_video *v, uint32_t pal[256], int *npal) {
     memset(set, 0xff, sizeof set);
     int distinct = 0;
     for (size_t i = 0; i < npx && distinct <= 256; i++) {
-        uint32_t c = (uint32_t)q8(x[3 * i]) << 16 | (uint32_t)q8(x[3 * i + 1]) << 8 | q8(x[3 * i + 2]);
+        uint32_t c = (uint32_t)gl__q8(x[3 * i]) << 16 | (uint32_t)gl__q8(x[3 * i + 1]) << 8 | gl__q8(x[3 * i + 2]);
         uint32_t h = (c * 2654435761u) >> 22;
         while (set[h] != 0xFFFFFFFFu && set[h] != c) h = (h + 1) & 1023;
         if (set[h] == 0xFFFFFFFFu) set[h] = c, distinct++;
@@ -218,7 +182,7 @@ static int build_palette(const gl_video *v, uint32_t pal[256], int *npal) {
     cbin *bins = calloc(65536, sizeof *bins);
     if (!bins) return GL_ENOMEM;
     for (size_t i = 0; i < npx; i++) {
-        int c8[3] = {q8(x[3 * i]), q8(x[3 * i + 1]), q8(x[3 * i + 2])};
+        int c8[3] = {gl__q8(x[3 * i]), gl__q8(x[3 * i + 1]), gl__q8(x[3 * i + 2])};
         cbin *b = &bins[(c8[0] >> 3) << 11 | (c8[1] >> 2) << 5 | c8[2] >> 3];
         b->n++;
         for (int c = 0; c < 3; c++) b->sum[c] += (uint64_t)c8[c], b->sq[c] += (uint64_t)(c8[c] * c8[c]);
@@ -299,20 +263,20 @@ typedef struct writer {
 static int encode_frame(writer *w, const AVFrame *frame) {
     int ret = avcodec_send_frame(w->c, frame);
     if (ret < 0)
-        return fail(w->msg, w->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EINVAL, w->path,
-                    "encoding failed: %s", averr(ret).s);
+        return gl__io_fail(w->msg, w->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EINVAL, w->path,
+                    "encoding failed: %s", gl__averr(ret).s);
     for (;;) {
         ret = avcodec_receive_packet(w->c, w->pkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return GL_OK;
         if (ret < 0)
-            return fail(w->msg, w->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EINVAL,
-                        w->path, "encoding failed: %s", averr(ret).s);
+            return gl__io_fail(w->msg, w->msglen, ret == AVERROR(ENOMEM) ? GL_ENOMEM : GL_EINVAL,
+                        w->path, "encoding failed: %s", gl__averr(ret).s);
         if (w->pkt->duration <= 0) w->pkt->duration = 1; /* one frame: the GIF's last delay */
         av_packet_rescale_ts(w->pkt, w->c->time_base, w->st->time_base);
         w->pkt->stream_index = w->st->index;
         ret = av_interleaved_write_frame(w->oc, w->pkt); /* takes the packet's data */
         if (ret < 0)
-            return fail(w->msg, w->msglen, GL_EIO, w->path, "write failed: %s", averr(ret).s);
+            return gl__io_fail(w->msg, w->msglen, GL_EIO, w->path, "write failed: %s", gl__averr(ret).s);
     }
 }
 
@@ -334,18 +298,18 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
 
     const AVCodec *codec = avcodec_find_encoder_by_name(encoder);
     if (!codec) {
-        err = fail(msg, msglen, GL_EINVAL, path, "this FFmpeg has no %s encoder", encoder);
+        err = gl__io_fail(msg, msglen, GL_EINVAL, path, "this FFmpeg has no %s encoder", encoder);
         goto end;
     }
     if ((ret = avformat_alloc_output_context2(&w.oc, NULL, kind == ENC_GIF ? "gif" : "mp4",
                                               url)) < 0) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "cannot make the muxer: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "cannot make the muxer: %s", gl__averr(ret).s);
         goto end;
     }
     w.oc->flags |= AVFMT_FLAG_BITEXACT; /* no version strings or dates: same input, same file */
     if (!(w.st = avformat_new_stream(w.oc, NULL)) || !(w.c = avcodec_alloc_context3(codec)) ||
         !(w.pkt = av_packet_alloc()) || !(frame = av_frame_alloc())) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     w.c->width = CW;
@@ -381,12 +345,12 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
     }
     if (w.oc->oformat->flags & AVFMT_GLOBALHEADER) w.c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((ret = avcodec_open2(w.c, codec, NULL)) < 0) {
-        err = fail(msg, msglen, GL_EINVAL, path, "cannot open the %s encoder for %dx%d: %s",
-                   encoder, CW, CH, averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EINVAL, path, "cannot open the %s encoder for %dx%d: %s",
+                   encoder, CW, CH, gl__averr(ret).s);
         goto end;
     }
     if ((ret = avcodec_parameters_from_context(w.st->codecpar, w.c)) < 0) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "cannot set stream parameters: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "cannot set stream parameters: %s", gl__averr(ret).s);
         goto end;
     }
 
@@ -395,12 +359,12 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
     frame->width = CW;
     frame->height = CH;
     if (av_frame_get_buffer(frame, 0) < 0) {
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     if (kind == ENC_GIF) {
         if (build_palette(v, pal, &npal) != GL_OK || !(map = malloc(sizeof *map))) {
-            err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+            err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
             goto end;
         }
         for (int i = npal; i < 256; i++) pal[i] = 0xFF000000u;
@@ -412,22 +376,22 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
                              SWS_AREA | SWS_ACCURATE_RND | SWS_BITEXACT | SWS_FULL_CHR_H_INP,
                              NULL, NULL, NULL);
         if (!sws || !(rgb = malloc((size_t)CW * (size_t)CH * 3))) {
-            err = fail(msg, msglen, GL_ENOMEM, path, "cannot set up the colour conversion");
+            err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "cannot set up the colour conversion");
             goto end;
         }
     }
 
     if (av_dict_set(&io_opts, "protocol_whitelist", "file", 0) < 0 ||
         (kind == ENC_GIF && av_dict_set(&mux_opts, "loop", "0", 0) < 0)) { /* loop forever */
-        err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+        err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
         goto end;
     }
     if ((ret = avio_open2(&w.oc->pb, url, AVIO_FLAG_WRITE, NULL, &io_opts)) < 0) {
-        err = fail(msg, msglen, GL_EIO, path, "cannot create: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot create: %s", gl__averr(ret).s);
         goto end;
     }
     if ((ret = avformat_write_header(w.oc, &mux_opts)) < 0) {
-        err = fail(msg, msglen, GL_EIO, path, "cannot write the header: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot write the header: %s", gl__averr(ret).s);
         goto end;
     }
 
@@ -435,14 +399,14 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
     for (int64_t f = 0; f < v->frames; f++) {
         const float *src = v->rgb + (size_t)f * plane;
         if ((ret = av_frame_make_writable(frame)) < 0) {
-            err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+            err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
             goto end;
         }
         if (kind == ENC_GIF) {
             for (int y = 0; y < H; y++)
                 for (int x = 0; x < W; x++) {
                     const float *p = src + ((size_t)y * W + x) * 3;
-                    uint32_t c = (uint32_t)q8(p[0]) << 16 | (uint32_t)q8(p[1]) << 8 | q8(p[2]);
+                    uint32_t c = (uint32_t)gl__q8(p[0]) << 16 | (uint32_t)gl__q8(p[1]) << 8 | gl__q8(p[2]);
                     frame->data[0][(size_t)y * frame->linesize[0] + x] = pal_nearest(map, c);
                 }
             memcpy(frame->data[1], pal, sizeof pal);
@@ -452,12 +416,12 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
                     int sy = y < H ? y : H - 1, sx = x < W ? x : W - 1;
                     const float *p = src + ((size_t)sy * W + sx) * 3;
                     uint8_t *d = rgb + ((size_t)y * CW + x) * 3;
-                    d[0] = q8(p[0]), d[1] = q8(p[1]), d[2] = q8(p[2]);
+                    d[0] = gl__q8(p[0]), d[1] = gl__q8(p[1]), d[2] = gl__q8(p[2]);
                 }
             const uint8_t *sp[4] = {rgb, NULL, NULL, NULL};
             int ss[4] = {CW * 3, 0, 0, 0};
             if (sws_scale(sws, sp, ss, 0, CH, frame->data, frame->linesize) != CH) {
-                err = fail(msg, msglen, GL_EINVAL, path, "colour conversion failed");
+                err = gl__io_fail(msg, msglen, GL_EINVAL, path, "colour conversion failed");
                 goto end;
             }
             if (kind == ENC_MPEG4) frame->quality = w.c->global_quality;
@@ -467,11 +431,11 @@ static int encode(const char *path, const char *url, const gl_video *v, int fps,
     }
     if ((err = encode_frame(&w, NULL)) != GL_OK) goto end;
     if ((ret = av_write_trailer(w.oc)) < 0) {
-        err = fail(msg, msglen, GL_EIO, path, "cannot finish the file: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot finish the file: %s", gl__averr(ret).s);
         goto end;
     }
     if ((ret = avio_closep(&w.oc->pb)) < 0) { /* the last flush: a full disk shows here */
-        err = fail(msg, msglen, GL_EIO, path, "write failed: %s", averr(ret).s);
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "write failed: %s", gl__averr(ret).s);
         goto end;
     }
 
@@ -494,13 +458,13 @@ end:
 static int write_atomic(const char *path, const gl_video *v, int fps, int kind,
                         const char *encoder, char *msg, size_t msglen) {
     if (fps < 1 || fps > 1000)
-        return fail(msg, msglen, GL_EINVAL, path, "fps %d is outside [1, 1000]", fps);
-    char *tmp = tmp_name(path), *url = tmp ? av_asprintf("file:%s", tmp) : NULL;
+        return gl__io_fail(msg, msglen, GL_EINVAL, path, "fps %d is outside [1, 1000]", fps);
+    char *tmp = gl__tmp_name(path), *url = tmp ? av_asprintf("file:%s", tmp) : NULL;
     int err;
-    if (!url) err = fail(msg, msglen, GL_ENOMEM, path, "out of memory");
+    if (!url) err = gl__io_fail(msg, msglen, GL_ENOMEM, path, "out of memory");
     else err = encode(path, url, v, fps, kind, encoder, msg, msglen);
     if (err == GL_OK && rename(tmp, path) != 0)
-        err = fail(msg, msglen, GL_EIO, path, "cannot rename %s into place: %s", tmp,
+        err = gl__io_fail(msg, msglen, GL_EIO, path, "cannot rename %s into place: %s", tmp,
                    strerror(errno));
     if (err != GL_OK && tmp) unlink(tmp); /* absent when creating it failed: ignored */
     av_free(url);
@@ -518,7 +482,7 @@ int gl__video_write_mp4(const char *path, const gl_video *v, int fps, const char
 
 int gl_video_write(const char *path, const gl_video *v, int fps, char *msg, size_t msglen) {
     if (msg && msglen) msg[0] = '\0';
-    if (!path || !*path) return fail(msg, msglen, GL_EINVAL, "(null)", "no path given");
+    if (!path || !*path) return gl__io_fail(msg, msglen, GL_EINVAL, "(null)", "no path given");
     int err = check_video(path, v, msg, msglen);
     if (err) return err;
     const char *ext = path_ext(path);
@@ -528,6 +492,6 @@ int gl_video_write(const char *path, const gl_video *v, int fps, char *msg, size
                                    avcodec_find_encoder_by_name("libx264") ? "libx264" : "mpeg4",
                                    msg, msglen);
     if (!av_strcasecmp(ext, ".gif")) return write_atomic(path, v, fps, ENC_GIF, "gif", msg, msglen);
-    return fail(msg, msglen, GL_EINVAL, path,
+    return gl__io_fail(msg, msglen, GL_EINVAL, path,
                 "unsupported extension '%s' (supported: .mp4, .gif, .png)", *ext ? ext : "(none)");
 }
