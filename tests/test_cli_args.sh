@@ -38,7 +38,8 @@ for cmd in "dataset --count 1 --out $o/d" "prep --input $clip --out $o/x.mp4" "i
            "generate --model $m --prompt a --out $o/x.mp4" "selfcheck --steps 1" \
            "train base --preset tiny --procedural --steps 1 --out $o/x.safetensors" \
            "finetune --base $m --input $clip --token <v> --out $o/x.safetensors" \
-           "lora merge --base $m --lora $m --out $o/x.safetensors" "probe --model $m"; do
+           "lora merge --base $m --lora $m --out $o/x.safetensors" "probe --model $m" \
+           "convert --in $m --out $o/x.safetensors --dtype f16"; do
     read -r -a words <<<"$cmd"
     expect 2 -- "${words[@]}" --no-such-option
 done
@@ -80,10 +81,19 @@ expect 2 -- lora
 expect 1 -- lora info "$tmp/missing.safetensors"
 expect 1 -- lora info "$m"
 expect 1 -- lora merge --base "$m" --lora "$m" --out "$o/x.safetensors"
+expect 2 -- convert --in "$m" --out "$o/x.safetensors"
+expect 2 -- convert --in "$m" --out "$o/x.safetensors" --dtype f8
+expect 1 -- convert --in "$tmp/afile" --out "$o/x.safetensors" --dtype f16
+expect 1 -- convert --in "$m" --out "$nowhere/x.safetensors" --dtype f16
 expect 2 -- selfcheck --steps 0
 expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
 expect 1 -- probe --model "$tmp/missing.safetensors"
+# and convert writes F16 tensors that load and sample
+"$bin" convert --in "$m" --out "$tmp/m16.safetensors" --dtype f16 >/dev/null || fail "convert to f16 failed"
+"$bin" info "$tmp/m16.safetensors" | grep -q F16 || fail "convert --dtype f16 wrote no F16 tensor"
+"$bin" generate --model "$tmp/m16.safetensors" --prompt a --steps 1 --out "$tmp/g16.png" >/dev/null ||
+    fail "the F16 model does not sample"
 # and the probe itself runs: five noise levels
 [[ $("$bin" probe --model "$m" --concepts 2 | grep -c '^ *0\.[0-9][0-9] ') -eq 5 ]] || fail "probe does not print 5 levels"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

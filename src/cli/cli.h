@@ -38,6 +38,7 @@ struct gl_lora;
 int cli_load_loras(const char *cmd, struct gl_dit *m, const char *const *args, int n, int attach,
                    struct gl_lora **loras, float *weights);
 
+int cmd_convert(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);

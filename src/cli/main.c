@@ -8,6 +8,7 @@
 static const cli_command commands[] = {
     {"character", "zero-shot: the concept of a video in new scenes or motions (Grid-Fill LoRA)", cmd_character},
     {"compose", "zero-shot: two videos' concepts together (Grid-Fill LoRA)", cmd_compose},
+    {"convert", "store a model's weights as f32, f16 or bf16", cmd_convert},
     {"dataset", "render a data set of procedural dynamic concepts with every variant", cmd_dataset},
     {"demo", "run the demo (the engine self-check until the shipped model exists)", cmd_demo},
     {"edit", "zero-shot: a video with effects (smoke, lights, ...) in one sampling run (Grid-Fill LoRA)", cmd_edit},
