@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# scripts/train-default.sh: trains the shipped model, models/default/, stage by stage
+# (METHOD.md): base, multidc (Multi-DC LoRA on a concept set), grids (2x2 grid data),
+# grid (Grid LoRA), gridfill (Grid-Fill LoRA). Each stage checkpoints and resumes, so a
+# stage killed at the end of a session goes on where it stood when the script runs again;
+# a stage whose output is in the models directory is done and skipped. After each stage
+# its record (command, steps x batch, training wall time, final loss, commit) is written
+# into TRAINING.md there, between the records markers.
+#
+#   scripts/train-default.sh [--tiny] [--models DIR] [--work DIR] [--bin FILE] [STAGE ...]
+#
+#   STAGE     base, multidc, grids, grid, gridfill (default: every unfinished stage in
+#             order); a named stage that is done (output and record there) is skipped
+#   --tiny    the same stages at the tiny preset with a few steps each: to check this
+#             script end to end in seconds (tests/test_train_default.sh does)
+#   --models  where the finished stages go (default models/default)
+#   --work    data sets, checkpoints and logs (default work/default; not committed)
+#   --bin     the gridlora binary (default build/gridlora)
+#
+# Run a long stage in the background and look at its log:
+#   nohup scripts/train-default.sh multidc > work/multidc.out 2>&1 &
+# Threads: GRIDLORA_THREADS (default 1 here, the count the committed runs used: results
+# depend on it). The OpenBLAS guard variables are unset, as users' machines have them.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+models=$root/models/default
+work=$root/work/default
+bin=$root/build/gridlora
+tiny=0
+stages=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --tiny) tiny=1 ;;
+    --models) models=$2; shift ;;
+    --work) work=$2; shift ;;
+    --bin) bin=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    base|multidc|grids|grid|gridfill) stages+=("$1") ;;
+    *) echo "train-default.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ ${#stages[@]} -gt 0 ]] || stages=(base multidc grids grid gridfill)
+[[ -x $bin ]] || { echo "train-default.sh: $bin is not built (run make)" >&2; exit 1; }
+mkdir -p "$models" "$work"
+export GRIDLORA_THREADS=${GRIDLORA_THREADS:-1}
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+
+# ---- the stages' settings: what the committed weights were trained with ------------
+if [[ $tiny == 1 ]]; then
+  base_runs=("--preset tiny --steps 20 --batch 2 --seed 1 --lr 1e-3 --warmup 5 --ema 0.9"
+             "--steps 10 --batch 2 --seed 2 --lr 5e-4 --warmup 2 --ema 0.9 --t-mu 0.5")
+  base_precision=(f32 bf16)
+  concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
+  grid_count=4; grid_sampling="--steps 2"
+  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"
+  every=5
+else
+  # Base: three runs, each from the F16 weights the one before left (models/default/
+  # TRAINING.md tells why each changed what it changed).
+  base_runs=("--preset default --steps 6000 --batch 4 --seed 1 --lr 5e-4 --warmup 200 --ema 0.999"
+             "--steps 4000 --batch 4 --seed 2 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.5"
+             "--steps 10000 --batch 8 --seed 3 --lr 4e-4 --warmup 100 --ema 0.999 --t-mu 0.3")
+  base_precision=(f32 f32 bf16)
+  concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4"
+  grid_count=512; grid_sampling="--steps 20 --cfg 3"
+  grid_steps="--steps 2000 --batch 2"; fill_steps="--steps 2000 --batch 2"
+  every=250
+fi
+concept_seed=11
+grid_cells=${GRID_CELLS:-multidc} # multidc: the paper's way; render: the renderer's truth
+
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# record STAGE WHAT STEPS WALL LOSS COMMAND: one row of TRAINING.md's records table,
+# replacing the stage's previous row.
+record() {
+  local md=$models/TRAINING.md
+  [[ -f $md ]] || printf '# %s: how each stage was trained\n' "$(basename "$models")" > "$md"
+  grep -q '^<!-- records: begin' "$md" || cat >> "$md" <<'EOF'
+
+## Records (written by scripts/train-default.sh)
+
+<!-- records: begin (one row per stage; the script rewrites its own rows) -->
+| stage | output | steps x batch | training wall time | final loss (mean of last 10 logged steps) | commit | command |
+|---|---|---|---|---|---|---|
+<!-- records: end -->
+EOF
+  python3 - "$md" "$@" <<'EOF'
+import sys
+md, stage, out, steps, wall, loss, commit, cmd = sys.argv[1:9]
+row = f"| {stage} | {out} | {steps} | {wall} | {loss} | {commit} | `{cmd}` |"
+lines = open(md).read().split("\n")
+end = next(i for i, l in enumerate(lines) if l.startswith("<!-- records: end"))
+lines = [l for i, l in enumerate(lines) if not (i < end and l.startswith(f"| {stage} |"))]
+end = next(i for i, l in enumerate(lines) if l.startswith("<!-- records: end"))
+lines.insert(end, row)
+open(md + ".tmp", "w").write("\n".join(lines))
+EOF
+  mv "$md.tmp" "$md"
+}
+
+# summary LOG.csv...: "wall|final loss" from gridlora's training logs (step,loss,lr,
+# grad_norm,seconds): the seconds summed over every row (resumed runs included), the loss
+# the mean of the last 10 rows of the last log.
+summary() {
+  python3 - "$@" <<'EOF'
+import csv, sys
+wall, last = 0.0, []
+for path in sys.argv[1:]:
+    rows = list(csv.DictReader(open(path)))
+    wall += sum(float(r["seconds"]) for r in rows)
+    last = [float(r["loss"]) for r in rows[-10:]]
+h, m, s = int(wall // 3600), int(wall % 3600 // 60), int(wall % 60)
+print(f"{h} h {m:02d} min {s:02d} s|{sum(last) / len(last):.4f}" if last else f"{h} h {m:02d} min {s:02d} s|-")
+EOF
+}
+
+say() { echo "train-default: $*" >&2; }
+
+stage_base() {
+  local init=() n=${#base_runs[@]} logs=() i steps=0
+  for ((i = 0; i < n; i++)); do
+    local out=$work/base$((i + 1)).safetensors f16=$work/base$((i + 1)).f16.safetensors
+    local prec=${base_precision[$i]}
+    if [[ ! -f $f16 ]]; then
+      say "base run $((i + 1))/$n: ${base_runs[$i]} (precision $prec)"
+      # shellcheck disable=SC2086
+      GRIDLORA_PRECISION=$prec "$bin" train base "${init[@]}" --procedural ${base_runs[$i]} \
+        --out "$out" --log "$work/base$((i + 1)).csv" --checkpoint-every $every --resume
+      "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
+    fi
+    init=(--init "$f16")
+    logs+=("$work/base$((i + 1)).csv")
+    steps=$((steps + $(awk -F, 'END{print $1}' "$work/base$((i + 1)).csv")))
+  done
+  cp "$work/base$n.f16.safetensors" "$models/base.safetensors.tmp"
+  mv "$models/base.safetensors.tmp" "$models/base.safetensors"
+  local s; s=$(summary "${logs[@]}")
+  local runs; runs=$(printf ' ; %s' "${base_runs[@]}")
+  record base base.safetensors "$steps steps in $n runs" "${s%%|*}" "${s##*|}" "$commit" \
+    "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
+}
+
+stage_multidc() {
+  stage_done base || { say "multidc needs the base stage first"; exit 1; }
+  if [[ ! -f $work/concepts/manifest.jsonl ]]; then
+    rm -rf "$work/concepts"
+    "$bin" dataset --count $concepts --seed $concept_seed --out "$work/concepts" >/dev/null
+  fi
+  local out=$work/multidc.safetensors
+  # shellcheck disable=SC2086
+  "$bin" train multidc --base "$models/base.safetensors" --data "$work/concepts" $mdc_steps \
+    --out "$out" --log "$work/multidc.csv" --checkpoint-every $every --resume
+  cp "$out" "$models/multidc.safetensors.tmp" && mv "$models/multidc.safetensors.tmp" "$models/multidc.safetensors"
+  local s; s=$(summary "$work/multidc.set.csv" "$work/multidc.seq.csv")
+  local steps; steps=$(( $(awk -F, 'END{print $1}' "$work/multidc.set.csv") + $(awk -F, 'END{print $1}' "$work/multidc.seq.csv") ))
+  record multidc multidc.safetensors "$steps ($mdc_steps)" "${s%%|*}" "${s##*|}" "$commit" \
+    "dataset --count $concepts --seed $concept_seed; train multidc $mdc_steps"
+}
+
+stage_grids() {
+  [[ $grid_cells == render ]] || stage_done multidc || { say "grids needs the multidc stage first"; exit 1; }
+  local src=(--lora "$models/multidc.safetensors")
+  [[ $grid_cells == render ]] && src=(--render)
+  local t0=$SECONDS layout
+  for layout in edit compose; do
+    local gdir=$work/grids-$layout
+    if [[ ! -f $gdir/.done ]]; then
+      rm -rf "$gdir"
+      # shellcheck disable=SC2086
+      "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$work/concepts" \
+        --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir"
+      touch "$gdir/.done"
+    fi
+  done
+  local wall=$((SECONDS - t0))
+  record grids "(work/default/grids-edit, grids-compose)" "$grid_count canvases x 2 layouts" \
+    "$((wall / 60)) min $((wall % 60)) s (this invocation)" "-" "$commit" \
+    "grids ${src[*]/$models\//} --layout edit, compose --count $grid_count $grid_sampling"
+}
+
+stage_grid() {
+  stage_done grids || { say "grid needs the grids stage first"; exit 1; }
+  local out=$work/grid.safetensors
+  # one canvas set per run: train grid reads one directory; the edit layout first
+  # shellcheck disable=SC2086
+  "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" $grid_steps \
+    --out "$out" --log "$work/grid.csv" --checkpoint-every $every --resume
+  cp "$out" "$models/grid.safetensors.tmp" && mv "$models/grid.safetensors.tmp" "$models/grid.safetensors"
+  local s; s=$(summary "$work/grid.csv")
+  record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid --data grids-edit $grid_steps"
+}
+
+stage_gridfill() {
+  stage_done grid || { say "gridfill needs the grid stage first"; exit 1; }
+  local out=$work/gridfill.safetensors
+  # shellcheck disable=SC2086
+  "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
+    --data "$work/grids-edit" $fill_steps --out "$out" --log "$work/gridfill.csv" \
+    --checkpoint-every $every --resume
+  cp "$out" "$models/gridfill.safetensors.tmp" && mv "$models/gridfill.safetensors.tmp" "$models/gridfill.safetensors"
+  local s; s=$(summary "$work/gridfill.csv")
+  record gridfill gridfill.safetensors "$fill_steps" "${s%%|*}" "${s##*|}" "$commit" \
+    "train gridfill --data grids-edit $fill_steps"
+}
+
+# A stage is done when its output is in the models directory and its record row is in
+# TRAINING.md (an output without a record is a stage in progress: base.safetensors was
+# committed after each base run). The grid sets live in the work directory only.
+recorded() { grep -q "^| $1 |" "$models/TRAINING.md" 2>/dev/null; }
+stage_done() {
+  case $1 in
+    grids) recorded grid || [[ -f $work/grids-edit/.done && -f $work/grids-compose/.done ]] ;;
+    *) [[ -f $models/$1.safetensors ]] && recorded "$1" ;;
+  esac
+}
+
+for s in "${stages[@]}"; do
+  if stage_done "$s"; then
+    say "$s: done"
+    continue
+  fi
+  say "$s: starting (work in $work)"
+  start=$SECONDS
+  "stage_$s"
+  say "$s: finished in $(( (SECONDS - start) / 60 )) min"
+done

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# tests/test_train_default.sh SCRIPT BIN: scripts/train-default.sh --tiny into a scratch
+# directory: every stage writes its output and its record row; a second invocation skips
+# every stage; a stage whose output is removed runs again from its checkpoint.
+set -u
+script=$1
+bin=$2
+tmp=$(mktemp -d /tmp/gl_train_default.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+m=$tmp/models
+w=$tmp/work
+bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log" 2>&1 || fail "first run: $(tail -5 "$tmp/log")"
+for f in base multidc grid gridfill; do
+    [[ -f $m/$f.safetensors ]] || fail "no $f.safetensors"
+    grep -q "^| $f | $f.safetensors |" "$m/TRAINING.md" || fail "no record row for $f"
+done
+grep -q "^| grids |" "$m/TRAINING.md" || fail "no record row for grids"
+"$bin" info "$m/base.safetensors" | grep -q F16 || fail "the base is not stored as F16"
+# every record has a loss figure that is a number (the grids row has none)
+awk -F'|' '/^\| (base|multidc|grid|gridfill) \|/ { if ($6 !~ /^ [0-9]+\.[0-9]+ $/) exit 1 }' "$m/TRAINING.md" ||
+    fail "a record lacks its final loss: $(grep '^| ' "$m/TRAINING.md")"
+bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log2" 2>&1 || fail "second run failed"
+[[ $(grep -c ': done$' "$tmp/log2") -eq 5 ]] || fail "second run did not skip every stage: $(cat "$tmp/log2")"
+# the gridfill stage again: its checkpoint holds the last step, so it resumes and ends at once
+sed -i '/^| gridfill |/d' "$m/TRAINING.md"
+rm "$m/gridfill.safetensors"
+bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" gridfill >"$tmp/log3" 2>&1 || fail "third run failed"
+grep -q "resum" "$tmp/log3" || fail "gridfill did not resume from its checkpoint: $(cat "$tmp/log3")"
+[[ $(grep -c "^| gridfill |" "$m/TRAINING.md") -eq 1 ]] || fail "gridfill's record is not one row"
+echo "ok: train-default.sh --tiny: 5 stages, records, skips and a resume"
