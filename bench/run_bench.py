@@ -4,7 +4,9 @@
 Runs, one process after another on the same machine: bench_model (C) and
 tools/bench_reference.py (PyTorch 1.13, fp32 eager and bf16 autocast) on the same
 weights (bench_model save) and shapes; raw sgemm at the model's shapes; a 20-step
-guided 2x2 grid fill. Prints a table, then one JSON line (the issue's keys) last.
+guided 2x2 grid fill; then (issue 11) one training step of `gridlora train base` with 1
+and 2 MPI ranks (skipped when the build has no MPI or mpirun is missing). Prints a
+table, then one JSON line (issue 9's keys) last.
 Every child runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (the Makefile removes them too; this makes the script safe to run alone).
 
@@ -13,6 +15,8 @@ Times are the best of REPS timed repetitions after one untimed warm-up, for both
 """
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +38,55 @@ def run(cmd, precision="fp32"):
         sys.stderr.write(p.stderr)
         raise SystemExit(f"run_bench: {' '.join(cmd)} failed ({p.returncode})")
     return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+
+
+def mpi_scaling(build, quick):
+    """Seconds per step of `gridlora train base --preset default --procedural --batch 4`
+    (rendering, forward, backward, gradient sum, AdamW: the log's per-step column,
+    median after the first step) as 1 rank of 1 thread, 2 ranks of 1 thread each
+    (mpirun, no binding), and 1 rank on every core. None when it cannot run."""
+    gl = os.path.join(build, "gridlora")
+    ver = subprocess.run([gl, "version"], stdout=subprocess.PIPE, text=True).stdout
+    if "MPI: " not in ver or "not built in" in ver:
+        print("mpi scaling: skipped (this build has no MPI: apt-get install libopenmpi-dev openmpi-bin)")
+        return None
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        print("mpi scaling: skipped (mpirun not on PATH)")
+        return None
+    cores = os.cpu_count() or 1
+    steps = 5 if quick else 11
+    tmp = tempfile.mkdtemp(prefix="gl_bench_mpi_")
+    out, log = os.path.join(tmp, "w.safetensors"), os.path.join(tmp, "log.csv")
+    res = {}
+    for ranks, threads in ((1, 1), (2, 1), (1, cores)):
+        cmd = [gl, "train", "base", "--preset", "default", "--procedural", "--batch", "4", "--steps", str(steps),
+               "--seed", "1", "--out", out, "--log", log]
+        if ranks > 1:
+            cmd = [mpirun] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + \
+                  ["--oversubscribe", "--bind-to", "none", "-np", str(ranks)] + cmd
+        e = env_for("fp32")
+        e["GRIDLORA_THREADS"] = str(threads)
+        e["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"  # containers forbid cross-memory attach
+        p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            sys.stderr.write(p.stderr)
+            raise SystemExit(f"run_bench: {' '.join(cmd)} failed ({p.returncode})")
+        with open(log) as f:
+            secs = [float(line.split(",")[4]) for line in f.read().splitlines()[1:]]
+        res[(ranks, threads)] = statistics.median(secs[1:])
+    for f in (out, log):
+        if os.path.exists(f):
+            os.remove(f)
+    os.rmdir(tmp)
+    one, two, full = res[(1, 1)], res[(2, 1)], res[(1, cores)]
+    print(f"data-parallel training step (default preset, batch 4 of 8x32x32 cells, procedural; "
+          f"median of {steps - 1} steps):")
+    print(f"  1 rank,  1 thread     {one:7.3f} s")
+    print(f"  2 ranks, 1 thread each {two:6.3f} s   speedup {one / two:.2f}x over 1 rank (ideal 2)")
+    print(f"  1 rank,  {cores} threads    {full:7.3f} s   (the same cores as threads, for comparison)")
+    return {"mpi_step_s_1rank": round(one, 4), "mpi_step_s_2ranks": round(two, 4),
+            "mpi_scaling_2ranks": round(one / two, 3), "mpi_step_s_1rank_all_threads": round(full, 4)}
 
 
 def main(argv):
@@ -102,6 +155,7 @@ def main(argv):
     print(f"memory: C canvas training step arena {c32['arena_mb']:.0f} MB, peak RSS {c32['peak_rss_mb']:.0f} MB; "
           f"sampling peak RSS {sample['c_fp32']['peak_rss_mb']:.0f} MB; "
           f"PyTorch training step peak RSS {p32['peak_rss_mb']:.0f} MB")
+    mpi = mpi_scaling(build, quick)
     summary = {
         "speedup": round(p32["best_s"] / c32["best_s"], 3),
         "speedup_bf16": round(pbf["best_s"] / cbf["best_s"], 3) if cbf else None,
@@ -113,6 +167,8 @@ def main(argv):
         "sample_grid_s_bf16": grid["bf16"]["seconds"] if grid["bf16"]["precision"] == "bf16" else None,
         "peak_rss_mb": c32["peak_rss_mb"],
     }
+    if mpi:
+        print(json.dumps(mpi))
     print(json.dumps(summary))
     return 0
 

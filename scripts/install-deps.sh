@@ -8,6 +8,8 @@ set -euo pipefail
 # python3-torch runs tools/reference_dit.py, the model's reference in the tests; the
 # library never runs either; gnuplot-nox draws loss curves for `train --plot`; libdnnl-dev
 # (oneDNN) runs the bf16 matrix products.
+# libopenmpi-dev and openmpi-bin: data-parallel training (`mpirun -np K gridlora train`)
+# and its test; the build works without them.
 # Why the OpenMP flavour of OpenBLAS: our attention kernels call sgemm from inside
 # OpenMP parallel loops; the openmp build then runs those calls single-threaded instead
 # of oversubscribing the cores with its own pthreads pool.
@@ -19,6 +21,7 @@ packages=(
   ffmpeg
   python3 python3-torch
   gnuplot-nox libdnnl-dev
+  libopenmpi-dev openmpi-bin
 )
 
 missing=()

@@ -39,6 +39,8 @@ for cmd in "dataset --count 1 --out $o/d" "prep --input $clip --out $o/x.mp4" "i
            "train base --preset tiny --procedural --steps 1 --out $o/x.safetensors" \
            "finetune --base $m --input $clip --token <v> --out $o/x.safetensors" \
            "lora merge --base $m --lora $m --out $o/x.safetensors" "probe --model $m" \
+           "story --input $clip --shot a --out $o/s --model $m --lora $m" \
+           "eval --heldout 1 --seed 0 --model $m --lora $m" \
            "convert --in $m --out $o/x.safetensors --dtype f16"; do
     read -r -a words <<<"$cmd"
     expect 2 -- "${words[@]}" --no-such-option
@@ -85,10 +87,44 @@ expect 2 -- convert --in "$m" --out "$o/x.safetensors"
 expect 2 -- convert --in "$m" --out "$o/x.safetensors" --dtype f8
 expect 1 -- convert --in "$tmp/afile" --out "$o/x.safetensors" --dtype f16
 expect 1 -- convert --in "$m" --out "$nowhere/x.safetensors" --dtype f16
+expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --lora-dropout 1
+expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --lora-dropout nan
+expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout -1
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout
+# story: a small adapter to get past the loading
+"$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \
+    >/dev/null 2>&1 || fail "making an adapter failed"
+st="--model $m --lora $tmp/v.safetensors --steps 1"
+expect 2 -- story --input "$clip" --out "$o/s" $st
+expect 2 -- story --shot a --out "$o/s" $st
+expect 2 -- story --input "$clip" --shot a $st
+(cd "$tmp" && expect 1 -- story --input "$clip" --shot a --out "$o/s" --lora "$tmp/v.safetensors") || exit 1 # no shipped base here
+expect 2 -- story --input "$clip" --shot "" --out "$o/s" $st
+expect 2 -- story --input "$clip" --shot a --shot "a <grid>" --out "$o/s" $st
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --caption "a <cell0>"
+expect 2 -- story --input "$clip" --input "$clip" --shot a --out "$o/s" $st
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --steps 0
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --cfg x
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st extra
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --shot
+expect 1 -- story --input "$tmp/missing.mp4" --shot a --out "$o/s" $st
+expect 1 -- story --input "$tmp/afile" --shot a --out "$o/s" $st
+expect 1 -- story --input "$clip" --shot "a blu star" --out "$o/s" $st
+expect 1 -- story --input "$clip" --shot a --out "$o/s" --model "$tmp/missing.safetensors" --lora "$tmp/v.safetensors"
+expect 1 -- story --input "$clip" --shot a --out "$o/s" --model "$m" --lora "$m"
+expect 1 -- story --input "$clip" --shot a --out "$tmp/afile" $st
+expect 1 -- story --input "$clip" --shot a --out "$nowhere/s" $st
 expect 2 -- selfcheck --steps 0
 expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
 expect 1 -- probe --model "$tmp/missing.safetensors"
+expect 2 -- eval --seed 0
+expect 2 -- eval --heldout 0 --seed 0
+expect 2 -- eval --heldout 1 --seed 0 --no-ttft --ttft-steps 2
+expect 1 -- eval --heldout 1 --seed 0 --model "$tmp/missing.safetensors" --lora "$m"
+expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$tmp/missing.safetensors"
+expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m"
+expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m" --out "$nowhere/x"
 # and convert writes F16 tensors that load and sample
 "$bin" convert --in "$m" --out "$tmp/m16.safetensors" --dtype f16 >/dev/null || fail "convert to f16 failed"
 "$bin" info "$tmp/m16.safetensors" | grep -q F16 || fail "convert --dtype f16 wrote no F16 tensor"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_cli_grid.sh BIN CASE: the grid stages end to end on the tiny preset: `grids`
 # (--render and from a Multi-DC model), `train grid`, `train gridfill` (with a resume), and
-# the zero-shot `edit`, `compose` and `character` writing their files; usage errors exit 2
-# and write nothing; a missing input exits 1 naming it.
+# the zero-shot `edit`, `compose`, `character` and `story` writing their files; usage
+# errors exit 2 and write nothing; a missing input exits 1 naming it.
 set -u
 bin=$1
 tmp=$(mktemp -d /tmp/gl_cli_grid.XXXXXX) || exit 1
@@ -111,15 +111,17 @@ errors)
     [[ -e "$tmp/x.safetensors" ]] && fail "a failed run wrote an adapter"
     echo "ok: failures exit 1 naming the problem" ;;
 args)
+    cd "$tmp" || fail "cd $tmp" # no models/default/ here, whatever directory ctest runs in
     a="--model m --lora l --out $tmp/x"
     expect 2 "^gridlora: edit: --effect: unknown effect 'fire' (known: smoke, lights, shadow, rain, night)" -- \
         edit --input v.mp4 --effect fire $a
     expect 2 "^gridlora: edit: --effect E is required" -- edit --input v.mp4 $a
     expect 2 "^gridlora: edit: at most three --effect" -- edit --input v.mp4 $a --effect smoke --effect rain \
         --effect night --effect lights
-    expect 2 "^gridlora: edit: --model BASE (there is no shipped model yet) is required" -- edit --input v.mp4 \
-        --effect smoke --lora l --out "$tmp/x"
-    expect 2 "^gridlora: edit: --lora GRIDFILL\[:W\] (there is no shipped model yet) is required" -- edit \
+    # without --model/--lora the shipped model's files, which the build directory lacks
+    expect 1 "^gridlora: edit: the shipped base model models/default/base.safetensors is missing" -- edit \
+        --input v.mp4 --effect smoke --lora l --out "$tmp/x"
+    expect 1 "^gridlora: edit: the shipped model's LoRA stages are not trained yet" -- edit \
         --input v.mp4 --effect smoke --model m --out "$tmp/x"
     expect 2 "^gridlora: edit: --input VIDEO is required" -- edit --effect smoke $a
     expect 2 "^gridlora: edit: at most 1 --input" -- edit --input a --input b --effect smoke $a
@@ -129,6 +131,10 @@ args)
     expect 2 "^gridlora: compose: give --caption twice" -- compose --input a --input b --caption "a star" $a
     expect 2 "^gridlora: character: --prompt P is required" -- character --input v.mp4 $a
     expect 2 "^gridlora: character: option --prompt needs a value" -- character --input v.mp4 $a --prompt
+    expect 2 "^gridlora: story: --shot P is required" -- story --input v.mp4 $a
+    expect 2 "^gridlora: story: --shot: empty prompt" -- story --input v.mp4 $a --shot ""
+    expect 2 "^gridlora: story: unknown option '--prompt'" -- story --input v.mp4 $a --shot s --prompt p
+    expect 2 "^gridlora: story: --shot 2: .*marker '<cell2>'" -- story --input v.mp4 $a --shot s --shot "a <cell2> b"
     expect 2 "^gridlora: grids: --lora MULTIDC (or --render) is required" -- grids --model m --data d --layout edit \
         --out "$tmp/g"
     expect 2 "^gridlora: grids: --render takes the renderer's cells: no --lora" -- grids --model m --lora l --render \
@@ -147,13 +153,54 @@ args)
         --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: --out FILE is required" -- train gridfill --base b --data d --grid-lora g
     expect 2 "^gridlora: train: unknown stage 'grids' (stages: base, multidc, grid, gridfill)" -- train grids
-    for c in edit compose character grids; do expect 0 "" -- $c --help; done
+    for c in edit compose character story grids; do expect 0 "" -- $c --help; done
     expect 0 "" -- train grid --help
     expect 0 "" -- train gridfill --help
-    "$bin" edit --help | grep -q "no shipped model yet" || fail "edit --help does not say --model is required for now"
+    "$bin" edit --help | grep -q "default: the shipped model" || fail "edit --help does not name the shipped model"
     "$bin" edit --help | grep -q "smoke, lights, shadow, rain, night" || fail "edit --help lacks the effects"
-    for c in edit compose character grids; do "$bin" --help | grep -q "^  $c " || fail "the command list lacks $c"; done
+    for c in edit compose character story grids; do "$bin" --help | grep -q "^  $c " || fail "the command list lacks $c"; done
     [[ -z "$(ls "$tmp")" ]] || fail "a usage error wrote files: $(ls "$tmp")"
     echo "ok: usage errors, nothing written" ;;
+story)
+    setup
+    lo="--model $base --lora $mdc --steps 2"
+    # frames WxH of a video, as ffprobe counts them
+    probe() { ffprobe -v error -count_frames -show_entries stream=nb_read_frames,width,height -of csv=p=0 "$1"; }
+    run story --input "$tmp/set/0000.mp4" --shot "a star on snow" --shot "a star bouncing" \
+        --shot "a star at night" --out "$tmp/st" $lo --caption "a red star"
+    for f in shot1.mp4 shot2.mp4 shot3.mp4 story.mp4 grid.mp4 grid.gif sheet.png; do
+        [[ -s "$tmp/st/$f" ]] || fail "story: $f missing: $(ls "$tmp/st")"
+    done
+    [[ -e "$tmp/st/shot4.mp4" || -e "$tmp/st/shot0.mp4" || -e "$tmp/st/cell1.mp4" ]] && fail "story: stray files: $(ls "$tmp/st")"
+    # the tiny preset's cell is 2 frames of 8x8: three shots make 6 frames, the grids 16x16
+    [[ $(probe "$tmp/st/shot2.mp4") == "8,8,2" ]] || fail "shot2.mp4: $(probe "$tmp/st/shot2.mp4")"
+    [[ $(probe "$tmp/st/story.mp4") == "8,8,6" ]] || fail "story.mp4: $(probe "$tmp/st/story.mp4")"
+    [[ $(probe "$tmp/st/grid.mp4") == "16,16,6" ]] || fail "grid.mp4: $(probe "$tmp/st/grid.mp4")"
+    [[ $(probe "$tmp/st/grid.gif") == "16,16,6" ]] || fail "grid.gif: $(probe "$tmp/st/grid.gif")"
+    # the sheet: the input and three shots, one row each, 2 frames of 8x8 at scale 4
+    [[ $(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$tmp/st/sheet.png") == "68,140" ]] ||
+        fail "sheet.png: $(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$tmp/st/sheet.png")"
+    grep -q '^wrote .*/st/shot3.mp4 (shot 3: "a star at night")' "$tmp/out.txt" || fail "story shots: $(cat "$tmp/out.txt")"
+    grep -q "^story: [0-9.]* s in all: .*sampling [0-9.]* s (3 grids of 2 steps" "$tmp/out.txt" ||
+        fail "story timings: $(cat "$tmp/out.txt")"
+    # the same seed gives the same story; another chain (--no-anchor) another one
+    run story --input "$tmp/set/0000.mp4" --shot "a star on snow" --shot "a star bouncing" \
+        --shot "a star at night" --out "$tmp/st2" $lo --caption "a red star"
+    cmp -s "$tmp/st/story.mp4" "$tmp/st2/story.mp4" || fail "story: not deterministic"
+    run story --input "$tmp/set/0000.mp4" --shot "a star on snow" --shot "a star bouncing" \
+        --shot "a star at night" --out "$tmp/st3" $lo --caption "a red star" --no-anchor
+    cmp -s "$tmp/st/shot1.mp4" "$tmp/st3/shot1.mp4" || fail "story --no-anchor: shot 1 differs (its grid is the same)"
+    cmp -s "$tmp/st/story.mp4" "$tmp/st3/story.mp4" && fail "story --no-anchor: the same story"
+    run story --input "$tmp/set/0001.mp4" --shot "a star" --out "$tmp/st4" $lo
+    [[ $(probe "$tmp/st4/story.mp4") == "8,8,2" ]] || fail "one-shot story: $(probe "$tmp/st4/story.mp4")"
+    # failures: one line, exit 1, no directory; a bad word in the last shot is found
+    # before any sampling
+    expect 1 "^gridlora: story: .*none.mp4" -- story --input "$tmp/none.mp4" --shot "a star" --out "$tmp/x" $lo
+    expect 1 "^gridlora: story: shot 3: .*unknown word 'dragon'" -- story --input "$tmp/set/0000.mp4" \
+        --shot "a star" --shot "a star on snow" --shot "a dragon" --out "$tmp/x" $lo
+    expect 1 "^gridlora: story: .*none.safetensors" -- story --input "$tmp/set/0000.mp4" --shot "a star" \
+        --out "$tmp/x" --model "$base" --lora "$tmp/none.safetensors"
+    [[ -e "$tmp/x" ]] && fail "a failed story wrote its directory"
+    echo "ok: story" ;;
 *) echo "unknown case $2"; exit 1 ;;
 esac

@@ -4,7 +4,8 @@
 # described by `lora info`; generating with it attached and with it merged into the base
 # gives the same picture (bit-identical PNG here; decoded pixels within 1/255 where the
 # two sums round apart); resuming continues each stage from its own checkpoint, and a
-# run resumed at the stage boundary writes the very same adapter; finetune on one video
+# run resumed at the stage boundary writes the very same adapter, with or without
+# --lora-dropout (which changes the adapter; 0 is none); finetune on one video
 # prints its wall time; usage errors exit 2; an adapter for another model exits 1 naming
 # the tensor that does not fit; more concepts than the model's tokens exit 1.
 set -u
@@ -124,6 +125,19 @@ multidc)
     grep -q "^set stage: nothing to train: the checkpoint is at step 4 of 4" "$tmp/out.txt" || fail "set: $(cat "$tmp/out.txt")"
     grep -q "^sequence stage: trained 6 steps (1 to 6)" "$tmp/out.txt" || fail "seq: $(cat "$tmp/out.txt")"
     cmp -s "$a" "$tmp/whole.safetensors" || fail "the adapter resumed at the stage boundary differs"
+    # dropout on the adapter's input: announced, changes the adapter, resumes to the same
+    # one; 0 is no dropout at all
+    d="--base $base --data $tmp/set --set-steps 4 --seq-steps 6 --batch 2 --rank 4 --alpha 2"
+    run train multidc $d --out "$tmp/d1.safetensors" --lora-dropout 0.3
+    grep -q "^adapter: rank 4, .*, dropout 0.3 on its input$" "$tmp/out.txt" || fail "dropout: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/d1.safetensors" "$tmp/whole.safetensors" && fail "dropout 0.3 changed nothing"
+    run train multidc $d --out "$tmp/d2.safetensors" --lora-dropout 0.3 --checkpoint-every 2
+    rm "$tmp/d2.seq.ckpt.safetensors"
+    run train multidc $d --out "$tmp/d2.safetensors" --lora-dropout 0.3 --checkpoint-every 2 --resume
+    cmp -s "$tmp/d1.safetensors" "$tmp/d2.safetensors" || fail "the adapter trained with dropout and resumed differs"
+    run train multidc $d --out "$tmp/d0.safetensors" --lora-dropout 0
+    grep -q "dropout" "$tmp/out.txt" && fail "dropout 0 announced: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/d0.safetensors" "$tmp/whole.safetensors" || fail "dropout 0 is not the run without dropout"
     "$bin" train multidc --base "$base" --data "$tmp/set" --out "$a" --set-steps 4 --seq-steps 6 --batch 2 --rank 4 \
         --alpha 2 --seed 9 --resume --checkpoint-every 2 >/dev/null 2>"$tmp/err.txt"; rc=$?
     [[ $rc -eq 1 ]] || fail "a resume with another seed exited $rc"
@@ -181,6 +195,8 @@ args)
     expect 2 "^gridlora: train: --rank: 'r' is not an integer" -- train multidc $o --rank r
     expect 2 "^gridlora: train: --alpha: 0 is outside (0, 1e+06\]" -- train multidc $o --alpha 0
     expect 2 "^gridlora: train: --lr: 2 is outside" -- train multidc $o --lr 2
+    expect 2 "^gridlora: train: --lora-dropout: 1 is outside \[0, 0.99\]" -- train multidc $o --lora-dropout 1
+    expect 2 "^gridlora: train: --lora-dropout: 'x' is not a number" -- train multidc $o --lora-dropout x
     expect 2 "^gridlora: train: unknown option '--ema'" -- train multidc $o --ema 0.9
     expect 2 "^gridlora: train: option --seq-steps needs a value" -- train multidc $o --seq-steps
     expect 2 "^gridlora: train: unexpected argument 'now'" -- train multidc $o now
@@ -192,6 +208,7 @@ args)
     expect 2 "^gridlora: finetune: --out FILE is required" -- finetune --base b --input v.mp4 --token "<v>"
     expect 2 "^gridlora: finetune: --steps: -1 is outside" -- finetune $f --steps -1
     expect 2 "^gridlora: finetune: unknown option '--data'" -- finetune $f --data d
+    expect 2 "^gridlora: finetune: --lora-dropout: -0.1 is outside" -- finetune $f --lora-dropout -0.1
     expect 0 "" -- finetune --help
     expect 2 "^gridlora: lora: which action" -- lora
     expect 2 "^gridlora: lora: unknown action 'show'" -- lora show a.safetensors

@@ -487,6 +487,8 @@ static void layout_character(void **s) {
     assert_int_equal(l.kind, GL_LAYOUT_CUSTOM);
 }
 
+static void same_layout(const gl_layout *a, const gl_layout *b);
+
 /* A story of three shots is three grids; grid k's context is shot k-1. */
 static void layout_story(void **s) {
     (void)s;
@@ -510,6 +512,39 @@ static void layout_story(void **s) {
     assert_int_equal(gl_layout_story(&l, STAR, shots, 0, 0, msg, sizeof msg), GL_EINVAL);
     assert_int_equal(gl_layout_story(&l, STAR, NULL, 2, 0, msg, sizeof msg), GL_EINVAL);
     assert_int_equal(l.kind, GL_LAYOUT_CUSTOM);
+}
+
+/* Anchored: grid k > 0 keeps the concept in cell 0 and takes the previous shot in cell 2;
+ * grid 0 is the plain story's. */
+static void layout_story_anchored(void **s) {
+    (void)s;
+    gl_layout l, plain;
+    char msg[256] = "";
+    const char *shots[] = {"a star on sand", "a star on snow", "a star at night"};
+    assert_int_equal(gl_layout_story_anchored(&l, STAR, shots, 3, 0, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_story(&plain, STAR, shots, 3, 0, msg, sizeof msg), GL_OK);
+    same_layout(&l, &plain);
+    /* shot k: {cell 0, cell 1, cell 2, cell 3} = {concept, shot k, shot k-1, shot k+1} */
+    static const int want[3][4] = {{-1, 0, 1, 2}, {-1, 1, 0, 2}, {-1, 2, 1, 2}};
+    static const gl_cell_role roles[4] = {GL_CELL_INPUT, GL_CELL_OUTPUT, GL_CELL_INPUT, GL_CELL_OUTPUT};
+    for (int k = 1; k < 3; k++) {
+        assert_int_equal(gl_layout_story_anchored(&l, STAR, shots, 3, k, msg, sizeof msg), GL_OK);
+        assert_int_equal(l.kind, GL_LAYOUT_STORY);
+        assert_string_equal(l.global, "story");
+        assert_int_equal(l.no_masks, 0);
+        for (int c = 0; c < 4; c++) check_cell(&l, c, roles[c], want[k][c] < 0 ? STAR : shots[want[k][c]]);
+        assert_string_equal(l.cell[GL_STORY_SHOT_CELL].prompt, shots[k]);
+        assert_string_equal(l.cell[GL_STORY_PREV_CELL].prompt, shots[k - 1]);
+    }
+    assert_int_equal(gl_layout_story_anchored(&l, NULL, shots, 2, 1, msg, sizeof msg), GL_OK);
+    check_cell(&l, 0, GL_CELL_INPUT, "");
+    check_cell(&l, 3, GL_CELL_OUTPUT, shots[1]);
+    assert_int_equal(gl_layout_story_anchored(&l, STAR, shots, 3, 3, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "shot 3"));
+    assert_int_equal(l.kind, GL_LAYOUT_CUSTOM);
+    assert_int_equal(gl_layout_story_anchored(&l, "a <cell1>", shots, 3, 1, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(l.kind, GL_LAYOUT_CUSTOM);
+    assert_int_equal(gl_layout_story_anchored(&l, STAR, NULL, 2, 1, msg, sizeof msg), GL_EINVAL);
 }
 
 static void same_layout(const gl_layout *a, const gl_layout *b) {
@@ -718,6 +753,44 @@ static void layout_masks(void **state) {
     assert_int_equal(gl_layout_masks(&l, d, text, 20, L, 2, self, cross), GL_EINVAL);
 }
 
+/* The anchored story's grid 1 (inputs: cells 0 and 2), entry by entry on the canvas and
+ * text of layout_masks, against tables written by hand: which cells' tokens a query of
+ * each cell reads, and which text segments. */
+static void layout_masks_story(void **state) {
+    (void)state;
+    gl_layout l;
+    char msg[256];
+    const char *shots[] = {"p", "q"};
+    assert_int_equal(gl_layout_story_anchored(&l, "c", shots, 2, 1, msg, sizeof msg), 0);
+    gl_patch_dims d = {1, 1, 8, 8, 3, 1, 2, 2};
+    const int32_t text[] = {2, 10, 11, 3, 20, 4, 21, 22, 5, 23, 6, 24};
+    const int64_t n = 12, L = 16, T = 16;
+    static const uint8_t reads_cell[4][4] = {
+        {1, 0, 0, 0}, /* cell 0, the concept (input): itself only */
+        {1, 1, 1, 1}, /* cell 1, the shot (output): everything */
+        {0, 0, 1, 0}, /* cell 2, the previous shot (input): itself only */
+        {1, 1, 1, 1}, /* cell 3, look-ahead (output): everything */
+    };
+    /* text segments: global, cell 0, cell 1, cell 2, cell 3 */
+    static const uint8_t reads_text[4][5] = {
+        {1, 1, 0, 0, 0},
+        {1, 1, 1, 1, 1},
+        {1, 0, 0, 1, 0},
+        {1, 1, 1, 1, 1},
+    };
+    static const int seg[12] = {0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4};
+    uint8_t self[16 * 16], cross[16 * 16];
+    assert_int_equal(gl_layout_masks(&l, d, text, n, L, 2, self, cross), 0);
+    for (int64_t i = 0; i < T; i++) {
+        int ci = 2 * ((i / 4) >= 2) + ((i % 4) >= 2);
+        for (int64_t j = 0; j < T; j++) {
+            int cj = 2 * ((j / 4) >= 2) + ((j % 4) >= 2);
+            assert_int_equal(self[i * T + j], reads_cell[ci][cj]);
+        }
+        for (int64_t j = 0; j < L; j++) assert_int_equal(cross[i * L + j], j < n && reads_text[ci][seg[j]]);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tile_split_round_trip),
     cmocka_unit_test(tile_literal),
@@ -740,5 +813,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(layout_prompt_exact),
     cmocka_unit_test(layout_prompt_overflow),
     cmocka_unit_test(layout_masks),
+    cmocka_unit_test(layout_story_anchored),
+    cmocka_unit_test(layout_masks_story),
 };
 TU_MAIN("grid", tests)

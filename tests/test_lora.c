@@ -1,5 +1,7 @@
 /* tests/test_lora.c: the LoRA adapter op against a double reference and finite
- * differences (pattern of tests/test_linear.c). */
+ * differences (pattern of tests/test_linear.c); the adapter in the model; its dropout:
+ * the mask's statistics and determinism, gradients through a fixed mask, training
+ * forwards only, exact resumes. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <string.h>
 
@@ -13,6 +15,7 @@
 #include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/nn.h"
+#include "gridlora/train.h"
 #include "testutil.h"
 
 typedef struct lora_ctx {
@@ -365,11 +368,364 @@ static void lora_matches_pytorch(void **s) {
     if (rc != 0) fail_msg("'%s' failed (exit %d): adapter output or gradients disagree with the PyTorch reference", cmd, rc);
 }
 
+/* ---- dropout ------------------------------------------------------------------------ */
+
+/* The mask: the fraction dropped is p within 5 standard deviations of a binomial, kept
+ * elements are scaled by exactly 1/(1-p), p = 0 is the identity; the mask depends on the
+ * seed only, not on the thread count, on how the elements are split into calls, or on
+ * whether out is x; the backward passes gradient exactly where the forward kept. */
+static void dropout_mask(void **s) {
+    (void)s;
+    enum { N = 1 << 18 };
+    float *x = tu_falloc(N), *y = tu_falloc(N), *y2 = tu_falloc(N), *d = tu_falloc(N), *dx = tu_falloc(N);
+    tu_rng r;
+    tu_seed(&r, 21);
+    tu_fill(&r, x, N, 1.0);
+    tu_fill(&r, d, N, 1.0);
+    for (int64_t i = 0; i < N; i++)
+        if (x[i] == 0.0f) x[i] = 1.0f; /* a zero would look dropped */
+    const float ps[] = {0.1f, 0.5f, 0.9f};
+    for (int q = 0; q < 3; q++) {
+        const float p = ps[q], sc = 1.0f / (1.0f - p);
+        gl_set_threads(1);
+        gl_dropout_forward(y, x, N, p, 77, 0);
+        int64_t dropped = 0;
+        for (int64_t i = 0; i < N; i++) {
+            if (y[i] == 0.0f) dropped++;
+            else if (y[i] != x[i] * sc) fail_msg("p %g: element %lld kept as %g, not %g", (double)p, (long long)i,
+                                                 (double)y[i], (double)(x[i] * sc));
+        }
+        double frac = (double)dropped / N, sd = sqrt(p * (1.0 - p) / N);
+        print_message("dropout %.1f: %.4f dropped (sd %.4f)\n", (double)p, frac, sd);
+        assert_true(fabs(frac - p) < 5 * sd);
+        gl_set_threads(2);
+        gl_dropout_forward(y2, x, N, p, 77, 0);
+        assert_memory_equal(y2, y, N * sizeof(float));
+        gl_dropout_forward(y2, x, 1000, p, 77, 0); /* in two calls */
+        gl_dropout_forward(y2 + 1000, x + 1000, N - 1000, p, 77, 1000);
+        assert_memory_equal(y2, y, N * sizeof(float));
+        memcpy(y2, x, N * sizeof(float)); /* in place */
+        gl_dropout_forward(y2, y2, N, p, 77, 0);
+        assert_memory_equal(y2, y, N * sizeof(float));
+        gl_dropout_forward(y2, x, N, p, 78, 0); /* another seed, another mask */
+        int64_t differ = 0;
+        for (int64_t i = 0; i < N; i++) differ += (y2[i] == 0.0f) != (y[i] == 0.0f);
+        assert_true(fabs((double)differ / N - 2.0 * p * (1.0 - p)) < 0.01);
+        /* dx += where kept, dout / (1 - p) */
+        memcpy(dx, x, N * sizeof(float));
+        gl_dropout_backward(dx, d, N, p, 77, 0);
+        for (int64_t i = 0; i < N; i++) {
+            float want = y[i] != 0.0f ? x[i] + d[i] * sc : x[i];
+            if (dx[i] != want) fail_msg("p %g: gradient %lld is %g, not %g", (double)p, (long long)i, (double)dx[i],
+                                        (double)want);
+        }
+    }
+    gl_dropout_forward(y, x, N, 0.0f, 77, 0);
+    assert_memory_equal(y, x, N * sizeof(float));
+    tu_free(x); tu_free(y); tu_free(y2); tu_free(d); tu_free(dx);
+}
+
+typedef struct drop_ctx {
+    lora_ctx l;
+    const double *keep; /* [N*IC]: 1/(1-p) where the mask keeps, else 0 */
+} drop_ctx;
+
+/* ref_lora on the dropped input: in[0] = x, in[1] = A, in[2] = B, the mask fixed */
+static void ref_drop_lora(void *vctx, double *const *in, double *out) {
+    const drop_ctx *c = vctx;
+    const int64_t n = c->l.N * c->l.IC;
+    double *xd = malloc((size_t)n * sizeof *xd);
+    for (int64_t i = 0; i < n; i++) xd[i] = in[0][i] * c->keep[i];
+    double *const in2[3] = {xd, in[1], in[2]};
+    ref_lora((void *)&c->l, in2, out);
+    free(xd);
+}
+
+/* The adapter on a dropped input, dropout forward then gl_lora_forward and back through
+ * both, against central differences of the double reference with the same fixed mask. */
+static void dropout_lora_gradients(void **s) {
+    (void)s;
+    const int64_t shapes[2][4] = {{7, 13, 5, 2}, {9, 16, 24, 4}};
+    for (int q = 0; q < 2; q++) {
+        const int64_t N = shapes[q][0], IC = shapes[q][1], OC = shapes[q][2], r = shapes[q][3];
+        const float p = 0.4f;
+        const uint64_t seed = 5 + (uint64_t)q;
+        drop_ctx c = {{N, IC, OC, r, 0.75}, NULL};
+        tu_rng rng;
+        tu_seed(&rng, 30 + (uint64_t)q);
+        float *x = tu_falloc(N * IC), *xd = tu_falloc(N * IC), *A = tu_falloc(r * IC), *B = tu_falloc(OC * r);
+        float *g = tu_falloc(N * OC), *y = tu_falloc(N * OC), *h = tu_falloc(N * r), *dh = tu_falloc(N * r);
+        float *dxd = tu_falloc(N * IC), *dx = tu_falloc(N * IC), *dA = tu_falloc(r * IC), *dB = tu_falloc(OC * r);
+        float *ones = tu_falloc(N * IC), *m = tu_falloc(N * IC);
+        tu_fill(&rng, x, N * IC, 1.0);
+        tu_fill(&rng, A, r * IC, 0.5);
+        tu_fill(&rng, B, OC * r, 0.5);
+        tu_fill(&rng, g, N * OC, 1.0);
+        for (int64_t i = 0; i < N * IC; i++) ones[i] = 1.0f;
+        gl_dropout_forward(m, ones, N * IC, p, seed, 0); /* the mask, scaled */
+        double *keep = tu_to_double(m, N * IC);
+        int64_t kept = 0;
+        for (int64_t i = 0; i < N * IC; i++) kept += keep[i] != 0;
+        assert_true(kept > 0 && kept < N * IC);
+        c.keep = keep;
+        memset(y, 0, (size_t)(N * OC) * sizeof(float));
+        gl_dropout_forward(xd, x, N * IC, p, seed, 0);
+        gl_lora_forward(y, h, xd, A, B, N, IC, OC, r, (float)c.l.scale);
+        memset(dxd, 0, (size_t)(N * IC) * sizeof(float));
+        memset(dx, 0, (size_t)(N * IC) * sizeof(float));
+        memset(dA, 0, (size_t)(r * IC) * sizeof(float));
+        memset(dB, 0, (size_t)(OC * r) * sizeof(float));
+        gl_lora_backward(dxd, dA, dB, dh, g, xd, h, A, B, N, IC, OC, r, (float)c.l.scale);
+        gl_dropout_backward(dx, dxd, N * IC, p, seed, 0);
+        double *in[3] = {tu_to_double(x, N * IC), tu_to_double(A, r * IC), tu_to_double(B, OC * r)};
+        double *G = tu_to_double(g, N * OC), *yref = tu_dalloc(N * OC), *num = tu_dalloc(N * IC + r * IC + OC * r);
+        ref_drop_lora(&c, in, yref);
+        tu_check("dropout lora forward", y, yref, N * OC, TU_TOL);
+        tu_numgrad(ref_drop_lora, &c, in, 0, N * IC, N * OC, G, TU_EPS, num);
+        tu_check("dropout lora dinp", dx, num, N * IC, TU_TOL);
+        for (int64_t i = 0; i < N * IC; i++)
+            if (keep[i] == 0) assert_true(dx[i] == 0.0f); /* no gradient reaches a dropped input */
+        tu_numgrad(ref_drop_lora, &c, in, 1, r * IC, N * OC, G, TU_EPS, num);
+        tu_check("dropout lora dA", dA, num, r * IC, TU_TOL);
+        tu_numgrad(ref_drop_lora, &c, in, 2, OC * r, N * OC, G, TU_EPS, num);
+        tu_check("dropout lora dB", dB, num, OC * r, TU_TOL);
+        for (int i = 0; i < 3; i++) tu_free(in[i]);
+        tu_free(G); tu_free(yref); tu_free(num); tu_free(keep);
+        tu_free(x); tu_free(xd); tu_free(A); tu_free(B); tu_free(g); tu_free(y); tu_free(h); tu_free(dh);
+        tu_free(dxd); tu_free(dx); tu_free(dA); tu_free(dB); tu_free(ones); tu_free(m);
+    }
+}
+
+/* A forward (and backward when grads) of the fixed batch with the given dropout switch;
+ * the output in f->out, the adapter's gradients in its store. */
+static double fwd_drop(fwd *f, gl_dit *m, gl_lora *l, int train, uint64_t seed, int grads) {
+    char msg[256];
+    gl_dit_batch b = {.B = 1, .F = 2, .H = 8, .W = 8, .x = f->x, .t = f->t, .text = f->text, .text_lens = f->lens,
+                      .train = train, .dropout_seed = seed};
+    gl_arena_reset(f->arena);
+    if (gl_dit_forward(m, f->arena, &b, f->out, msg, sizeof msg)) fail_msg("%s", msg);
+    if (grads) {
+        gl_params_zero_grad(gl_lora_params(l));
+        assert_int_equal(gl_dit_backward(m, f->arena, f->G), GL_OK);
+    }
+    double loss = 0;
+    for (int i = 0; i < 2 * 8 * 8 * 3; i++) loss += (double)f->out[i] * f->G[i];
+    return loss;
+}
+
+/* In the model: p = 0 in a training forward is bit for bit the forward without dropout
+ * (outputs and gradients); p > 0 changes nothing outside training forwards (sampling,
+ * evaluation) and, in them, gives masks fixed by the seed; the adapter's gradients
+ * through them match finite differences of the whole model with the same seed. */
+static void dropout_in_model(void **s) {
+    (void)s;
+    char msg[256];
+    enum { NO = 2 * 8 * 8 * 3 };
+    gl_dit *m = model(16);
+    gl_params *mp = gl_dit_params(m);
+    randomize(mp, 5, 0.3);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    gl_lora_spec sp = gl_lora_default_spec();
+    int32_t toks[1] = {60};
+    sp.rank = 3;
+    sp.motion = 1;
+    sp.tokens = toks;
+    sp.n_tokens = 1;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
+    gl_params *lp = gl_lora_params(l);
+    randomize(lp, 8, 0.3);
+    assert_int_equal(gl_dit_attach_lora(m, l, 0.7f, msg, sizeof msg), GL_OK);
+    assert_true(gl_lora_dropout(l) == 0.0f);
+    assert_int_equal(gl_lora_set_dropout(l, 1.0f), GL_EINVAL);
+    assert_int_equal(gl_lora_set_dropout(l, -0.1f), GL_EINVAL);
+    assert_int_equal(gl_lora_set_dropout(l, NAN), GL_EINVAL);
+    const size_t nbytes = gl_dit_arena_bytes(m, 1, 2, 8, 8);
+    fwd f;
+    fwd_init(&f, m);
+    const int64_t ng = gl_params_numel(lp);
+    float *out0 = tu_falloc(NO), *g0 = tu_falloc(ng), *out1 = tu_falloc(NO), *g1 = tu_falloc(ng);
+    fwd_drop(&f, m, l, 0, 0, 1);
+    memcpy(out0, f.out, sizeof(float) * NO);
+    memcpy(g0, gl_params_grads(lp), (size_t)ng * sizeof(float));
+    fwd_drop(&f, m, l, 1, 123, 1); /* p = 0: training changes nothing */
+    assert_memory_equal(f.out, out0, sizeof(float) * NO);
+    assert_memory_equal(gl_params_grads(lp), g0, (size_t)ng * sizeof(float));
+    assert_int_equal(gl_lora_set_dropout(l, 0.3f), GL_OK);
+    assert_true(gl_dit_arena_bytes(m, 1, 2, 8, 8) > nbytes); /* two buffers for the dropped input */
+    gl_arena_free(&f.arena);
+    gl_arena_new(&f.arena, gl_dit_arena_bytes(m, 1, 2, 8, 8));
+    fwd_drop(&f, m, l, 0, 123, 1); /* not training: as without dropout */
+    assert_memory_equal(f.out, out0, sizeof(float) * NO);
+    assert_memory_equal(gl_params_grads(lp), g0, (size_t)ng * sizeof(float));
+    fwd_drop(&f, m, l, 1, 123, 1);
+    memcpy(out1, f.out, sizeof(float) * NO);
+    memcpy(g1, gl_params_grads(lp), (size_t)ng * sizeof(float));
+    assert_true(memcmp(out1, out0, sizeof(float) * NO) != 0);
+    fwd_drop(&f, m, l, 1, 123, 1); /* the same seed, the same masks */
+    assert_memory_equal(f.out, out1, sizeof(float) * NO);
+    assert_memory_equal(gl_params_grads(lp), g1, (size_t)ng * sizeof(float));
+    fwd_drop(&f, m, l, 1, 124, 0);
+    assert_true(memcmp(f.out, out1, sizeof(float) * NO) != 0);
+    /* finite differences with the masks of seed 123 (as lora_in_model, which explains the
+     * step and the tolerance) */
+    double worst = 0;
+    for (int i = 0; i < gl_params_count(lp); i++) {
+        gl_tensor t = gl_params_tensor(lp, i);
+        int64_t n = gl_tensor_numel(&t), best = 0, off = t.grad - gl_params_grads(lp);
+        for (int64_t j = 1; j < n; j++)
+            if (fabsf(g1[off + j]) > fabsf(g1[off + best])) best = j;
+        if (fabs(g1[off + best]) < 1e-5) fail_msg("%s has no gradient", gl_params_name(lp, i));
+        float saved = t.data[best], h = 1e-2f * fmaxf(fabsf(saved), 0.3f);
+        t.data[best] = saved + h;
+        double lpl = fwd_drop(&f, m, l, 1, 123, 0);
+        t.data[best] = saved - h;
+        double lm = fwd_drop(&f, m, l, 1, 123, 0);
+        t.data[best] = saved;
+        double err = fabs((lpl - lm) / (2.0 * h) - g1[off + best]) / fmax(fabs(g1[off + best]), 0.2);
+        if (err > worst) worst = err;
+    }
+    print_message("adapter gradients through dropout 0.3: %d tensors, worst relative error %.2e\n",
+                  gl_params_count(lp), worst);
+    assert_true(worst < 3e-2);
+    /* merging ignores the dropout: the merged model is the attached one in evaluation */
+    gl_dit_detach_loras(m);
+    assert_int_equal(gl_lora_merge(m, l, 0.7f, msg, sizeof msg), GL_OK);
+    fwd_drop(&f, m, l, 1, 123, 0);
+    double *want = tu_to_double(out0, NO);
+    tu_check("merged against attached, not training", f.out, want, NO, 1e-5);
+    tu_free(want);
+    tu_free(out0); tu_free(g0); tu_free(out1); tu_free(g1);
+    gl_arena_free(&f.arena);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
+/* An item's masks depend on its place in the whole batch, not on the batch it is in: item
+ * 1 of a batch of two equals the same item alone with first_item = 1 (data-parallel
+ * ranks), and differs with first_item = 0. */
+static void dropout_split_batch(void **s) {
+    (void)s;
+    char msg[256];
+    enum { NI = 2 * 8 * 8 * 3 };
+    gl_dit *m = model(16);
+    randomize(gl_dit_params(m), 5, 0.3);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 3;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
+    randomize(gl_lora_params(l), 8, 0.3);
+    assert_int_equal(gl_lora_set_dropout(l, 0.5f), GL_OK);
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    float *x = tu_falloc(2 * NI), *t = tu_falloc(64), *out2 = tu_falloc(2 * NI), *out1 = tu_falloc(NI);
+    tu_rng r;
+    tu_seed(&r, 12);
+    tu_fill(&r, x, 2 * NI, 1.0);
+    for (int i = 0; i < 64; i++) t[i] = (float)tu_uniform(&r);
+    int32_t text[32] = {7, 60, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 61, 10, 11}, lens[2] = {3, 4};
+    gl_arena *a = NULL;
+    assert_int_equal(gl_arena_new(&a, gl_dit_arena_bytes(m, 2, 2, 8, 8)), GL_OK);
+    gl_dit_batch b = {.B = 2, .F = 2, .H = 8, .W = 8, .x = x, .t = t, .text = text, .text_lens = lens,
+                      .train = 1, .dropout_seed = 9};
+    if (gl_dit_forward(m, a, &b, out2, msg, sizeof msg)) fail_msg("%s", msg);
+    b = (gl_dit_batch){.B = 1, .F = 2, .H = 8, .W = 8, .x = x + NI, .t = t + 32, .text = text + 16,
+                       .text_lens = lens + 1, .train = 1, .dropout_seed = 9, .first_item = 1};
+    gl_arena_reset(a);
+    if (gl_dit_forward(m, a, &b, out1, msg, sizeof msg)) fail_msg("%s", msg);
+    double *want = tu_to_double(out2 + NI, NI);
+    tu_check("item 1 alone, first_item 1", out1, want, NI, 1e-6);
+    b.first_item = 0;
+    gl_arena_reset(a);
+    if (gl_dit_forward(m, a, &b, out1, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_true(tu_rel_err(out1, want, NI, 1e-6) > 1e-3);
+    b.first_item = -1;
+    assert_int_equal(gl_dit_forward(m, a, &b, out1, msg, sizeof msg), GL_EINVAL);
+    tu_free(want);
+    tu_free(x); tu_free(t); tu_free(out2); tu_free(out1);
+    gl_arena_free(&a);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
+/* A moving pattern and a 3-token prompt per sample, from the step's rng only. */
+static int drop_fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg, size_t msglen) {
+    (void)vctx; (void)step; (void)msg; (void)msglen;
+    for (int64_t i = 0; i < b->B; i++) {
+        double phase = gl_rng_uniform(rng) * 6.0;
+        for (int64_t e = 0; e < b->F * b->H * b->W * 3; e++) b->x0[i * b->F * b->H * b->W * 3 + e] =
+            (float)(0.8 * sin(phase + 0.37 * (double)e));
+        b->text_lens[i] = 3;
+        for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k;
+    }
+    return 0;
+}
+
+/* Trains an adapter with dropout p on a frozen tiny model for `steps` (stopping after
+ * stop_after when > 0, resuming when resume); returns its parameters (tu_free them) and
+ * their size in bytes. */
+static float *train_adapter(float p, int64_t steps, int64_t stop_after, int resume, const char *ckpt, size_t *bytes) {
+    char msg[256];
+    gl_dit *m = model(16);
+    gl_params *mp = gl_dit_params(m);
+    randomize(mp, 5, 0.3);
+    for (int i = 0; i < gl_params_count(mp); i++) gl_params_set_flags(mp, i, GL_PARAM_FROZEN);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 2;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 4, msg, sizeof msg), GL_OK);
+    if (p > 0) assert_int_equal(gl_lora_set_dropout(l, p), GL_OK);
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    gl_train_opts o = gl_train_default_opts();
+    o.params = gl_lora_params(l);
+    o.steps = steps;
+    o.batch = 2;
+    o.warmup = 1;
+    o.lr = 1e-2f;
+    o.checkpoint = ckpt;
+    o.stop_after = stop_after;
+    o.resume = resume;
+    gl_train_result res;
+    if (gl_train_run(m, &o, drop_fill, NULL, &res, msg, sizeof msg)) fail_msg("%s", msg);
+    int64_t n = gl_params_numel(o.params);
+    float *w = tu_falloc(n);
+    *bytes = (size_t)n * sizeof(float);
+    memcpy(w, gl_params_data(o.params), *bytes);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+    return w;
+}
+
+/* Training with dropout: the masks come from the step, so a run stopped and resumed from
+ * its checkpoint ends with the adapter of the run straight through; dropout changes the
+ * result, and p = 0 is the run without it. */
+static void dropout_train_resumes(void **s) {
+    (void)s;
+    char dir[] = "/tmp/gl_lora_drop_XXXXXX", ckpt[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(ckpt, sizeof ckpt, "%s/run.safetensors", dir);
+    size_t n = 0;
+    float *straight = train_adapter(0.3f, 6, 0, 0, NULL, &n);
+    float *first = train_adapter(0.3f, 6, 3, 0, ckpt, &n);
+    float *resumed = train_adapter(0.3f, 6, 0, 1, ckpt, &n);
+    float *plain = train_adapter(0.0f, 6, 0, 0, NULL, &n);
+    assert_memory_equal(resumed, straight, n);
+    assert_true(memcmp(first, straight, n) != 0);
+    assert_true(memcmp(plain, straight, n) != 0);
+    tu_free(straight); tu_free(first); tu_free(resumed); tu_free(plain);
+    remove(ckpt);
+    rmdir(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lora_matches_pytorch),
     cmocka_unit_test(lora_in_model),
     cmocka_unit_test(lora_adapter_object),
     cmocka_unit_test(lora_shapes),
     cmocka_unit_test(lora_adds_and_nulls),
+    cmocka_unit_test(dropout_mask),
+    cmocka_unit_test(dropout_lora_gradients),
+    cmocka_unit_test(dropout_in_model),
+    cmocka_unit_test(dropout_split_batch),
+    cmocka_unit_test(dropout_train_resumes),
 };
 TU_MAIN("lora", tests)

@@ -1,6 +1,7 @@
 /* tests/test_mse.c: the masked MSE loss against a double reference and finite
- * differences, for every kind of mask, and the loss bit-identical across thread counts
- * (the pattern of tests/test_linear.c). */
+ * differences, for every kind of mask, the loss bit-identical across thread counts
+ * (the pattern of tests/test_linear.c), and its sums split over shards as MPI ranks
+ * split a batch. */
 #include <math.h>
 #include <string.h>
 
@@ -151,10 +152,43 @@ static void mse_accumulates(void **s) {
     for (int i = 0; i < N; i++) assert_float_equal(d2[i], d1[i] - 1.0f, 1e-5);
 }
 
+/* The sums data-parallel ranks add: their quotient is the loss bit for bit, and the sums
+ * of two shards (with different mask counts) add up to the whole's; the shards' scaled
+ * gradients (dloss = their share of the mask) are the whole's. */
+static void mse_sums_split(void **s) {
+    (void)s;
+    enum { N = 10000, CUT = 3001 };
+    tu_rng r;
+    tu_seed(&r, 13);
+    float *p = tu_falloc(N), *y = tu_falloc(N), *m = tu_falloc(N), *dw = tu_falloc(N), *ds = tu_falloc(N);
+    tu_fill(&r, p, N, 1);
+    tu_fill(&r, y, N, 1);
+    fill_mask(&r, m, N, MASK_BINARY);
+    double sq, msum, sq1, m1, sq2, m2;
+    gl_mse_sums(p, y, m, N, &sq, &msum);
+    assert_true(sq / msum == gl_mse_forward(p, y, m, N));
+    gl_mse_sums(p, y, m, CUT, &sq1, &m1);
+    gl_mse_sums(p + CUT, y + CUT, m + CUT, N - CUT, &sq2, &m2);
+    assert_true(m1 + m2 == msum); /* counts of a 0/1 mask: exact */
+    fail_if_far("sum of the shards' squares", sq1 + sq2, sq, 1e-12);
+    memset(dw, 0, N * sizeof(float));
+    memset(ds, 0, N * sizeof(float));
+    gl_mse_backward(dw, p, y, m, N, 1.0f);
+    gl_mse_backward(ds, p, y, m, CUT, (float)(m1 / msum));
+    gl_mse_backward(ds + CUT, p + CUT, y + CUT, m + CUT, N - CUT, (float)(m2 / msum));
+    for (int i = 0; i < N; i++) fail_if_far("shard gradient", ds[i], dw[i], 1e-6);
+    tu_free(p);
+    tu_free(y);
+    tu_free(m);
+    tu_free(dw);
+    tu_free(ds);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mse_masks),
     cmocka_unit_test(mse_zero_mask),
     cmocka_unit_test(mse_threads_bitwise),
     cmocka_unit_test(mse_accumulates),
+    cmocka_unit_test(mse_sums_split),
 };
 TU_MAIN("mse", tests)

@@ -22,7 +22,8 @@ static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
     (void)msg; (void)msglen;
     source *s = vctx;
     for (int64_t i = 0; i < b->B; i++) {
-        double phase = s->fixed ? 0.3 * (double)i : gl_rng_uniform(rng) * 6.0;
+        int64_t g = b->index + i; /* the sample's place in the whole batch */
+        double phase = s->fixed ? 0.3 * (double)g : gl_rng_uniform(rng) * 6.0;
         for (int64_t f = 0; f < b->F; f++)
             for (int64_t y = 0; y < b->H; y++)
                 for (int64_t x = 0; x < b->W; x++)
@@ -30,7 +31,7 @@ static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
                         b->x0[(((i * b->F + f) * b->H + y) * b->W + x) * 3 + c] =
                             (float)(0.8 * sin(phase + 0.7 * x + 0.4 * y + 0.9 * f + 2.0 * c));
         b->text_lens[i] = 3;
-        for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)i;
+        for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)g;
     }
     if (step == s->nan_at) b->x0[5] = NAN;
     return 0;

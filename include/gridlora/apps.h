@@ -10,6 +10,13 @@
  *     gl_video cells[4];
  *     gl_grid_split(cells, &canvas, msg, sizeof msg);
  *
+ * A story chains such runs, each shot's output the next grid's context:
+ *
+ *     gl_video story = {0};
+ *     gl_app_story(m, &user_video, "a red star", (const char *[]){"a red star on snow",
+ *                  "a red star bouncing"}, 2, 1, &sample_opts, &story, NULL, NULL, msg,
+ *                  sizeof msg);
+ *
  * Thread safety: one run at a time per model. Nothing keeps a pointer to the arguments.
  */
 #ifndef GRIDLORA_APPS_H
@@ -44,6 +51,27 @@ typedef struct gl_app_timing {
 int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS],
                const gl_sample_opts *so, gl_video *canvas, gl_app_timing *timing, char *msg,
                size_t msglen);
+
+/* A story (METHOD.md, "Layouts"): a chain of n_shots grids, one gl_app_run each, in
+ * order. Grid k is gl_layout_story_anchored's (anchored = 1: the input stays in cell 0
+ * of every grid) or gl_layout_story's (anchored = 0: only the previous shot is
+ * context); its shot cell (GL_STORY_SHOT_CELL) becomes, bit for bit, the previous-shot
+ * input cell of grid k + 1, so each shot carries the identity and motion of the one
+ * before. Grid k samples with seed so->seed + k: every shot gets its own noise.
+ * `input` is the user's video at the model's cell size (F x H x W, in [0, 1]);
+ * concept_prompt describes it ("" or NULL for none); shots[0..n_shots-1] are the shots'
+ * prompts, 1 <= n_shots <= GL_STORY_MAX_SHOTS.
+ * *story (n_shots F x H x W) is the shots one after another: frames k F .. k F + F - 1
+ * are shot k. *grids (n_shots F x 2H x 2W; NULL when not wanted) is the grids one after
+ * another in the same way. Both are allocated here and released by the caller with
+ * gl_video_release. timing (may be NULL) sums the grids'. GL_EINVAL (msg says why, with
+ * the shot for a failure inside the chain) for a bad shot count or prompt, a misfit
+ * input; gl_app_run's errors; GL_ENOMEM. On failure both are zeroed. */
+#define GL_STORY_MAX_SHOTS 64
+int gl_app_story(gl_dit *m, const gl_video *input, const char *concept_prompt,
+                 const char *const *shots, int n_shots, int anchored, const gl_sample_opts *so,
+                 gl_video *story, gl_video *grids, gl_app_timing *timing, char *msg,
+                 size_t msglen);
 
 #ifdef __cplusplus
 }

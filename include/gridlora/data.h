@@ -15,9 +15,10 @@
  * text_len is cut to its first text_len tokens (only test-sized presets are that short).
  *
  * Determinism: what a source yields for a batch depends only on the rng it is given
- * (gl_train_run seeds it from the run's seed and the step) and on the source's data:
- * the same step of the same run gets the same batch, which is what makes resumed runs
- * exact. Rendering is bit-exact on every machine and thread count (render.h).
+ * (gl_train_run calls it once per sample, seeding it from the run's seed, the step and
+ * the sample's index) and on the source's data: the same step of the same run gets the
+ * same batch, which is what makes resumed runs exact and lets MPI ranks each make their
+ * own share of it. Rendering is bit-exact on every machine and thread count (render.h).
  *
  * Ownership: a gl_data is made by gl_data_procedural / gl_data_dir and released by
  * gl_data_free. It keeps no pointer to its arguments (the config is copied). One

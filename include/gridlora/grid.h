@@ -222,6 +222,21 @@ int gl_layout_character(gl_layout *l, const char *concept_prompt, const char *co
 int gl_layout_story(gl_layout *l, const char *concept_prompt, const char *const *shots,
                     int n_shots, int shot, char *msg, size_t msglen);
 
+/* story, anchored: the same chain, but the user's video stays in every grid as identity
+ * context, so a long story does not drift away from the concept one shot at a time.
+ * Grid 0 is gl_layout_story's grid 0. Grid k > 0:
+ *   cell 0 INPUT: the user's concept video, `concept_prompt`;
+ *   cell 1 OUTPUT (GL_STORY_SHOT_CELL): shot k, shots[k]: the video kept;
+ *   cell 2 INPUT (GL_STORY_PREV_CELL): the video generated in cell GL_STORY_SHOT_CELL of
+ *     grid k - 1, shots[k-1];
+ *   cell 3 OUTPUT: look-ahead, shots[k+1] (the last shot repeated past the end),
+ *     discarded.
+ * Arguments and failures as gl_layout_story. */
+#define GL_STORY_PREV_CELL 2
+int gl_layout_story_anchored(gl_layout *l, const char *concept_prompt,
+                             const char *const *shots, int n_shots, int shot, char *msg,
+                             size_t msglen);
+
 /* The built-in named `name` ("edit", "compose", "character", "story"), its prompts taken
  * in order from prompts[0..n_prompts-1]:
  *   edit:      concept, effect 1..3           (1 to 4 prompts)

@@ -10,6 +10,8 @@
 #include "gridlora/core.h"
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
+#include "gridlora/dist.h"
+#include "gridlora/eval.h"
 #include "gridlora/grid.h"
 #include "gridlora/grids.h"
 #include "gridlora/half.h"
@@ -24,6 +26,7 @@
 #include "gridlora/selfcheck.h"
 #include "gridlora/tokenizer.h"
 #include "gridlora/train.h"
+#include "gridlora/ttft.h"
 #include "gridlora/video.h"
 
 #endif

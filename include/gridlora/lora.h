@@ -66,6 +66,18 @@ int gl_lora_rank(const gl_lora *l);
 float gl_lora_scale(const gl_lora *l); /* alpha / rank */
 int gl_lora_has_motion(const gl_lora *l);
 
+/* Dropout on the adapter's input (PEFT's lora_dropout): while attached, a training
+ * forward (gl_dit_batch.train) zeroes each input element of each of its modules with
+ * probability p and scales the rest by 1 / (1 - p), B2 seeing the same dropped input
+ * as B; sampling, evaluation and merging never drop. The masks come from the batch's
+ * dropout_seed, so a run is deterministic and resumes exactly. Set it before sizing the
+ * arena (gl_dit_arena_bytes), never between a forward and its backward: with p > 0 a
+ * forward needs two more [rows, in] buffers.
+ * Not saved in the adapter's file (it is a training setting). GL_EINVAL unless
+ * 0 <= p < 1; a new or loaded adapter has 0. */
+int gl_lora_set_dropout(gl_lora *l, float p);
+float gl_lora_dropout(const gl_lora *l);
+
 /* Modules: count, name ("blocks.0.attn.q") and parameter indices in gl_lora_params
  * (b2 < 0 without motion). */
 int gl_lora_module_count(const gl_lora *l);
@@ -89,7 +101,7 @@ int gl_lora_load(gl_lora **out, const gl_dit *m, const char *path, char *msg, si
  * GL_PARAM_FROZEN. GL_EINVAL for an adapter made for another configuration. */
 int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t msglen);
 
-/* Removes every attached adapter (they are not freed). */
+/* Removes every attached adapter (they are not freed). A NULL m is a no-op. */
 void gl_dit_detach_loras(gl_dit *m);
 
 /* Folds weight * adapter into m's base weights (W += weight * scale (B + B2) A) and

@@ -101,6 +101,13 @@ typedef struct gl_dit_batch {
                                     tokens each prompt token reads in the text encoder
                                     (a grid's cell prompts kept apart), ANDed with lengths */
     int64_t text_mask_bstride;   /* 0 or text_len*text_len */
+    /* A training forward: attached adapters with a dropout (gl_lora_set_dropout) drop
+     * their inputs. 0 (sampling, evaluation; a zeroed batch): nothing is dropped. */
+    int train;
+    uint64_t dropout_seed;       /* the step's: the masks are a function of it alone */
+    int64_t first_item;          /* index of item 0 in the whole batch when a batch is
+                                    split (data-parallel ranks): an item's masks do not
+                                    depend on the split; 0 otherwise; at most 2^24 */
 } gl_dit_batch;
 
 /* Bytes of arena a forward and backward of this batch shape need. */

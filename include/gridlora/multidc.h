@@ -82,6 +82,11 @@ int gl_multidc_dir(gl_multidc **out, const char *dir, const gl_dit_config *cfg,
 int gl_multidc_video(gl_multidc **out, const char *path, const char *token, const char *prompt,
                      const gl_dit_config *cfg, char *msg, size_t msglen);
 
+/* As gl_multidc_video, for a clip in memory: v must be the model's cell (cfg frames x
+ * cell_h x cell_w, values in [0, 1]; else GL_EINVAL); it is kept as 8 bits, rounded. */
+int gl_multidc_clip(gl_multidc **out, const gl_video *v, const char *token, const char *prompt,
+                    const gl_dit_config *cfg, char *msg, size_t msglen);
+
 void gl_multidc_free(gl_multidc **d);
 
 /* GL_MULTIDC_SET or GL_MULTIDC_SEQUENCE, for the following batches. */

@@ -43,6 +43,19 @@ void gl_lora_backward(float *dinp, float *dA, float *dB, float *dh, const float 
                       const float *inp, const float *h, const float *A, const float *B,
                       int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
 
+/* ---- dropout (on an adapter's input while it trains) ----------------------------- */
+
+/* Inverted dropout: out[i] = keep(i) ? x[i] / (1 - p) : 0 for i < n, where keep(i) holds
+ * with probability 1 - p and is a pure function of (seed, offset + i): the backward
+ * recomputes the mask rather than storing it, and element g gets the same fate however
+ * the elements are split into calls (offset: index of x[0] in the whole). p in [0, 1)
+ * (asserted); p = 0 keeps everything, out = x exactly. out may be x. */
+void gl_dropout_forward(float *out, const float *x, int64_t n, float p, uint64_t seed,
+                        int64_t offset);
+/* dx[i] += keep(i) ? dout[i] / (1 - p) : 0, keep as the forward with the same arguments. */
+void gl_dropout_backward(float *dx, const float *dout, int64_t n, float p, uint64_t seed,
+                         int64_t offset);
+
 /* ---- normalisation ------------------------------------------------------------ */
 
 /* Layer norm without affine: out = (x - mean) * rstd over C, per row of N.
@@ -176,6 +189,11 @@ void gl_embedding_backward(float *dtable, const float *dout, const int32_t *ids,
  * (NULL: all ones). An all-zero mask gives 0 and no gradient. Summed in double, in a
  * fixed order, so the result does not depend on the thread count. */
 double gl_mse_forward(const float *pred, const float *target, const float *mask, int64_t n);
+/* gl_mse_forward's numerator sum m (p - y)^2 and denominator sum m, in the same order:
+ * what data-parallel ranks add up before they divide, so the loss is the same however
+ * a batch is split. */
+void gl_mse_sums(const float *pred, const float *target, const float *mask, int64_t n, double *sq,
+                 double *msum);
 /* dpred += dloss * 2 m (p - y) / sum m */
 void gl_mse_backward(float *dpred, const float *pred, const float *target, const float *mask,
                      int64_t n, float dloss);

@@ -4,14 +4,21 @@
  * tokens given clean (context cells) carry t = 0 and no loss; prompts dropped at a set
  * rate for classifier-free guidance; AdamW with warm-up then cosine decay, gradient
  * clipping by global norm, optional EMA of the weights; atomic checkpoints that resume
- * bit for bit (each step's randomness is drawn from (seed, step), not from a stream).
- * Which parameters train is the caller's choice, through GL_PARAM_FROZEN.
+ * bit for bit (each sample's randomness is drawn from (seed, step, its index in the
+ * batch), not from a stream). Which parameters train is the caller's choice, through
+ * GL_PARAM_FROZEN.
+ *
+ * Data parallel (gridlora/dist.h): run as K MPI ranks, each computes batch/K samples of
+ * every step (rank r: samples [r B/K, (r+1) B/K)), the loss's sums and the gradients
+ * are added over ranks, and each rank then takes the same optimiser step: the run is
+ * the single-process run up to rounding. Only rank 0 writes the log and checkpoints
+ * and calls progress; on resume rank 0 reads the checkpoint and sends it to the others.
  *
  *     gl_train_opts o = gl_train_default_opts();
  *     o.steps = 2000; o.batch = 4; o.checkpoint = "run.ckpt.safetensors";
  *     gl_train_run(model, &o, my_batches, my_ctx, &result, msg, sizeof msg);
  *
- * The data source fills one batch of clean videos and prompts per call.
+ * The data source fills one sample of clean video and prompt per call.
  */
 #ifndef GRIDLORA_TRAIN_H
 #define GRIDLORA_TRAIN_H
@@ -30,6 +37,8 @@ extern "C" {
  * them. x0 is in the model's range [-1, 1]. */
 typedef struct gl_train_batch {
     int64_t B, F, H, W, T, text_len;   /* set by the trainer: what to fill */
+    int64_t index;                     /* set by the trainer: the first sample's index in
+                                          the step's whole batch (over every rank) */
     float *x0;                         /* [B,F,H,W,channels] */
     int32_t *text;                     /* [B,text_len], 0-padded */
     int32_t *text_lens;                /* [B] */
@@ -40,8 +49,12 @@ typedef struct gl_train_batch {
     int64_t self_mask_bstride, cross_mask_bstride, text_mask_bstride;
 } gl_train_batch;
 
-/* Fills b for `step` (0-based) with randomness from rng only (it is seeded from the
- * run's seed and the step). 0, or a negative GL_E* with a one-line msg. */
+/* Fills b for `step` (0-based) with randomness from rng only. gl_train_run calls it
+ * once per sample (b->B = 1, b->index the sample's place in the step's batch) with rng
+ * seeded from the run's seed, the step and that index, then draws the sample's noise
+ * from the same rng: a sample does not depend on which rank computes it, so K ranks
+ * together see exactly the batch one process sees. Masks the source points b at are
+ * copied before the next call. 0, or a negative GL_E* with a one-line msg. */
 typedef int (*gl_batch_fn)(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,
                            size_t msglen);
 
@@ -50,7 +63,8 @@ typedef struct gl_train_opts {
                                           and checkpoint: NULL for the model's own; a LoRA
                                           stage passes gl_lora_params of an attached
                                           adapter and freezes the model */
-    int64_t steps, batch;
+    int64_t steps, batch;              /* batch: the whole batch, over every rank (a
+                                          multiple of gl_dist_size()) */
     int64_t frames, height, width;     /* sample size; 0: the model's cell */
     uint64_t seed;
     float lr, lr_min_ratio;            /* peak rate, and the cosine's floor as a fraction */
@@ -83,7 +97,9 @@ typedef struct gl_train_result {
 
 /* Trains m. On a NaN or Inf loss or gradient it stops with GL_EFORMAT and a message
  * naming the step (the last checkpoint stays as it was). With opts->ema the EMA weights
- * are what the checkpoint's "ema." tensors hold; m keeps the raw weights. */
+ * are what the checkpoint's "ema." tensors hold; m keeps the raw weights. Under MPI every
+ * rank calls it with the same options; a batch that does not divide by the ranks is
+ * GL_EINVAL; the trained parameters start from rank 0's values. */
 int gl_train_run(gl_dit *m, const gl_train_opts *opts, gl_batch_fn next, void *ctx,
                  gl_train_result *res, char *msg, size_t msglen);
 

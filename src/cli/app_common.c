@@ -1,12 +1,13 @@
 /* cli/app_common.c: the zero-shot commands' shared options, file handling and report;
  * the sampling is the library's (pipeline/apps.c). */
-#define _POSIX_C_SOURCE 200809L /* mkdir */
+#define _POSIX_C_SOURCE 200809L /* mkdir, access */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "app_common.h"
 #include "cli.h"
@@ -82,20 +83,41 @@ int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     return CLI_OK;
 }
 
-int cli_app_check(const cli_app *a, int inputs) {
-    const char *missing = !a->model ? "--model BASE (there is no shipped model yet)"
-                          : !a->n_lora ? "--lora GRIDFILL[:W] (there is no shipped model yet)"
-                          : a->n_inputs < inputs ? "--input VIDEO"
-                          : !a->out ? "--out DIR" : NULL;
-    if (missing) {
-        cli_error("%s: %s is required%s (try --help)", a->cmd, missing, inputs > 1 && a->n_inputs < inputs ? " twice" : "");
-        return CLI_USAGE;
+int cli_use_shipped(const char *cmd, const char **model, const char **loras, int *n_lora) {
+    if (!*model) {
+        *model = CLI_SHIPPED_BASE;
+        if (access(*model, R_OK) != 0) {
+            cli_error("%s: the shipped base model %s is missing (run from the source tree, or "
+                      "scripts/train-default.sh trains it): give --model BASE", cmd, *model);
+            return CLI_FAIL;
+        }
+    }
+    if (*n_lora == 0) {
+        const char *shipped[2] = {CLI_SHIPPED_GRID, CLI_SHIPPED_GRIDFILL};
+        for (int k = 0; k < 2; k++)
+            if (access(shipped[k], R_OK) != 0) {
+                cli_error("%s: the shipped model's LoRA stages are not trained yet (%s is missing; "
+                          "scripts/train-default.sh trains them): give --lora GRID --lora GRIDFILL",
+                          cmd, shipped[k]);
+                return CLI_FAIL;
+            }
+        loras[0] = shipped[0];
+        loras[1] = shipped[1];
+        *n_lora = 2;
     }
     return CLI_OK;
 }
 
-/* DIR made when missing (its parent must exist). */
-static int make_dir(const char *cmd, const char *dir) {
+int cli_app_check(cli_app *a, int inputs) {
+    const char *missing = a->n_inputs < inputs ? "--input VIDEO" : !a->out ? "--out DIR" : NULL;
+    if (missing) {
+        cli_error("%s: %s is required%s (try --help)", a->cmd, missing, inputs > 1 && a->n_inputs < inputs ? " twice" : "");
+        return CLI_USAGE;
+    }
+    return cli_use_shipped(a->cmd, &a->model, a->loras, &a->n_lora);
+}
+
+int cli_app_make_dir(const char *cmd, const char *dir) {
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return CLI_OK;
@@ -149,7 +171,7 @@ int cli_app_run(const cli_app *a, const gl_layout *l, const char *const names[GL
         goto end;
     }
     double t1 = cli_now();
-    if (make_dir(a->cmd, a->out) || gl_grid_split(cells, &canvas, msg, sizeof msg) != GL_OK) {
+    if (cli_app_make_dir(a->cmd, a->out) || gl_grid_split(cells, &canvas, msg, sizeof msg) != GL_OK) {
         if (msg[0]) cli_error("%s: %s", a->cmd, msg);
         goto end;
     }

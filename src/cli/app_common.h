@@ -1,6 +1,7 @@
-/* cli/app_common.h: what the zero-shot commands share (edit, compose, character): their
- * common options, loading the model and adapters, reading the inputs at the model's cell
- * size, one run of gl_app_run (pipeline/apps.c), and writing DIR's files. */
+/* cli/app_common.h: what the zero-shot commands share (edit, compose, character; story
+ * takes the options and the directory): their common options, loading the model and
+ * adapters, reading the inputs at the model's cell size, one run of gl_app_run
+ * (pipeline/apps.c), and writing DIR's files. */
 #ifndef GL_CLI_APP_COMMON_H
 #define GL_CLI_APP_COMMON_H
 
@@ -24,13 +25,28 @@ typedef struct cli_app {
 
 void cli_app_init(cli_app *a, const char *cmd, int max_inputs);
 
+/* The shipped model (scripts/train-default.sh writes it), relative to the source tree the
+ * commands are run from: the base, then the zero-shot adapters in the order they apply. */
+#define CLI_SHIPPED_BASE "models/default/base.safetensors"
+#define CLI_SHIPPED_GRID "models/default/grid.safetensors"
+#define CLI_SHIPPED_GRIDFILL "models/default/gridfill.safetensors"
+
+/* Where *model is NULL, the shipped base; where *n_lora is 0, the shipped Grid and
+ * Grid-Fill LoRAs (loras must hold 2). CLI_OK, or CLI_FAIL after one line naming the
+ * missing file and what to give instead. */
+int cli_use_shipped(const char *cmd, const char **model, const char **loras, int *n_lora);
+
 /* Parses argv[*i] when it is a shared option (--model, --lora, --input, --caption, --out,
  * --steps, --cfg, --shift, --seed, --fps, --threads): CLI_OK, CLI_USAGE (a message
  * printed), or -1 when it is none of them. */
 int cli_app_option(cli_app *a, int argc, char **argv, int *i);
 
-/* After parsing: --model, --lora, --out and exactly `inputs` --input given. CLI_USAGE. */
-int cli_app_check(const cli_app *a, int inputs);
+/* After parsing: --out and exactly `inputs` --input given (CLI_USAGE), and --model and
+ * --lora given or the shipped model's files there (cli_use_shipped; CLI_FAIL). */
+int cli_app_check(cli_app *a, int inputs);
+
+/* DIR made when missing (its parent must exist): CLI_OK, or CLI_FAIL after a message. */
+int cli_app_make_dir(const char *cmd, const char *dir);
 
 /* Loads the model and adapters, reads the inputs into l's input cells in cell order,
  * samples the output cells, writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 per output

@@ -7,12 +7,14 @@
 #include "cli.h"
 
 void cli_error(const char *fmt, ...) {
+    /* one write for the whole line: under mpirun the ranks share one stderr, and lines
+     * written in pieces interleave */
+    char line[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs("gridlora: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "gridlora: %s\n", line);
 }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *val, long min, long max,

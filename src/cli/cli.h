@@ -53,8 +53,10 @@ int cmd_train_multidc(int argc, char **argv); /* argv[1] is "multidc" */
 int cmd_train_grid(int argc, char **argv);    /* argv[1] is "grid" or "gridfill" */
 int cmd_grids(int argc, char **argv);
 int cmd_edit(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
 int cmd_character(int argc, char **argv);
+int cmd_story(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

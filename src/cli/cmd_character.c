@@ -11,7 +11,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora character --input VIDEO --prompt P [--prompt P2 [--prompt P3]] --out DIR\n"
-            "                          --model BASE --lora FILE[:W] [--lora ...] [--caption TEXT]\n"
+            "                          [--model BASE] [--lora FILE[:W] ...] [--caption TEXT]\n"
             "                          [--steps N] [--cfg S] [--shift S] [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot re-staging, one sampling run: the video fills the top-left cell of a 2x2 grid as\n"
             "clean context; the other cells show the same concept as each prompt says (new scenes or\n"
@@ -19,7 +19,7 @@ static void usage(FILE *f) {
             "  --input VIDEO    any video FFmpeg reads; resampled to the model's frames and cell size\n"
             "  --prompt P       words of the domain; up to three\n"
             "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
-            "                   (both required for now: there is no shipped model yet)\n"
+            "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing the input (optional)\n"
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell1.mp4..cell3.mp4 and DIR/sheet.png (the input on\n"

@@ -10,14 +10,14 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gridlora compose --input A --input B --out DIR --model BASE --lora FILE[:W] [--lora ...]\n"
+            "usage: gridlora compose --input A --input B --out DIR [--model BASE] [--lora FILE[:W] ...]\n"
             "                        [--caption TEXT_A --caption TEXT_B] [--steps N] [--cfg S] [--shift S]\n"
             "                        [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot composition, one sampling run: videos A and B fill the top cells of a 2x2 grid as\n"
             "clean context; the bottom cells are their combinations (A with B behind it, B with A).\n"
             "  --input A, --input B  any videos FFmpeg reads; resampled to the model's cell\n"
             "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
-            "                   (both required for now: there is no shipped model yet)\n"
+            "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing A, then B (optional; both or none)\n"
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell2.mp4 and DIR/cell3.mp4, and DIR/sheet.png\n"

@@ -22,7 +22,7 @@ static void usage(FILE *f) {
     list_effects(fx, sizeof fx);
     fprintf(f,
             "usage: gridlora edit --input VIDEO --effect E [--effect E2 [--effect E3]] --out DIR\n"
-            "                     --model BASE --lora FILE[:W] [--lora FILE[:W] ...] [--caption TEXT]\n"
+            "                     [--model BASE] [--lora FILE[:W] ...] [--caption TEXT]\n"
             "                     [--steps N] [--cfg S] [--shift S] [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot editing, one sampling run, no per-video training: the video fills the top-left\n"
             "cell of a 2x2 grid as clean context, and the other cells are the same concept with each\n"
@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "  --input VIDEO    any video FFmpeg reads; resampled to the model's frames and cell size\n"
             "  --effect E       one of: %s (up to three)\n"
             "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
-            "                   (both required for now: there is no shipped model yet)\n"
+            "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing the input (\"a red striped star orbiting on sand\"),\n"
             "                   which the cell prompts then start with (default: none)\n"
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"

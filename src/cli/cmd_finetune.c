@@ -9,13 +9,14 @@
 #include "gridlora/core.h"
 #include "gridlora/model.h"
 #include "gridlora/multidc.h"
+#include "gridlora/ttft.h"
 #include "train_common.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora finetune --base FILE --input VIDEO --token TOKEN --out FILE.safetensors\n"
             "                         [--prompt TEXT] [--steps N] [--set-steps N] [--seq-steps M]\n"
-            "                         [--rank R] [--alpha A] [--batch B] [--seed S] [--lr X]\n"
+            "                         [--rank R] [--alpha A] [--lora-dropout P] [--batch B] [--seed S] [--lr X]\n"
             "                         [--log FILE.csv] [--checkpoint-every K] [--resume] [--threads T]\n"
             "Test-time fine-tuning: trains a LoRA on one video (the Set stage on its still frames,\n"
             "then the Sequence stage on the clip) so that TOKEN names it, and prints the wall time\n"
@@ -33,7 +34,7 @@ static void usage(FILE *f) {
 int cmd_finetune(int argc, char **argv) {
     double t0 = cli_now();
     cli_stages s = cli_stages_default("finetune");
-    s.set_steps = s.seq_steps = 200;
+    s.set_steps = s.seq_steps = gl_ttft_default_opts().set_steps; /* what `eval` runs TTFT with */
     const char *base = NULL, *input = NULL, *token = NULL, *prompt = NULL;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "gridlora/core.h"
 #include "gridlora/data.h"
+#include "gridlora/dist.h"
 #include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/train.h"
@@ -57,6 +58,8 @@ static void usage(FILE *f) {
             "  --plot FILE.png    the loss curve from --log, drawn by gnuplot at the end\n"
             "  --dtype            how OUT stores the weights (default f32)\n"
             "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n"
+            "Under 'mpirun -np K gridlora train ...' K processes share every batch (B must be a\n"
+            "multiple of K) and rank 0 writes the outputs; every stage and finetune run so.\n"
             "Progress goes to stderr: one updating line on a terminal, else a line every\n"
             "10 s or 5%% of the run.\n");
 }
@@ -481,6 +484,10 @@ int cmd_train(int argc, char **argv) {
     if (gl_train_run(m, &o.t, gl_data_next, data, &res, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
+        goto end;
+    }
+    if (gl_dist_rank() != 0) { /* rank 0 holds the same weights and writes them */
+        rc = CLI_OK;
         goto end;
     }
     if (o.t.ema > 0) {

@@ -18,8 +18,9 @@ static void usage(FILE *f, int fill) {
     if (!fill)
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
-                "                           [--steps N] [--rank R] [--alpha A] [--batch B] [--seed S] [--lr X]\n"
-                "                           [--log FILE.csv] [--checkpoint-every K] [--resume] [--threads T]\n"
+                "                           [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
+                "                           [--seed S] [--lr X] [--log FILE.csv] [--checkpoint-every K] [--resume]\n"
+                "                           [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells read everything), so that it learns grids whose\n"
@@ -30,9 +31,9 @@ static void usage(FILE *f, int fill) {
     else
         fprintf(f,
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
-                "                               [--lora FILE[:W]] [--steps N] [--rank R] [--alpha A] [--batch B]\n"
-                "                               [--seed S] [--lr X] [--log FILE.csv] [--checkpoint-every K]\n"
-                "                               [--resume] [--threads T]\n"
+                "                               [--lora FILE[:W]] [--steps N] [--rank R] [--alpha A]\n"
+                "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
+                "                               [--checkpoint-every K] [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
                 "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
                 "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
@@ -44,6 +45,9 @@ static void usage(FILE *f, int fill) {
             "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded)\n"
             "  --steps N          optimiser steps (default 400)\n"
             "  --rank R, --alpha A  the new adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
+            "  --lora-dropout P   drop each element of the new adapter's input with probability P while\n"
+            "                     it trains, scaling the rest by 1/(1-P) (default 0; the frozen adapters\n"
+            "                     and sampling never drop); resume with the same P\n"
             "  --batch B          canvases a step (default 4); --seed S (default 1)\n"
             "  --lr X             peak learning rate (default 1e-3), cosine to 10%%\n"
             "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"

@@ -14,7 +14,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora train multidc --base FILE --data DIR --out FILE.safetensors\n"
             "                              [--set-steps N] [--seq-steps M] [--rank R] [--alpha A]\n"
-            "                              [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
+            "                              [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
             "                              [--checkpoint-every K] [--resume] [--threads T]\n"
             "Trains a Multi-DC LoRA on a frozen base: one adapter for every concept of a data set,\n"
             "each named by its own token (<c0>, <c1>, ... from the manifest), whose embedding is\n"
@@ -26,6 +26,9 @@ static void usage(FILE *f) {
             "                     most as many concepts as the model has concept tokens\n"
             "  --set-steps N, --seq-steps M  steps of each stage (default 400 each)\n"
             "  --rank R, --alpha A  the adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
+            "  --lora-dropout P   drop each element of the adapter's input with probability P while it\n"
+            "                     trains, scaling the rest by 1/(1-P) (default 0: none; sampling never\n"
+            "                     drops); resume with the same P\n"
             "  --batch B          samples a step (default 4); --seed S (default 1)\n"
             "  --lr X             peak learning rate of each stage (default 1e-3), cosine to 10%%\n"
             "  --log FILE.csv     per-step logs FILE.set.csv and FILE.seq.csv\n"
@@ -34,7 +37,7 @@ static void usage(FILE *f) {
             "  --resume           continue from them (same --seed): the Set stage is skipped when\n"
             "                     the Sequence stage's checkpoint exists\n"
             "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n"
-            "LoRA dropout is not implemented. Use the adapter with\n"
+            "Use the adapter with\n"
             "'gridlora generate --model BASE --lora OUT --prompt \"a <c0> ...\"'.\n");
 }
 

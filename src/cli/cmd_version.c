@@ -1,4 +1,5 @@
-/* cli/cmd_version.c: `gridlora version`: our version, OpenBLAS's build and core, threads. */
+/* cli/cmd_version.c: `gridlora version`: our version, OpenBLAS's build and core, threads,
+ * and the MPI library built in. */
 #include <stdio.h>
 
 #include <cblas.h>
@@ -15,5 +16,7 @@ int cmd_version(int argc, char **argv) {
     printf("gridlora %s\n", GL_VERSION);
     printf("OpenBLAS: %s (kernel for %s)\n", openblas_get_config(), openblas_get_corename());
     printf("threads: %d\n", gl_threads());
+    const char *mpi = gl_dist_library();
+    printf("MPI: %s\n", mpi ? mpi : "not built in (data-parallel training needs libopenmpi-dev)");
     return CLI_OK;
 }

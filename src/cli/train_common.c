@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "gridlora/core.h"
+#include "gridlora/dist.h"
 #include "gridlora/lora.h"
 #include "gridlora/safetensors.h"
 #include "train_common.h"
@@ -82,6 +83,7 @@ void cli_on_step(void *ctx, int64_t step, int64_t steps, double loss, double sps
 
 void cli_on_video(void *ctx, int64_t done, int64_t total) {
     cli_progress *p = ctx;
+    if (gl_dist_rank() != 0) return; /* every rank reads the data; rank 0 reports */
     double now = cli_now();
     if (done != total && now - p->last_print < (p->tty ? 0.2 : 10.0)) return;
     if (p->tty) {
@@ -116,6 +118,7 @@ int cli_parse_float(const char *cmd, const char *opt, const char *val, double lo
 }
 
 int cli_check_writable(const char *cmd, const char *opt, const char *path) {
+    if (gl_dist_rank() != 0) return CLI_OK; /* only rank 0 writes outputs, on its host */
     const char *slash = strrchr(path, '/');
     char dir[4096];
     if (!slash) snprintf(dir, sizeof dir, ".");
@@ -158,7 +161,7 @@ cli_stages cli_stages_default(const char *cmd) {
 
 int cli_stages_option(cli_stages *s, int argc, char **argv, int *i) {
     static const char *const valued[] = {"--set-steps", "--seq-steps", "--rank", "--alpha", "--batch", "--seed",
-                                         "--lr", "--log", "--checkpoint-every", "--threads"};
+                                         "--lr", "--log", "--checkpoint-every", "--threads", "--lora-dropout"};
     const char *opt = argv[*i], *val;
     long v = 0;
     double d = 0;
@@ -185,6 +188,9 @@ int cli_stages_option(cli_stages *s, int argc, char **argv, int *i) {
     } else if (!strcmp(opt, "--alpha")) {
         if (cli_parse_float(s->cmd, opt, val, 0, 1e6, 1, &d)) return CLI_USAGE;
         s->alpha = (float)d;
+    } else if (!strcmp(opt, "--lora-dropout")) {
+        if (cli_parse_float(s->cmd, opt, val, 0, 0.99, 0, &d)) return CLI_USAGE;
+        s->lora_dropout = (float)d;
     } else if (!strcmp(opt, "--batch")) {
         if (cli_parse_long(s->cmd, opt, val, 1, 4096, &v)) return CLI_USAGE;
         s->t.batch = v;
@@ -214,6 +220,14 @@ int cli_stages_check(const cli_stages *s) {
     return CLI_OK;
 }
 
+/* Whether path exists where rank 0 runs, told to every rank: all must take the same
+ * branch, and checkpoints need only be on rank 0's host. */
+static int root_has(const char *path) {
+    int has = gl_dist_rank() == 0 && access(path, F_OK) == 0;
+    gl_dist_broadcast(&has, sizeof has, 0);
+    return has;
+}
+
 static int64_t trainable(gl_params *p) {
     int64_t n = 0;
     for (int i = 0; i < gl_params_count(p); i++)
@@ -241,7 +255,8 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
     spec.alpha = s->alpha;
     spec.motion = 1;
     spec.n_tokens = gl_multidc_tokens(d, &spec.tokens);
-    if (gl_lora_new(&l, m, &spec, s->t.seed, msg, sizeof msg) || gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
+    if (gl_lora_new(&l, m, &spec, s->t.seed, msg, sizeof msg) || gl_lora_set_dropout(l, s->lora_dropout) ||
+        gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }
@@ -253,12 +268,14 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
             goto end;
         }
     }
-    printf("adapter: rank %d, alpha %g, %d modules, motion branch, %d token%s\n", s->rank, (double)s->alpha,
+    printf("adapter: rank %d, alpha %g, %d modules, motion branch, %d token%s", s->rank, (double)s->alpha,
            gl_lora_module_count(l), spec.n_tokens, spec.n_tokens == 1 ? "" : "s");
+    if (s->lora_dropout > 0) printf(", dropout %g on its input", (double)s->lora_dropout);
+    printf("\n");
     for (int k = 0; k < 2; k++) {
         const int stage = k == 0 ? GL_MULTIDC_SET : GL_MULTIDC_SEQUENCE;
         const int64_t steps = k == 0 ? s->set_steps : s->seq_steps;
-        if (k == 0 && s->resume && access(ckpt[1], F_OK) == 0) {
+        if (k == 0 && s->resume && root_has(ckpt[1])) {
             printf("set stage: skipped (%s holds its result)\n", ckpt[1]);
             continue;
         }
@@ -300,7 +317,7 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
                    stage_name[k], (long long)res.steps_done, (long long)res.start_step + 1,
                    (long long)(res.start_step + res.steps_done), took, res.last_loss, res.mean_loss_last10);
     }
-    if (gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
+    if (gl_dist_rank() == 0 && gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }
@@ -326,6 +343,11 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
         cli_error("%s: out of memory", s->cmd);
         return CLI_FAIL;
     }
+    if (gl_lora_set_dropout(l, s->lora_dropout)) { /* the option was range-checked */
+        cli_error("%s: --lora-dropout %g is outside [0, 1)", s->cmd, (double)s->lora_dropout);
+        free(ckpt);
+        return CLI_FAIL;
+    }
     gl_train_opts o = s->t;
     o.params = gl_lora_params(l);
     o.steps = steps;
@@ -337,6 +359,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     long long at = s->resume && ckpt && access(ckpt, F_OK) == 0 ? cli_checkpoint_step(ckpt) : -1;
     printf("%s stage: trains a new adapter (rank %d, alpha %g, %lld parameters); %lld steps of batch %lld", name,
            gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
+    if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (at >= 0) printf("; resuming from %s at step %lld", ckpt, at);
     printf("\n");
     fflush(stdout);
@@ -361,7 +384,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
         printf("%s stage: trained %lld steps (%lld to %lld) in %s; final loss %.4f (mean of the last 10: %.4f)\n",
                name, (long long)res.steps_done, (long long)res.start_step + 1,
                (long long)(res.start_step + res.steps_done), took, res.last_loss, res.mean_loss_last10);
-    if (gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
+    if (gl_dist_rank() == 0 && gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }

@@ -74,6 +74,13 @@ struct gl_dit {
     attached *att;
     int n_att;
     float *lora_dh;    /* rank-r gradient scratch, in the arena */
+    /* adapter dropout: the current forward's (and so its backward's) switch, seed and
+     * first item; an adapter module's dropped input [rows, in] and its gradient, in the
+     * arena when an attached adapter has a dropout */
+    int drop_train;
+    uint64_t drop_seed;
+    int64_t drop_first;
+    float *drop_x, *drop_dx;
     lin patch, t1, t2, tproj, fin_ada, fin;
     int tok_emb, pos_emb;
     block_p *blk;
@@ -98,6 +105,23 @@ static float *lora_G(const gl_params *p, int idx) {
     return gl_params_tensor(p, idx).grad;
 }
 
+/* Adapter k's dropout in this forward: its rate in a training forward, else 0. */
+static float drop_rate(const gl_dit *m, int k) {
+    return m->drop_train ? gl_lora_dropout(m->att[k].l) : 0.0f;
+}
+
+/* The mask seed of adapter k's module i: every module draws its own mask, as each has its
+ * own dropout layer in PEFT. */
+static uint64_t drop_key(const gl_dit *m, int k, int i) {
+    return m->drop_seed ^ ((uint64_t)k << 32 | (uint64_t)(i + 1)) * 0xD1B54A32D192ED03ull;
+}
+
+/* Index of the first element of an [N, IC] input in the whole split batch: its rows are
+ * a->B items of N / B rows (video or text tokens). */
+static int64_t drop_offset(const gl_dit *m, int64_t N, int64_t IC) {
+    return m->drop_first * (N / m->a.B) * IC;
+}
+
 static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
     gl_linear_forward(out, in, P(m, l.w), l.b >= 0 ? P(m, l.b) : NULL, N, IC, OC);
     for (int k = 0; k < m->n_att; k++) {
@@ -106,11 +130,16 @@ static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t
         if (i < 0) continue;
         gl_lora_module_params(t->l, i, &a, &b, &b2);
         gl_params *lp = gl_lora_params(t->l);
-        float s = t->weight * gl_lora_scale(t->l);
+        float s = t->weight * gl_lora_scale(t->l), p = drop_rate(m, k);
         int r = gl_lora_rank(t->l);
-        gl_lora_forward(out, t->h[i], in, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N, IC, OC, r, s);
+        const float *x = in;
+        if (p > 0) { /* one dropped input for B and B2: one dropout layer per module */
+            gl_dropout_forward(m->drop_x, in, N * IC, p, drop_key(m, k, i), drop_offset(m, N, IC));
+            x = m->drop_x;
+        }
+        gl_lora_forward(out, t->h[i], x, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N, IC, OC, r, s);
         if (b2 >= 0)
-            gl_lora_forward(out, t->h2[i], in, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b2).data, N, IC,
+            gl_lora_forward(out, t->h2[i], x, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b2).data, N, IC,
                             OC, r, s);
     }
 }
@@ -124,14 +153,23 @@ static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const
         if (i < 0) continue;
         gl_lora_module_params(t->l, i, &a, &b, &b2);
         gl_params *lp = gl_lora_params(t->l);
-        float s = t->weight * gl_lora_scale(t->l);
+        float s = t->weight * gl_lora_scale(t->l), p = drop_rate(m, k);
         int r = gl_lora_rank(t->l);
-        const float *A = gl_params_tensor(lp, a).data;
-        gl_lora_backward(din, lora_G(lp, a), lora_G(lp, b), m->lora_dh, dout, in, t->h[i], A,
-                         gl_params_tensor(lp, b).data, N, IC, OC, r, s);
+        const float *A = gl_params_tensor(lp, a).data, *x = in;
+        float *dx = din, *dA = lora_G(lp, a);
+        const uint64_t key = drop_key(m, k, i);
+        const int64_t off = drop_offset(m, N, IC);
+        if (p > 0) { /* the forward's mask, drawn again: dA needs the dropped input */
+            if (dA) gl_dropout_forward(m->drop_x, in, N * IC, p, key, off);
+            x = m->drop_x;
+            if (din) memset(dx = m->drop_dx, 0, (size_t)(N * IC) * sizeof(float));
+        }
+        gl_lora_backward(dx, dA, lora_G(lp, b), m->lora_dh, dout, x, t->h[i], A, gl_params_tensor(lp, b).data, N,
+                         IC, OC, r, s);
         if (b2 >= 0)
-            gl_lora_backward(din, lora_G(lp, a), lora_G(lp, b2), m->lora_dh, dout, in, t->h2[i], A,
+            gl_lora_backward(dx, dA, lora_G(lp, b2), m->lora_dh, dout, x, t->h2[i], A,
                              gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
+        if (p > 0 && din) gl_dropout_backward(din, m->drop_dx, N * IC, p, key, off);
     }
 }
 
@@ -377,6 +415,23 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     }
     float *dh = max_r ? take(pl, rows * max_r) : NULL;
     if (pl->arena) ((gl_dit *)mc)->lora_dh = dh;
+    /* adapter dropout: the widest module input an adapter with a dropout sees */
+    int64_t drop_in = 0;
+    for (int k = 0; k < mc->n_att; k++) {
+        const attached *t = &mc->att[k];
+        if (!(gl_lora_dropout(t->l) > 0)) continue;
+        for (int i = 0; i < gl_lora_module_count(t->l); i++) {
+            int ia, ib, ib2;
+            gl_lora_module_params(t->l, i, &ia, &ib, &ib2);
+            int64_t in = gl_params_tensor(gl_lora_params(t->l), ia).shape[1];
+            if (in > drop_in) drop_in = in;
+        }
+    }
+    float *dx = drop_in ? take(pl, rows * drop_in) : NULL, *ddx = drop_in ? take(pl, rows * drop_in) : NULL;
+    if (pl->arena) {
+        ((gl_dit *)mc)->drop_x = dx;
+        ((gl_dit *)mc)->drop_dx = ddx;
+    }
 }
 
 static int batch_dims(const gl_dit *m, acts *a, int64_t B, int64_t F, int64_t H, int64_t W, char *msg, size_t msglen) {
@@ -581,6 +636,13 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     m->have_forward = 0;
     int rc = batch_dims(m, a, bt->B, bt->F, bt->H, bt->W, msg, msglen);
     if (rc) return rc;
+    if (bt->first_item < 0 || bt->first_item > (INT64_C(1) << 24)) { /* element offsets fit int64 */
+        snprintf(msg, msglen, "model: first item %lld of a split batch is out of range", (long long)bt->first_item);
+        return GL_EINVAL;
+    }
+    m->drop_train = bt->train != 0;
+    m->drop_seed = bt->dropout_seed;
+    m->drop_first = bt->first_item;
     const int64_t B = a->B, T = a->T, N = a->N, L = a->L, Nt = a->Nt;
     const int64_t C = c->width, Ct = c->text_width, D = C / c->heads;
     const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
@@ -777,6 +839,7 @@ nomem:
 }
 
 void gl_dit_detach_loras(gl_dit *m) {
+    if (!m) return; /* cleanup paths call it before the model loaded */
     for (int k = 0; k < m->n_att; k++) {
         free(m->att[k].mod_of);
         free(m->att[k].h);

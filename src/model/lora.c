@@ -28,7 +28,7 @@ struct gl_lora {
     gl_params *p;
     lora_module *mod;
     int n_mod, rank, motion;
-    float alpha;
+    float alpha, dropout;
     char *targets;
     int32_t *tokens;
     int n_tokens, rows; /* rows: index of the token rows tensor, -1 if none */
@@ -186,6 +186,13 @@ const gl_dit_config *gl_lora_cfg(const gl_lora *l) { return &l->cfg; }
 int gl_lora_rank(const gl_lora *l) { return l->rank; }
 float gl_lora_scale(const gl_lora *l) { return l->alpha / (float)l->rank; }
 int gl_lora_has_motion(const gl_lora *l) { return l->motion; }
+float gl_lora_dropout(const gl_lora *l) { return l->dropout; }
+
+int gl_lora_set_dropout(gl_lora *l, float p) {
+    if (!(p >= 0.0f && p < 1.0f)) return GL_EINVAL; /* NaN too */
+    l->dropout = p;
+    return GL_OK;
+}
 int gl_lora_module_count(const gl_lora *l) { return l->n_mod; }
 const char *gl_lora_module_name(const gl_lora *l, int i) { return l->mod[i].name; }
 void gl_lora_module_params(const gl_lora *l, int i, int *a, int *b, int *b2) {

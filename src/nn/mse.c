@@ -54,6 +54,12 @@ double gl_mse_forward(const float *pred, const float *target, const float *mask,
     return sq / msum;
 }
 
+void gl_mse_sums(const float *pred, const float *target, const float *mask, int64_t n, double *sq,
+                 double *msum) {
+    GL_ASSERT(n >= 0);
+    masked_sums(pred, target, mask, n, sq, msum);
+}
+
 void gl_mse_backward(float *dpred, const float *pred, const float *target, const float *mask,
                      int64_t n, float dloss) {
     GL_ASSERT(n >= 0);

@@ -390,6 +390,20 @@ int gl_layout_story(gl_layout *l, const char *concept_prompt, const char *const 
     return finish(l, rc);
 }
 
+int gl_layout_story_anchored(gl_layout *l, const char *concept_prompt,
+                             const char *const *shots, int n_shots, int shot, char *msg,
+                             size_t msglen) {
+    int rc = gl_layout_story(l, concept_prompt, shots, n_shots, shot, msg, msglen);
+    if (rc || shot == 0) return rc;
+    int next = shot + 1 < n_shots ? shot + 1 : n_shots - 1;
+    rc = gl_layout_set_cell(l, 0, GL_CELL_INPUT, concept_prompt, msg, msglen);
+    if (!rc)
+        rc = gl_layout_set_cell(l, GL_STORY_PREV_CELL, GL_CELL_INPUT, shots[shot - 1], msg,
+                                msglen);
+    if (!rc) rc = gl_layout_set_cell(l, 3, GL_CELL_OUTPUT, shots[next], msg, msglen);
+    return finish(l, rc);
+}
+
 static const char *const KIND_NAMES[] = {
     [GL_LAYOUT_CUSTOM] = "custom",       [GL_LAYOUT_EDIT] = "edit",
     [GL_LAYOUT_COMPOSE] = "compose",     [GL_LAYOUT_CHARACTER] = "character",

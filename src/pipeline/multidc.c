@@ -302,8 +302,9 @@ end:
 
 /* ---- one video -------------------------------------------------------------------- */
 
-int gl_multidc_video(gl_multidc **out, const char *path, const char *token, const char *prompt,
-                     const gl_dit_config *cfg, char *msg, size_t msglen) {
+/* The one concept of fine-tuning, its video still unread (path names it in messages). */
+static int one_concept(gl_multidc **out, const char *path, const char *token, const char *prompt,
+                       const gl_dit_config *cfg, char *msg, size_t msglen) {
     int rc = mdc_new(out, cfg, msg, msglen);
     if (rc) return rc;
     gl_multidc *d = *out;
@@ -318,11 +319,44 @@ int gl_multidc_video(gl_multidc **out, const char *path, const char *token, cons
         snprintf(msg, msglen, "multidc: out of memory");
     } else if ((rc = add_video(d, path, prompt, GL_VARIANT_PLAIN, why, sizeof why))) {
         snprintf(msg, msglen, "%s", why);
-    } else {
-        rc = read_videos(d, NULL, NULL, msg, msglen);
     }
     if (rc) gl_multidc_free(out);
     return rc;
+}
+
+int gl_multidc_video(gl_multidc **out, const char *path, const char *token, const char *prompt,
+                     const gl_dit_config *cfg, char *msg, size_t msglen) {
+    int rc = one_concept(out, path, token, prompt, cfg, msg, msglen);
+    if (!rc && (rc = read_videos(*out, NULL, NULL, msg, msglen))) gl_multidc_free(out);
+    return rc;
+}
+
+int gl_multidc_clip(gl_multidc **out, const gl_video *v, const char *token, const char *prompt,
+                    const gl_dit_config *cfg, char *msg, size_t msglen) {
+    *out = NULL;
+    if (!v || !v->rgb || v->frames != cfg->frames || v->height != cfg->cell_h || v->width != cfg->cell_w) {
+        snprintf(msg, msglen, "multidc: the clip is not the model's cell of %lld frames of %lldx%lld",
+                 (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h);
+        return GL_EINVAL;
+    }
+    int rc = one_concept(out, "(memory)", token, prompt, cfg, msg, msglen);
+    if (rc) return rc;
+    mdc_video *mv = &(*out)->videos[0];
+    const int64_t n = v->frames * v->height * v->width * 3;
+    if (!(mv->px = malloc((size_t)n))) {
+        gl_multidc_free(out);
+        snprintf(msg, msglen, "multidc: out of memory");
+        return GL_ENOMEM;
+    }
+    /* 8 bits, rounded as a decoded file's frames are (manifest.c), so that a clip and the
+     * same clip read from a lossless file train alike */
+    for (int64_t j = 0; j < n; j++) {
+        float x = v->rgb[j];
+        mv->px[j] = (uint8_t)lrintf(x <= 0.0f ? 0.0f : x >= 1.0f ? 255.0f : 255.0f * x);
+    }
+    free(mv->path);
+    mv->path = NULL;
+    return GL_OK;
 }
 
 /* ---- batches ---------------------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /* pipeline/train.c: the rectified-flow training loop shared by every stage: noising,
- * masked loss, backward, clipping, AdamW on a schedule, EMA, logs and checkpoints.
- * Randomness of step k comes from (seed, k) alone, so a run resumed at k continues
- * exactly as if it had never stopped. */
+ * masked loss, backward, clipping, AdamW on a schedule, EMA, logs and checkpoints, and
+ * its data-parallel form over MPI ranks (gridlora/dist.h).
+ * Randomness of sample i of step k comes from (seed, k, i) alone, so a run resumed at k
+ * continues exactly as if it had never stopped, and a sample is the same whichever rank
+ * computes it. */
 #define _POSIX_C_SOURCE 200809L /* access */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gridlora/dist.h"
 #include "gridlora/nn.h"
 #include "gridlora/safetensors.h"
 #include "gridlora/train.h"
@@ -35,7 +38,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The state of a run besides the model: buffers of one step, and the EMA. */
+/* The state of a run besides the model: buffers of one step (this rank's share of the
+ * batch), and the EMA. */
 typedef struct run {
     gl_dit *m;
     gl_params *p;
@@ -43,13 +47,19 @@ typedef struct run {
     gl_train_batch b;
     gl_arena *arena;
     float *e, *xt, *v, *pred, *dpred, *mask, *t_tok, *ema;
-    int64_t n; /* elements of a batch */
+    int64_t n;     /* elements of this rank's batch */
+    int64_t first; /* index of its first sample in the whole batch */
+    int rank, ranks;
+    /* the sources' masks gathered per sample: self [B,T,T], cross [B,T,L], text [B,L,L];
+     * allocated when a source first gives one */
+    uint8_t *masks[3];
 } run;
 
 static void run_free(run *r) {
     free(r->b.x0); free(r->b.text); free(r->b.text_lens); free(r->b.clean);
     free(r->e); free(r->xt); free(r->v); free(r->pred); free(r->dpred); free(r->mask);
     free(r->t_tok); free(r->ema);
+    for (int j = 0; j < 3; j++) free(r->masks[j]);
     gl_arena_free(&r->arena);
 }
 
@@ -57,7 +67,7 @@ static int run_alloc(run *r, char *msg, size_t msglen) {
     const gl_dit_config *c = gl_dit_cfg(r->m);
     const gl_train_opts *o = r->o;
     gl_train_batch *b = &r->b;
-    b->B = o->batch;
+    b->B = o->batch / r->ranks;
     b->F = o->frames ? o->frames : c->frames;
     b->H = o->height ? o->height : c->cell_h;
     b->W = o->width ? o->width : c->cell_w;
@@ -222,33 +232,81 @@ static int truncate_log(const char *path, int64_t keep, char *msg, size_t msglen
 
 /* ---- one step ------------------------------------------------------------------------ */
 
-/* Noises x0 per token (t = 0 where clean), builds the target and the loss mask. */
-static void noise_batch(run *r, gl_rng *rng) {
+/* Sample i's stream for step key k: one generator per (seed, k, global index), so the
+ * sample is the same on whichever rank and in whichever shard it is made. */
+static void sample_rng(gl_rng *rng, uint64_t seed, uint64_t k, int64_t index) {
+    gl_rng_seed(rng, seed * 0x9E3779B97F4A7C15ull ^ k * 0xD1B54A32D192ED03ull);
+    gl_rng_seed(rng, gl_rng_u64(rng) ^ (uint64_t)(index + 1) * 0xBF58476D1CE4E5B9ull);
+}
+
+/* Noises sample i of x0 per token (t = 0 where clean), builds its target and loss mask:
+ * its timestep, prompt drop and noise, in that order, from rng. */
+static void noise_sample(run *r, int64_t i, gl_rng *rng) {
     const gl_dit_config *c = gl_dit_cfg(r->m);
     gl_train_batch *b = &r->b;
     const int64_t C = c->channels, gh = b->H / c->patch_h, gw = b->W / c->patch_w;
-    for (int64_t i = 0; i < b->B; i++) {
-        double z = r->o->t_mu + r->o->t_sigma * gl_rng_normal(rng);
-        float t = (float)(1.0 / (1.0 + exp(-z)));
-        for (int64_t k = 0; k < b->T; k++) r->t_tok[i * b->T + k] = b->clean[i * b->T + k] ? 0.0f : t;
-        if (gl_rng_uniform(rng) < r->o->prompt_drop) b->text_lens[i] = 0;
-    }
-    for (int64_t i = 0; i < r->n; i++) r->e[i] = (float)gl_rng_normal(rng);
-    int64_t per_frame = b->H * b->W * C;
-    for (int64_t i = 0; i < b->B; i++)
-        for (int64_t f = 0; f < b->F; f++)
-            for (int64_t y = 0; y < b->H; y++)
-                for (int64_t x = 0; x < b->W; x++) {
-                    int64_t tok = ((f / c->patch_t) * gh + y / c->patch_h) * gw + x / c->patch_w;
-                    float t = r->t_tok[i * b->T + tok], keep = b->clean[i * b->T + tok] ? 0.0f : 1.0f;
-                    int64_t e0 = ((i * b->F + f) * per_frame) + (y * b->W + x) * C;
-                    for (int64_t ch = 0; ch < C; ch++) {
-                        int64_t e = e0 + ch;
-                        r->xt[e] = (1.0f - t) * b->x0[e] + t * r->e[e];
-                        r->v[e] = r->e[e] - b->x0[e];
-                        r->mask[e] = keep;
-                    }
+    const int64_t per_frame = b->H * b->W * C, per_sample = b->F * per_frame;
+    double z = r->o->t_mu + r->o->t_sigma * gl_rng_normal(rng);
+    float ts = (float)(1.0 / (1.0 + exp(-z)));
+    for (int64_t k = 0; k < b->T; k++) r->t_tok[i * b->T + k] = b->clean[i * b->T + k] ? 0.0f : ts;
+    if (gl_rng_uniform(rng) < r->o->prompt_drop) b->text_lens[i] = 0;
+    for (int64_t j = 0; j < per_sample; j++) r->e[i * per_sample + j] = (float)gl_rng_normal(rng);
+    for (int64_t f = 0; f < b->F; f++)
+        for (int64_t y = 0; y < b->H; y++)
+            for (int64_t x = 0; x < b->W; x++) {
+                int64_t tok = ((f / c->patch_t) * gh + y / c->patch_h) * gw + x / c->patch_w;
+                float t = r->t_tok[i * b->T + tok], keep = b->clean[i * b->T + tok] ? 0.0f : 1.0f;
+                int64_t e0 = ((i * b->F + f) * per_frame) + (y * b->W + x) * C;
+                for (int64_t ch = 0; ch < C; ch++) {
+                    int64_t e = e0 + ch;
+                    r->xt[e] = (1.0f - t) * b->x0[e] + t * r->e[e];
+                    r->v[e] = r->e[e] - b->x0[e];
+                    r->mask[e] = keep;
                 }
+            }
+}
+
+/* This rank's share of step `step`'s batch (key k): each sample from its source call
+ * and its own stream, then noised. A mask a source gives for some samples only is all
+ * ones (attend everywhere, as without a mask) for the others. */
+static int fill_batch(run *r, gl_batch_fn next, void *ctx, int64_t step, uint64_t k, char *msg, size_t msglen) {
+    gl_train_batch *b = &r->b;
+    const int64_t T = b->T, L = b->text_len, per_sample = r->n / b->B;
+    const size_t msize[3] = {(size_t)(T * T), (size_t)(T * L), (size_t)(L * L)};
+    memset(b->clean, 0, (size_t)(b->B * T));
+    memset(b->text, 0, (size_t)(b->B * L) * sizeof(int32_t));
+    memset(b->text_lens, 0, (size_t)b->B * sizeof(int32_t));
+    int any[3] = {0, 0, 0};
+    for (int64_t i = 0; i < b->B; i++) {
+        gl_rng rng;
+        sample_rng(&rng, r->o->seed, k, r->first + i);
+        gl_train_batch one = {.B = 1, .F = b->F, .H = b->H, .W = b->W, .T = T, .text_len = L,
+                              .index = r->first + i, .x0 = b->x0 + i * per_sample, .text = b->text + i * L,
+                              .text_lens = b->text_lens + i, .clean = b->clean + i * T};
+        int rc = next(ctx, step, &rng, &one, msg, msglen);
+        if (rc) return rc;
+        const uint8_t *given[3] = {one.self_mask, one.cross_mask, one.text_mask};
+        for (int j = 0; j < 3; j++) {
+            if (!given[j] && !any[j]) continue;
+            if (!r->masks[j] && !(r->masks[j] = malloc((size_t)b->B * msize[j]))) {
+                snprintf(msg, msglen, "train: out of memory for the attention masks of a batch of %lld",
+                         (long long)b->B);
+                return GL_ENOMEM;
+            }
+            if (!any[j]) memset(r->masks[j], 1, (size_t)i * msize[j]); /* earlier samples had none */
+            if (given[j]) memcpy(r->masks[j] + (size_t)i * msize[j], given[j], msize[j]);
+            else memset(r->masks[j] + (size_t)i * msize[j], 1, msize[j]);
+            any[j] = 1;
+        }
+        noise_sample(r, i, &rng);
+    }
+    b->self_mask = any[0] ? r->masks[0] : NULL;
+    b->cross_mask = any[1] ? r->masks[1] : NULL;
+    b->text_mask = any[2] ? r->masks[2] : NULL;
+    b->self_mask_bstride = any[0] ? (int64_t)msize[0] : 0;
+    b->cross_mask_bstride = any[1] ? (int64_t)msize[1] : 0;
+    b->text_mask_bstride = any[2] ? (int64_t)msize[2] : 0;
+    return GL_OK;
 }
 
 /* Global gradient norm over trainable parameters, in double, in a fixed order. */
@@ -273,10 +331,49 @@ static const char *first_bad_grad(gl_params *p) {
     return "?";
 }
 
+/* Rank 0 resumes from the checkpoint (when asked and there is one) and sends the others
+ * the outcome, the step and the state (weights, AdamW moments, EMA); the weights go out
+ * on a fresh start too, so every rank starts from rank 0's whatever made them. The
+ * checkpoint then need only be where rank 0 runs. */
+static int start_state(run *r, int64_t *start, char *msg, size_t msglen) {
+    const gl_train_opts *o = r->o;
+    int64_t head[3] = {GL_OK, 0, 0}; /* outcome, step, moments loaded */
+    if (r->rank == 0 && o->resume && o->checkpoint && access(o->checkpoint, F_OK) == 0) {
+        int rc = load_checkpoint(r, &head[1], msg, msglen);
+        if (rc == GL_OK && head[1] > o->steps) {
+            snprintf(msg, msglen, "%s: checkpoint is at step %lld, beyond --steps %lld", o->checkpoint,
+                     (long long)head[1], (long long)o->steps);
+            rc = GL_EINVAL;
+        }
+        head[0] = rc;
+        head[2] = 1;
+    }
+    int rc = gl_dist_broadcast(head, sizeof head, 0);
+    if (rc == GL_OK && head[0] != GL_OK) {
+        if (r->rank != 0)
+            snprintf(msg, msglen, "rank 0 could not resume from %s (its message says why)", o->checkpoint);
+        return (int)head[0];
+    }
+    *start = head[1];
+    if (rc == GL_OK && r->ranks > 1) {
+        gl_params *p = r->p;
+        const size_t bytes = (size_t)gl_params_numel(p) * sizeof(float);
+        rc = gl_dist_broadcast(gl_params_data(p), bytes, 0);
+        if (rc == GL_OK && head[2]) rc = gl_params_alloc_moments(p);
+        if (rc == GL_OK && head[2]) rc = gl_dist_broadcast(gl_params_adam_m(p), bytes, 0);
+        if (rc == GL_OK && head[2]) rc = gl_dist_broadcast(gl_params_adam_v(p), bytes, 0);
+        if (rc == GL_OK && r->ema) rc = gl_dist_broadcast(r->ema, bytes, 0);
+    }
+    if (rc) snprintf(msg, msglen, "cannot share rank 0's starting state with the other ranks: %s",
+                     gl_strerror(rc));
+    return rc;
+}
+
 int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx, gl_train_result *res,
                  char *msg, size_t msglen) {
     memset(res, 0, sizeof *res);
-    run r = {.m = m, .p = o->params ? o->params : gl_dit_params(m), .o = o};
+    run r = {.m = m, .p = o->params ? o->params : gl_dit_params(m), .o = o, .rank = gl_dist_rank(),
+             .ranks = gl_dist_size()};
     FILE *log = NULL;
     int rc = GL_OK;
     if (o->steps < 1 || o->batch < 1 || !(o->lr > 0) || o->prompt_drop < 0 || o->prompt_drop > 1 || o->ema < 0 ||
@@ -284,19 +381,17 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
         snprintf(msg, msglen, "train: steps and batch must be >= 1, lr > 0, prompt drop in [0,1], ema in [0,1)");
         return GL_EINVAL;
     }
+    if (o->batch % r.ranks) {
+        snprintf(msg, msglen, "a batch of %lld does not split over %d MPI ranks: give a multiple of %d",
+                 (long long)o->batch, r.ranks, r.ranks);
+        return GL_EINVAL;
+    }
+    r.first = (int64_t)r.rank * (o->batch / r.ranks);
     if ((rc = run_alloc(&r, msg, msglen))) goto end;
     int64_t start = 0;
-    if (o->resume && o->checkpoint && access(o->checkpoint, F_OK) == 0) {
-        if ((rc = load_checkpoint(&r, &start, msg, msglen))) goto end;
-        if (start > o->steps) {
-            snprintf(msg, msglen, "%s: checkpoint is at step %lld, beyond --steps %lld", o->checkpoint,
-                     (long long)start, (long long)o->steps);
-            rc = GL_EINVAL;
-            goto end;
-        }
-    }
+    if ((rc = start_state(&r, &start, msg, msglen))) goto end;
     res->start_step = start;
-    if (o->log_csv) {
+    if (o->log_csv && r.rank == 0) {
         int fresh = start == 0 || access(o->log_csv, F_OK) != 0;
         if (!fresh && (rc = truncate_log(o->log_csv, start, msg, msglen))) goto end;
         log = fopen(o->log_csv, fresh ? "w" : "a");
@@ -314,24 +409,31 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
     gl_train_batch *b = &r.b;
     for (int64_t step = start; step < o->steps; step++) {
         double ts = now_seconds();
-        gl_rng rng;
         uint64_t k = o->repeat_noise ? 0 : (uint64_t)(step + 1);
-        gl_rng_seed(&rng, o->seed * 0x9E3779B97F4A7C15ull ^ k * 0xD1B54A32D192ED03ull);
-        memset(b->clean, 0, (size_t)(b->B * b->T));
-        memset(b->text, 0, (size_t)(b->B * b->text_len) * sizeof(int32_t));
-        memset(b->text_lens, 0, (size_t)b->B * sizeof(int32_t));
-        b->self_mask = b->cross_mask = b->text_mask = NULL;
-        b->self_mask_bstride = b->cross_mask_bstride = b->text_mask_bstride = 0;
-        if ((rc = next(ctx, step, &rng, b, msg, msglen))) goto end;
-        noise_batch(&r, &rng);
+        if ((rc = fill_batch(&r, next, ctx, step, k, msg, msglen))) goto end;
+        /* adapter dropout (gl_lora_set_dropout) draws from a stream of its own for (seed,
+         * k), so turning it on changes no other draw; its masks are indexed by each item's
+         * place in the whole batch (first_item), the same on whichever rank */
+        gl_rng drop;
+        gl_rng_seed(&drop, (o->seed * 0x9E3779B97F4A7C15ull ^ k * 0xD1B54A32D192ED03ull) + 0x6C6F72615F64726Full);
         gl_dit_batch db = {.B = b->B, .F = b->F, .H = b->H, .W = b->W, .x = r.xt, .t = r.t_tok, .text = b->text,
                            .text_lens = b->text_lens, .self_mask = b->self_mask,
                            .self_mask_bstride = b->self_mask_bstride, .cross_mask = b->cross_mask,
                            .cross_mask_bstride = b->cross_mask_bstride, .text_mask = b->text_mask,
-                           .text_mask_bstride = b->text_mask_bstride};
+                           .text_mask_bstride = b->text_mask_bstride, .train = 1,
+                           .dropout_seed = gl_rng_u64(&drop), .first_item = r.first};
         gl_arena_reset(r.arena);
         if ((rc = gl_dit_forward(m, r.arena, &db, r.pred, msg, msglen))) goto end;
-        double loss = gl_mse_forward(r.pred, r.v, r.mask, r.n);
+        /* the masked mean over the whole batch: ranks add numerators and denominators,
+         * never their own means (their masks may hold different counts) */
+        double sums[2], mine;
+        gl_mse_sums(r.pred, r.v, r.mask, r.n, &sums[0], &sums[1]);
+        mine = sums[1];
+        if ((rc = gl_dist_allreduce_sum_f64(sums, 2))) {
+            snprintf(msg, msglen, "step %lld: MPI could not add the loss over the ranks", (long long)step + 1);
+            goto end;
+        }
+        double loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
         if (!isfinite(loss)) {
             snprintf(msg, msglen, "train: the loss is %g at step %lld; stopping (the last checkpoint is kept)", loss,
                      (long long)step + 1);
@@ -339,9 +441,18 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
             goto end;
         }
         memset(r.dpred, 0, (size_t)r.n * sizeof(float));
-        gl_mse_backward(r.dpred, r.pred, r.v, r.mask, r.n, 1.0f);
+        /* this rank's part of the whole mean's gradient: 2 m (p - y) / (whole sum of m);
+         * one rank alone gets dloss 1 exactly */
+        if (mine > 0) gl_mse_backward(r.dpred, r.pred, r.v, r.mask, r.n, (float)(mine / sums[1]));
         gl_params_zero_grad(r.p);
         if ((rc = gl_dit_backward(m, r.arena, r.dpred))) goto end;
+        /* one in-place sum of the one contiguous gradient buffer: every rank then holds
+         * the whole batch's gradient, so norm, clipping and step agree everywhere */
+        if ((rc = gl_dist_allreduce_sum_f32(gl_params_grads(r.p), gl_params_numel(r.p)))) {
+            snprintf(msg, msglen, "step %lld: MPI could not add the gradients over the ranks",
+                     (long long)step + 1);
+            goto end;
+        }
         double gn = grad_norm(r.p);
         if (!isfinite(gn)) {
             snprintf(msg, msglen, "train: gradient of '%s' is not finite at step %lld; stopping (the last checkpoint is kept)",
@@ -370,9 +481,10 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
         res->last_loss = loss;
         res->steps_done++;
         if (step >= o->steps - 10) { tail += loss; tail_n++; }
-        if (o->progress) o->progress(o->progress_ctx, step + 1, o->steps, loss, (double)b->B / el);
+        if (o->progress && r.rank == 0) o->progress(o->progress_ctx, step + 1, o->steps, loss, (double)o->batch / el);
         int last = step + 1 == o->steps || step + 1 == o->stop_after;
-        if (o->checkpoint && (last || (o->checkpoint_every > 0 && (step + 1) % o->checkpoint_every == 0))) {
+        if (r.rank == 0 && o->checkpoint &&
+            (last || (o->checkpoint_every > 0 && (step + 1) % o->checkpoint_every == 0))) {
             if (log) fflush(log);
             if ((rc = save_checkpoint(&r, step + 1, msg, msglen))) goto end;
         }

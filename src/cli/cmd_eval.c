@@ -1,0 +1,338 @@
+/* cli/cmd_eval.c: `gridlora eval`: the paper's comparison on held-out concepts (zero-shot
+ * Grid-Fill, TTFT, copying the input, the base model with words), run and scored by the
+ * library (pipeline/eval_run.c, pipeline/eval.c). Parses, loads, prints the table or the
+ * JSON, and writes the optional example videos; measures nothing itself. */
+#define _POSIX_C_SOURCE 200809L /* mkdir, access */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "gridlora/core.h"
+#include "gridlora/eval.h"
+#include "gridlora/lora.h"
+#include "gridlora/model.h"
+#include "gridlora/video.h"
+#include "app_common.h"
+#include "train_common.h"
+
+#define MAX_LORAS 8
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
+            "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S] [--shift S]\n"
+            "                     [--out DIR [--out-concepts K]] [--threads T]\n"
+            "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
+            "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
+            "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow) and for\n"
+            "composition (the concept with the next one behind it), four methods:\n"
+            "  zeroshot  one Grid-Fill sampling run per layout, as 'gridlora edit' (twice: three and\n"
+            "            two effects) and 'gridlora compose' run with the captions as --caption\n"
+            "  ttft      a LoRA fine-tuned on the input as 'gridlora finetune' does, with the caption\n"
+            "            holding the token (\"a <v> red striped star ...\"), then sampled with each edit\n"
+            "  copy      the input unchanged\n"
+            "  base      the base model, no adapter, prompted with the edit's caption\n"
+            "Scores (means over concepts): PSNR against the truth (dB, 100 for identical videos);\n"
+            "identity, the subject's colour mean and spread against the truth's where the renderer\n"
+            "put it (0 best); motion, the distance in pixels between the foreground centroid paths\n"
+            "of output and truth (background subtraction), and, beside it, against the renderer's\n"
+            "own path; effect presence, each effect's statistic of the output against the truth's\n"
+            "(composition: the partner's pixels); temporal, the frame-to-frame change against the\n"
+            "truth's; and the wall time per concept.\n"
+            "  --model BASE     default " CLI_SHIPPED_BASE "\n"
+            "  --lora FILE[:W]  zero-shot's adapters in order, the Grid LoRA then the Grid-Fill LoRA\n"
+            "                   (default models/default/grid.safetensors, models/default/gridfill.safetensors)\n"
+            "  --ttft-steps K   steps of each TTFT stage (default %lld, as finetune); --no-ttft skips it\n"
+            "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1)\n"
+            "  --json           one JSON object on stdout instead of the table\n"
+            "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
+            "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
+            "                   and <item>.png, a contact sheet of the same rows in that order\n"
+            "Progress goes to stderr. TTFT is slow: a training run per concept.\n",
+            (long long)gl_ttft_default_opts().set_steps);
+}
+
+typedef struct eval_cli {
+    const char *out;
+    long out_concepts;
+    int json;
+    cli_progress pr;
+    char msg[1024];
+} eval_cli;
+
+static void on_status(void *ctx, const char *line) {
+    (void)ctx;
+    fprintf(stderr, "eval: %s\n", line);
+    fflush(stderr);
+}
+
+static int before_stage(void *ctx, int stage, const gl_lora *l, gl_train_opts *o, char *msg, size_t msglen) {
+    (void)l, (void)msg, (void)msglen;
+    eval_cli *e = ctx;
+    cli_progress_init(&e->pr, stage == GL_MULTIDC_SET ? "ttft set: " : "ttft sequence: ", o->steps, o->batch);
+    o->progress = cli_on_step;
+    o->progress_ctx = &e->pr;
+    return 0;
+}
+
+/* DIR made when missing (its parent must exist). */
+static int make_dir(const char *dir, char *msg, size_t msglen) {
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return 0;
+        snprintf(msg, msglen, "%.900s exists and is not a directory", dir);
+        return GL_EIO;
+    }
+    if (mkdir(dir, 0777) != 0) {
+        snprintf(msg, msglen, "cannot create %.900s: %.100s", dir, strerror(errno));
+        return GL_EIO;
+    }
+    return 0;
+}
+
+static int on_item(void *ctx, int64_t concept, int item, const gl_video *const *rows, int n) {
+    static const char *const role[2 + GL_EVAL_METHODS] = {"input", "truth", "zeroshot", "ttft", "copy", "base"};
+    eval_cli *e = ctx;
+    if (!e->out || concept >= e->out_concepts) return 0;
+    char dir[4096], path[4200], why[1024];
+    snprintf(dir, sizeof dir, "%s/%04lld", e->out, (long long)concept);
+    int rc = make_dir(e->out, why, sizeof why);
+    if (!rc) rc = make_dir(dir, why, sizeof why);
+    const gl_video *sheet[2 + GL_EVAL_METHODS];
+    int ns = 0;
+    for (int k = 0; k < n && k < 2 + GL_EVAL_METHODS && !rc; k++) {
+        if (!rows[k] || k == 2 + GL_EVAL_COPY) continue; /* copy's rows are the input's */
+        sheet[ns++] = rows[k];
+        for (int g = 0; g < 2 && !rc; g++) {
+            snprintf(path, sizeof path, "%s/%s.%s.%s", dir, gl_eval_item_name(item), role[k], g ? "gif" : "mp4");
+            rc = gl_video_write(path, rows[k], 8, why, sizeof why);
+        }
+    }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/%s.png", dir, gl_eval_item_name(item));
+        rc = gl_contact_sheet_write(path, sheet, ns, 4, why, sizeof why);
+    }
+    if (rc) {
+        snprintf(e->msg, sizeof e->msg, "--out: %.1000s", why);
+        return rc < 0 ? rc : GL_EIO;
+    }
+    fprintf(stderr, "eval: wrote %s/%s.*.mp4, .gif and %s.png\n", dir, gl_eval_item_name(item),
+            gl_eval_item_name(item));
+    return 0;
+}
+
+static void fmt(char *buf, size_t len, const char *f, double v) {
+    if (isfinite(v)) snprintf(buf, len, f, v);
+    else snprintf(buf, len, "-");
+}
+
+static void print_table(const gl_eval_params *p, const gl_eval_concept *c, int64_t n) {
+    for (int k = 0; k < GL_EVAL_ITEMS; k++) {
+        printf("\n%-10s %9s %9s %10s %8s %13s %13s\n", gl_eval_item_name(k), "PSNR dB", "identity", "motion px",
+               "path px", "presence err", "temporal err");
+        gl_eval_scores truth = gl_eval_mean(c, n, k, GL_EVAL_COPY);
+        for (int mth = 0; mth < GL_EVAL_METHODS; mth++) {
+            if (mth == GL_EVAL_TTFT && !p->ttft) continue;
+            gl_eval_scores s = gl_eval_mean(c, n, k, mth);
+            char a[6][32];
+            fmt(a[0], sizeof a[0], "%.2f", s.psnr);
+            fmt(a[1], sizeof a[1], "%.4f", s.identity);
+            fmt(a[2], sizeof a[2], "%.2f", s.motion);
+            fmt(a[3], sizeof a[3], "%.2f", s.motion_path);
+            fmt(a[4], sizeof a[4], "%.4f", fabs(s.presence - s.presence_truth));
+            fmt(a[5], sizeof a[5], "%.4f", fabs(s.temporal - s.temporal_truth));
+            printf("  %-8s %9s %9s %10s %8s %13s %13s\n", gl_eval_method_name(mth), a[0],
+                   a[1], a[2], a[3], a[4], a[5]);
+        }
+        double floor = 0;
+        int64_t cnt = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (isfinite(c[i].motion_floor[k])) {
+                floor += c[i].motion_floor[k];
+                cnt++;
+            }
+        printf("  truth: presence %.4f, temporal %.4f; its own path error (the estimator's floor) %.2f px\n",
+               truth.presence_truth, truth.temporal_truth, cnt ? floor / (double)cnt : NAN);
+    }
+    printf("\nwall time per concept (all six items):");
+    for (int mth = 0; mth < GL_EVAL_METHODS; mth++) {
+        if (mth == GL_EVAL_TTFT && !p->ttft) continue;
+        double s = 0, tr = 0;
+        for (int64_t i = 0; i < n; i++) {
+            s += c[i].seconds[mth];
+            tr += c[i].ttft_train_seconds;
+        }
+        printf("  %s %.2f s", gl_eval_method_name(mth), s / (double)n);
+        if (mth == GL_EVAL_TTFT) printf(" (training %.2f s)", tr / (double)n);
+    }
+    printf("\nidentity: mean over channels of |mean - mean truth| + |std - std truth| of the subject's colours;\n"
+           "motion: centroid paths of the estimated foreground, output against truth; path: against the\n"
+           "renderer's path; presence and temporal: |output's statistic - truth's|. Lower is better but PSNR.\n");
+}
+
+int cmd_eval(int argc, char **argv) {
+    gl_eval_params p = gl_eval_default_params();
+    eval_cli e = {.out_concepts = 2};
+    const char *model = NULL, *loras[MAX_LORAS];
+    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0;
+    long ttft_steps = 0, v = 0;
+    double d = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = NULL;
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        if (!strcmp(opt, "--json")) {
+            e.json = 1;
+            continue;
+        }
+        if (!strcmp(opt, "--no-ttft")) {
+            no_ttft = 1;
+            continue;
+        }
+        static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
+                                             "--cfg", "--shift", "--out", "--out-concepts", "--threads"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
+        if (!known) {
+            cli_error("eval: %s '%s' (try --help)", strncmp(opt, "--", 2) ? "unexpected argument" : "unknown option",
+                      opt);
+            return CLI_USAGE;
+        }
+        if (!(val = cli_value("eval", argc, argv, &i))) return CLI_USAGE;
+        if ((!strcmp(opt, "--model") || !strcmp(opt, "--lora") || !strcmp(opt, "--out")) && !*val) {
+            cli_error("eval: %s: empty value", opt);
+            return CLI_USAGE;
+        }
+        if (!strcmp(opt, "--heldout")) {
+            if (cli_parse_long("eval", opt, val, 1, 10000, &v)) return CLI_USAGE;
+            p.heldout = v;
+            have_heldout = 1;
+        } else if (!strcmp(opt, "--seed")) {
+            if (cli_parse_long("eval", opt, val, 0, 2147483647L, &v)) return CLI_USAGE;
+            p.seed = (uint64_t)v;
+            have_seed = 1;
+        } else if (!strcmp(opt, "--model")) {
+            model = val;
+        } else if (!strcmp(opt, "--lora")) {
+            if (n_lora == MAX_LORAS) {
+                cli_error("eval: more than %d adapters", MAX_LORAS);
+                return CLI_USAGE;
+            }
+            loras[n_lora++] = val;
+        } else if (!strcmp(opt, "--ttft-steps")) {
+            if (cli_parse_long("eval", opt, val, 1, 1000000000L, &ttft_steps)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--steps")) {
+            if (cli_parse_long("eval", opt, val, 1, 10000, &v)) return CLI_USAGE;
+            p.so.steps = (int)v;
+        } else if (!strcmp(opt, "--cfg")) {
+            if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
+            p.so.cfg = (float)d;
+        } else if (!strcmp(opt, "--shift")) {
+            if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
+            p.so.shift = (float)d;
+        } else if (!strcmp(opt, "--out")) {
+            e.out = val;
+        } else if (!strcmp(opt, "--out-concepts")) {
+            if (cli_parse_long("eval", opt, val, 1, 100000, &e.out_concepts)) return CLI_USAGE;
+        } else { /* --threads */
+            if (cli_parse_long("eval", opt, val, 1, 4096, &v)) return CLI_USAGE;
+            gl_set_threads((int)v);
+        }
+    }
+    if (!have_heldout || !have_seed) {
+        cli_error("eval: %s is required (try --help)", !have_heldout ? "--heldout N" : "--seed S");
+        return CLI_USAGE;
+    }
+    if (no_ttft && ttft_steps) {
+        cli_error("eval: --ttft-steps and --no-ttft exclude each other");
+        return CLI_USAGE;
+    }
+    if (e.out && cli_check_writable("eval", "--out", e.out)) return CLI_FAIL;
+    if (cli_use_shipped("eval", &model, loras, &n_lora)) return CLI_FAIL;
+    p.ttft = !no_ttft;
+    if (ttft_steps) p.ttft_opts.set_steps = p.ttft_opts.seq_steps = ttft_steps;
+    p.ttft_opts.before_stage = before_stage;
+    p.ttft_opts.hook_ctx = &e;
+    p.on_status = on_status;
+    p.on_item = on_item;
+    p.ctx = &e;
+
+    gl_dit *m = NULL;
+    gl_lora *ad[MAX_LORAS] = {0};
+    float w[MAX_LORAS];
+    gl_eval_concept *res = NULL;
+    cJSON *j = NULL;
+    int rc = CLI_FAIL;
+    double t0 = cli_now();
+    if (gl_dit_load(&m, model, e.msg, sizeof e.msg)) {
+        cli_error("eval: %s", e.msg);
+        goto end;
+    }
+    if ((rc = cli_load_loras("eval", m, loras, n_lora, 0, ad, w)) != CLI_OK) goto end;
+    rc = CLI_FAIL;
+    if (!(res = calloc((size_t)p.heldout, sizeof *res))) {
+        cli_error("eval: out of memory for %lld concepts", (long long)p.heldout);
+        goto end;
+    }
+    p.loras = ad;
+    p.lora_weights = w;
+    p.n_loras = n_lora;
+    const gl_dit_config *cfg = gl_dit_cfg(m);
+    fprintf(stderr, "eval: %lld held-out concepts (seed %llu), %lld frames of %lldx%lld; %s with %d adapter%s\n",
+            (long long)p.heldout, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w,
+            (long long)cfg->cell_h, model, n_lora, n_lora == 1 ? "" : "s");
+    for (int64_t i = 0; i < p.heldout; i++) {
+        e.msg[0] = '\0';
+        char why[1024];
+        if (gl_eval_concept_run(m, &p, i, &res[i], why, sizeof why)) {
+            cli_progress_end_line(&e.pr);
+            if (e.msg[0]) cli_error("eval: %s", e.msg); /* the writer's own failure says more */
+            else cli_error("%s", why);
+            goto end;
+        }
+        fprintf(stderr, "eval: concept %lld/%lld done (\"%s\"):", (long long)i + 1, (long long)p.heldout,
+                res[i].caption);
+        for (int mth = 0; mth < GL_EVAL_METHODS; mth++)
+            if (res[i].ran[mth]) fprintf(stderr, " %s %.2f s", gl_eval_method_name(mth), res[i].seconds[mth]);
+        fprintf(stderr, "\n");
+    }
+    if (e.json) {
+        char *text = NULL;
+        cJSON *arr = NULL;
+        int ok = (j = gl_eval_json(&p, m, res, p.heldout)) && cJSON_AddStringToObject(j, "model", model) &&
+                 (arr = cJSON_AddArrayToObject(j, "loras"));
+        for (int k = 0; ok && k < n_lora; k++) ok = cJSON_AddItemToArray(arr, cJSON_CreateString(loras[k]));
+        if (!ok || !(text = cJSON_Print(j))) {
+            cli_error("eval: out of memory for the JSON");
+            goto end;
+        }
+        printf("%s\n", text);
+        cJSON_free(text);
+    } else {
+        printf("gridlora eval: %lld held-out concepts (seed %llu), %lld frames of %lldx%lld; %s", (long long)p.heldout,
+               (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
+               model);
+        for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
+        printf("\nsampling %d steps, cfg %g; ", p.so.steps, (double)p.so.cfg);
+        if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
+        else printf("no TTFT\n");
+        print_table(&p, res, p.heldout);
+    }
+    fprintf(stderr, "eval: %.1f s in all\n", cli_now() - t0);
+    rc = CLI_OK;
+end:
+    cJSON_Delete(j);
+    free(res);
+    gl_dit_detach_loras(m);
+    for (int k = 0; k < n_lora; k++) gl_lora_free(&ad[k]);
+    gl_dit_free(&m);
+    return rc;
+}

@@ -1,0 +1,1 @@
+gl_test(test_story story_chain story_rejects)

@@ -1,0 +1,1 @@
+gl_test(test_ttft clip_batches_are_the_clip stages_train_and_model_is_restored)
