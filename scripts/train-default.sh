@@ -184,13 +184,12 @@ stage_grids() {
 stage_grid() {
   stage_done grids || { say "grid needs the grids stage first"; exit 1; }
   local out=$work/grid.safetensors
-  # one canvas set per run: train grid reads one directory; the edit layout first
   # shellcheck disable=SC2086
-  "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" $grid_steps \
+  "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" --data "$work/grids-compose" $grid_steps \
     --out "$out" --log "$work/grid.csv" --checkpoint-every $every --resume
   cp "$out" "$models/grid.safetensors.tmp" && mv "$models/grid.safetensors.tmp" "$models/grid.safetensors"
   local s; s=$(summary "$work/grid.csv")
-  record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid --data grids-edit $grid_steps"
+  record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid --data grids-edit --data grids-compose $grid_steps"
 }
 
 stage_gridfill() {
@@ -198,12 +197,12 @@ stage_gridfill() {
   local out=$work/gridfill.safetensors
   # shellcheck disable=SC2086
   "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
-    --data "$work/grids-edit" $fill_steps --out "$out" --log "$work/gridfill.csv" \
+    --data "$work/grids-edit" --data "$work/grids-compose" $fill_steps --out "$out" --log "$work/gridfill.csv" \
     --checkpoint-every $every --resume
   cp "$out" "$models/gridfill.safetensors.tmp" && mv "$models/gridfill.safetensors.tmp" "$models/gridfill.safetensors"
   local s; s=$(summary "$work/gridfill.csv")
   record gridfill gridfill.safetensors "$fill_steps" "${s%%|*}" "${s##*|}" "$commit" \
-    "train gridfill --data grids-edit $fill_steps"
+    "train gridfill --data grids-edit --data grids-compose $fill_steps"
 }
 
 # A stage is done when its output is in the models directory and its record row is in

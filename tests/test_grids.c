@@ -285,6 +285,54 @@ static void source_masks_match_layout(void **s) {
     tmp_remove(&set);
 }
 
+/* Two grid sets read as one source: their canvases in order, each keeping its layout; a
+ * set without canvases is an error naming it. */
+static void several_sets_read_as_one(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 4);
+    tmpdir set1, edit, set2, compose, empty;
+    make_grids(&set1, &edit, m, "edit", 2);
+    make_grids(&set2, &compose, m, "compose", 3);
+    gl_grid_data *g = NULL;
+    char msg[512];
+    const char *both[2] = {edit.path, compose.path};
+    if (gl_grid_data_dirs(&g, both, 2, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_canvases(g), 5);
+    tbatch t;
+    batch_alloc(&t, &c, 1);
+    int seen[2] = {0, 0};
+    for (int step = 0; step < 40; step++) {
+        gl_rng rng;
+        gl_rng_seed(&rng, (uint64_t)step);
+        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
+        const gl_grid_item *it = gl_grid_data_last(g, 0);
+        /* canvases 0-1 are the edit set's, 2-4 the compose set's */
+        assert_int_equal(it->layout.kind, it->canvas < 2 ? GL_LAYOUT_EDIT : GL_LAYOUT_COMPOSE);
+        seen[it->canvas >= 2]++;
+    }
+    assert_true(seen[0] > 0 && seen[1] > 0);
+    batch_free(&t);
+    gl_grid_data_free(&g);
+    tmp_make(&empty);
+    char mpath[128];
+    snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", empty.path);
+    FILE *f = fopen(mpath, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *with_empty[2] = {edit.path, empty.path};
+    assert_int_equal(gl_grid_data_dirs(&g, with_empty, 2, &c, NULL, NULL, msg, sizeof msg), GL_EFORMAT);
+    assert_null(g);
+    assert_non_null(strstr(msg, empty.path));
+    assert_int_equal(gl_grid_data_dirs(&g, both, 0, &c, NULL, NULL, msg, sizeof msg), GL_EINVAL);
+    gl_dit_free(&m);
+    tmp_remove(&empty);
+    tmp_remove(&edit);
+    tmp_remove(&set1);
+    tmp_remove(&compose);
+    tmp_remove(&set2);
+}
+
 /* Grid-Fill: clean cells form a non-empty proper subset, flagged on exactly their tokens,
  * and they are the inputs of the item's layout; both kinds of draw occur. */
 static void fill_clean_subsets(void **s) {
@@ -526,6 +574,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
     cmocka_unit_test(source_masks_match_layout),
+    cmocka_unit_test(several_sets_read_as_one),
     cmocka_unit_test(fill_clean_subsets),
     cmocka_unit_test(fill_loss_ignores_clean_cells),
     cmocka_unit_test(mask_holds_end_to_end),

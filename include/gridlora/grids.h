@@ -100,6 +100,12 @@ typedef struct gl_grid_data gl_grid_data;
 int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *cfg,
                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx,
                      char *msg, size_t msglen);
+/* The canvases of several grid sets as one source (e.g. an edit set and a compose set),
+ * in the order given; each set as gl_grid_data_dir reads it, and one without canvases is
+ * an error naming it. n_dirs >= 1. */
+int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit_config *cfg,
+                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
+                      size_t msglen);
 void gl_grid_data_free(gl_grid_data **d);
 
 /* fill = 0 (Grid LoRA): every cell noised, the attention masks of the canvas's layout.

@@ -13,6 +13,7 @@
 #include "train_common.h"
 
 #define MAX_UNDER 8
+#define MAX_DATA 16
 
 static void usage(FILE *f, int fill) {
     if (!fill)
@@ -42,7 +43,8 @@ static void usage(FILE *f, int fill) {
                 "  --grid-lora FILE   the Grid LoRA ('gridlora train grid'), frozen\n"
                 "  --lora FILE[:W]    further frozen adapters applied before the Grid LoRA; repeatable\n");
     fprintf(f,
-            "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded)\n"
+            "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded);\n"
+            "                     repeatable: the sets' canvases together (e.g. edit and compose)\n"
             "  --steps N          optimiser steps (default 400)\n"
             "  --rank R, --alpha A  the new adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
             "  --lora-dropout P   drop each element of the new adapter's input with probability P while\n"
@@ -60,8 +62,8 @@ int cmd_train_grid(int argc, char **argv) {
     const int fill = !strcmp(argv[1], "gridfill");
     const char *name = fill ? "gridfill" : "grid";
     cli_stages s = cli_stages_default("train");
-    const char *base = NULL, *data = NULL, *under[MAX_UNDER + 1];
-    int n_under = 0, have_grid = 0;
+    const char *base = NULL, *data[MAX_DATA], *under[MAX_UNDER + 1];
+    int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
@@ -109,13 +111,19 @@ int cmd_train_grid(int argc, char **argv) {
             }
             have_grid = 1;
             under[MAX_UNDER] = val;
+        } else if (!strcmp(opt, "--data")) {
+            if (n_data == MAX_DATA) {
+                cli_error("train: %s: more than %d --data", name, MAX_DATA);
+                return CLI_USAGE;
+            }
+            data[n_data++] = val;
         } else {
-            *(!strcmp(opt, "--base") ? &base : !strcmp(opt, "--data") ? &data : &s.out) = val;
+            *(!strcmp(opt, "--base") ? &base : &s.out) = val;
         }
     }
-    if (!base || !data || (fill && !have_grid)) {
+    if (!base || !n_data || (fill && !have_grid)) {
         cli_error("train: %s: %s is required (try --help)", name,
-                  !base ? "--base FILE" : !data ? "--data GDIR" : "--grid-lora FILE");
+                  !base ? "--base FILE" : !n_data ? "--data GDIR" : "--grid-lora FILE");
         return CLI_USAGE;
     }
     int rc = cli_stages_check(&s);
@@ -144,7 +152,7 @@ int cmd_train_grid(int argc, char **argv) {
     const gl_dit_config *c = gl_dit_cfg(m);
     cli_progress pr;
     cli_progress_init(&pr, "", 1, 1);
-    if (gl_grid_data_dir(&g, data, c, cli_on_video, &pr, msg, sizeof msg)) {
+    if (gl_grid_data_dirs(&g, data, n_data, c, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
         goto end;

@@ -199,12 +199,14 @@ static int canvas_specs(cell_spec sp[GL_GRID_CELLS], gl_layout_kind kind, const 
     return GL_OK;
 }
 
-/* The layout a canvas is trained with: the built-in's roles, the cells' captions. */
+/* The layout a canvas is trained with: the built-in's roles, the cells' captions; for
+ * compose, the combination cells' prompts exactly as `gridlora compose` builds them from
+ * the two inputs' captions ("A and B", "B and A"), so that training and use agree. */
 static int layout_of(gl_layout *l, gl_layout_kind kind, const cell_spec sp[GL_GRID_CELLS], char *msg,
                      size_t msglen) {
     const char *const fx[1] = {"smoke"}, *const sc[1] = {"x"};
+    if (kind == GL_LAYOUT_COMPOSE) return gl_layout_compose(l, sp[0].caption, sp[1].caption, NULL, 0, msg, msglen);
     int rc = kind == GL_LAYOUT_EDIT        ? gl_layout_edit(l, "", fx, 1, msg, msglen)
-             : kind == GL_LAYOUT_COMPOSE   ? gl_layout_compose(l, "", "", NULL, 0, msg, msglen)
              : kind == GL_LAYOUT_CHARACTER ? gl_layout_character(l, "", sc, 1, msg, msglen)
                                            : gl_layout_story(l, "", sc, 1, 0, msg, msglen);
     for (int c = 0; c < GL_GRID_CELLS && !rc; c++)
@@ -554,7 +556,14 @@ end:
 int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *cfg,
                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
                      size_t msglen) {
+    return gl_grid_data_dirs(out, &gdir, 1, cfg, progress, progress_ctx, msg, msglen);
+}
+
+int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit_config *cfg,
+                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
+                      size_t msglen) {
     *out = NULL;
+    if (n_dirs < 1) return SAY(GL_EINVAL, "grids: no grid set given");
     if (cfg->channels != 3) return SAY(GL_EINVAL, "grids: a model of %lld channels; videos have 3", (long long)cfg->channels);
     gl_grid_data *d = calloc(1, sizeof *d);
     gl_tokenizer *tk = NULL;
@@ -562,7 +571,6 @@ int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *
     d->cfg = *cfg;
     gl_patch_dims pd = {1, cfg->frames, 2 * cfg->cell_h, 2 * cfg->cell_w, 3, cfg->patch_t, cfg->patch_h, cfg->patch_w};
     char mpath[PATH_MAX], why[256];
-    snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir);
     FILE *f = NULL;
     char *line = NULL;
     size_t cap = 0;
@@ -577,33 +585,53 @@ int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *
     }
     gl_grid_token_cells(d->cellof, pd);
     if ((rc = gl_domain_tokenizer(cfg, &tk, msg, msglen))) goto end;
-    if (!(f = fopen(mpath, "r"))) {
-        rc = SAY(GL_EIO, "%s: cannot open: %s (not a grid set written by 'gridlora grids'?)", mpath, strerror(errno));
-        goto end;
-    }
-    int64_t lines = 0, lineno = 0;
-    while (getline(&line, &cap, f) >= 0) lines += !blank(line);
-    rewind(f);
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        if (blank(line)) continue;
-        if (d->n == d->cap) {
-            int64_t nc = d->cap ? 2 * d->cap : 16;
-            grid_canvas *p = realloc(d->canvases, (size_t)nc * sizeof *p);
-            if (!p) {
-                rc = SAY(GL_ENOMEM, "grids: out of memory");
-                goto end;
-            }
-            d->canvases = p;
-            d->cap = nc;
+    /* the progress total counts every set's lines, read up front */
+    int64_t lines = 0;
+    for (int k = 0; k < n_dirs; k++) {
+        snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdirs[k]);
+        if (!(f = fopen(mpath, "r"))) {
+            rc = SAY(GL_EIO, "%s: cannot open: %s (not a grid set written by 'gridlora grids'?)", mpath,
+                     strerror(errno));
+            goto end;
         }
-        grid_canvas *g = &d->canvases[d->n];
-        memset(g, 0, sizeof *g);
-        if ((rc = load_canvas(d, tk, gdir, mpath, lineno, line, g, msg, msglen))) goto end;
-        d->n++;
-        if (progress) progress(progress_ctx, d->n, lines);
+        while (getline(&line, &cap, f) >= 0) lines += !blank(line);
+        fclose(f);
+        f = NULL;
     }
-    if (d->n == 0) rc = SAY(GL_EFORMAT, "%s: lists no canvases", mpath);
+    for (int k = 0; k < n_dirs; k++) {
+        const char *gdir = gdirs[k];
+        int64_t lineno = 0, first = d->n;
+        snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir);
+        if (!(f = fopen(mpath, "r"))) {
+            rc = SAY(GL_EIO, "%s: cannot open: %s", mpath, strerror(errno));
+            goto end;
+        }
+        while (getline(&line, &cap, f) >= 0) {
+            lineno++;
+            if (blank(line)) continue;
+            if (d->n == d->cap) {
+                int64_t nc = d->cap ? 2 * d->cap : 16;
+                grid_canvas *p = realloc(d->canvases, (size_t)nc * sizeof *p);
+                if (!p) {
+                    rc = SAY(GL_ENOMEM, "grids: out of memory");
+                    goto end;
+                }
+                d->canvases = p;
+                d->cap = nc;
+            }
+            grid_canvas *g = &d->canvases[d->n];
+            memset(g, 0, sizeof *g);
+            if ((rc = load_canvas(d, tk, gdir, mpath, lineno, line, g, msg, msglen))) goto end;
+            d->n++;
+            if (progress) progress(progress_ctx, d->n, lines);
+        }
+        fclose(f);
+        f = NULL;
+        if (d->n == first) {
+            rc = SAY(GL_EFORMAT, "%s: lists no canvases", mpath);
+            goto end;
+        }
+    }
 end:
     if (f) fclose(f);
     free(line);
