@@ -125,6 +125,21 @@ expect 1 -- eval --heldout 1 --seed 0 --model "$tmp/missing.safetensors" --lora 
 expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$tmp/missing.safetensors"
 expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m"
 expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m" --out "$nowhere/x"
+# eval --multidc: the data set's options and the held-out mode's do not mix; the TTFT
+# adapter carries no concept token; the model's shipped default is missing in $tmp
+expect 2 -- eval --multidc "$m"
+expect 2 -- eval --data "$tmp/ds" --heldout 1 --seed 0
+expect 2 -- eval --multidc "$m" --data "$tmp/ds" --heldout 1
+expect 2 -- eval --multidc "$m" --data "$tmp/ds" --lora "$m"
+expect 2 -- eval --multidc "$m" --data "$tmp/ds" --steps 0
+expect 2 -- eval --multidc "" --data "$tmp/ds"
+expect 2 -- eval --multidc "$m" --data
+expect 1 -- eval --multidc "$tmp/missing.safetensors" --data "$tmp/ds" --model "$m"
+expect 1 -- eval --multidc "$m" --data "$tmp/ds" --model "$m"
+expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m"
+expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/missing" --model "$m"
+expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --out "$nowhere/x"
+(cd "$tmp" && expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds") || exit 1
 # and convert writes F16 tensors that load and sample
 "$bin" convert --in "$m" --out "$tmp/m16.safetensors" --dtype f16 >/dev/null || fail "convert to f16 failed"
 "$bin" info "$tmp/m16.safetensors" | grep -q F16 || fail "convert --dtype f16 wrote no F16 tensor"

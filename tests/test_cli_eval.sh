@@ -5,7 +5,10 @@
 # is used. run: the JSON holds every method, item and metric; its concepts are those of
 # `gridlora dataset --split heldout`; copy's PSNR is the input's against the truth (read
 # back from the contact sheets eval writes); the table. errors: missing shipped stages and
-# files exit 1 with one line, usage errors 2.
+# files exit 1 with one line, usage errors 2. multidc: `eval --multidc` on the tiny base and
+# Multi-DC LoRA of SCRIPT (its base and multidc stages): the JSON holds every concept of the
+# data set with its manifest's token, caption and prompt, and every method's scores; the same
+# seed gives the same numbers; --out's files; the table; failures exit 1 with one line.
 set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; } # the test runs in its scratch directory
 bin=$(abs "$1")
@@ -153,5 +156,99 @@ errors)
     "$bin" eval --help | grep -q "^usage: gridlora eval --heldout N --seed S" || fail "eval --help"
     "$bin" --help | grep -q "^  eval " || fail "the command list lacks eval"
     echo "ok: eval's failures and usage errors" ;;
+multidc)
+    bash "$script" --tiny --bin "$bin" --models "$tmp/models/default" --work "$tmp/work" base multidc \
+        >"$tmp/train.log" 2>&1 || fail "training the tiny models: $(tail -5 "$tmp/train.log")"
+    a=models/default/multidc.safetensors
+    "$bin" eval --multidc $a --data work/concepts --json --steps 2 --out "$tmp/mshow" >"$tmp/m.json" \
+        2>"$tmp/m.err" || fail "eval --multidc exited $?: $(cat "$tmp/m.err")"
+    grep -q "^eval: concept 4/4 done (<c3>)" "$tmp/m.err" || fail "no progress: $(cat "$tmp/m.err")"
+    for i in 0000 0001 0002 0003; do
+        for r in truth token prompt caption; do
+            for ext in png gif; do [[ -s $tmp/mshow/$i.$r.$ext ]] || fail "--out: $i.$r.$ext missing"; done
+        done
+        [[ -s $tmp/mshow/$i.png ]] || fail "--out: $i.png missing"
+    done
+    "$bin" eval --multidc $a --data work/concepts --json --steps 2 --seed 1 >"$tmp/m2.json" 2>"$tmp/m2.err" ||
+        fail "eval --multidc (again) exited $?: $(cat "$tmp/m2.err")"
+    python3 - "$tmp/m.json" "$tmp/m2.json" work/concepts/manifest.jsonl <<'EOF' || fail "the JSON (above)"
+import json, sys
+j, j2 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+man = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+methods, metrics = ["token", "prompt", "caption"], ["psnr", "identity", "motion", "motion_path"]
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+def num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+check(j["mode"] == "multidc" and j["methods"] == methods, f"mode/methods {j['mode']} {j['methods']}")
+check(j["model"] == "models/default/base.safetensors", f"model {j['model']}")
+check(j["adapter"] == "models/default/multidc.safetensors" and j["data"] == "work/concepts", "adapter/data")
+check(j["sampling"]["steps"] == 2 and j["sampling"]["seed"] == 1, f"sampling {j['sampling']}")
+check(len(man) == 4 and j["concepts_count"] == 4 and len(j["concepts"]) == 4, "every concept of the data set")
+check(j["render_psnr_min"] >= 25 and num(j["motion_floor"]), f"truth {j['render_psnr_min']} {j['motion_floor']}")
+for m in methods:
+    check(all(num(j["summary"][m][k]) for k in metrics), f"summary {m}: {j['summary'][m]}")
+    check(j["seconds"][m] >= 0, f"seconds {m}")
+    mean = sum(c["scores"][m]["psnr"] for c in j["concepts"]) / 4
+    check(abs(j["summary"][m]["psnr"] - mean) < 1e-9, f"summary {m} psnr is not the mean")
+for i, (c, w) in enumerate(zip(j["concepts"], man)):
+    check(c["index"] == i and c["token"] == w["token"] and c["seed"] == w["seed"], f"concept {i}: {c['token']}")
+    check(c["caption"] == w["caption"] and c["prompt"] == w["prompt"], f"concept {i}: {c['prompt']}")
+    check(c["prompts"] == {"token": "a " + w["token"], "prompt": w["prompt"], "caption": w["caption"]},
+          f"concept {i} prompts {c['prompts']}")
+    check(c["render_psnr"] >= 25, f"concept {i}: the re-render against the file {c['render_psnr']}")
+    for m in methods:
+        check(all(num(c["scores"][m][k]) for k in metrics), f"concept {i} {m}: {c['scores'][m]}")
+        check(c["scores"][m]["psnr"] < 100 and c["scores"][m]["identity"] > 0, f"concept {i} {m}: a perfect sample?")
+def strip(x):  # the numbers without the wall times
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k != "seconds"}
+    return [strip(v) for v in x] if isinstance(x, list) else x
+check(strip(j) == strip(j2), "the same seed gave other numbers")
+print("ok: the JSON holds every concept and method; the same seed, the same numbers")
+EOF
+    # the table, the base named
+    "$bin" eval --multidc $a --data work/concepts --steps 1 --model models/default/base.safetensors \
+        >"$tmp/mt.txt" 2>"$tmp/mt.err" || fail "eval --multidc (table): $(cat "$tmp/mt.err")"
+    [[ $(grep -c "^[0-3]  *<c[0-3]>  " "$tmp/mt.txt") -eq 4 ]] || fail "table: concept rows: $(cat "$tmp/mt.txt")"
+    for m in token prompt caption; do
+        grep -q "^  $m  " "$tmp/mt.txt" || fail "table: no mean row for $m: $(cat "$tmp/mt.txt")"
+    done
+    # failures: one line, exit 1; usage errors exit 2
+    cat >"$tmp/c.json" <<'EOF'
+{"channels":3,"frames":2,"cell_h":8,"cell_w":8,"patch_t":1,"patch_h":2,"patch_w":2,"width":32,"depth":2,
+ "heads":2,"mlp_ratio":2,"time_dim":16,"text_vocab":128,"concept_tokens":4,"text_len":16,"text_width":16,
+ "text_layers":1,"text_heads":2,"rope_theta":10000}
+EOF
+    "$bin" train base --config "$tmp/c.json" --procedural --steps 1 --batch 1 --out "$tmp/other.safetensors" \
+        >/dev/null 2>&1 || fail "a model of another width"
+    expect 1 "^gridlora: eval: .*multidc.safetensors: tensor 'blocks.0.attn.q.lora_A.weight' is \[.*\], expected" -- \
+        eval --multidc $a --data work/concepts --model "$tmp/other.safetensors"
+    expect 1 "^gridlora: eval: .*base.safetensors" -- eval --multidc models/default/base.safetensors --data work/concepts
+    expect 1 "^gridlora: eval: .*none.safetensors" -- eval --multidc "$tmp/none.safetensors" --data work/concepts
+    "$bin" finetune --base models/default/base.safetensors --input work/concepts/0000.mp4 --token "<v>" \
+        --out "$tmp/v.safetensors" --steps 1 --batch 1 >/dev/null 2>&1 || fail "a TTFT adapter"
+    expect 1 "^gridlora: eval: .*v.safetensors: the adapter carries no embedding for <c0> (concept 0)" -- \
+        eval --multidc "$tmp/v.safetensors" --data work/concepts
+    expect 1 "^gridlora: eval: .*no/such/manifest.jsonl: cannot open" -- eval --multidc $a --data "$tmp/no/such"
+    "$bin" dataset --split heldout --count 1 --frames 2 --size 8x8 --out "$tmp/held" >/dev/null 2>&1 || fail "dataset"
+    expect 1 "^gridlora: eval: .*manifest.jsonl: line 1: a held-out concept" -- eval --multidc $a --data "$tmp/held"
+    "$bin" dataset --count 5 --frames 2 --size 8x8 --out "$tmp/five" >/dev/null 2>&1 || fail "dataset"
+    expect 1 "^gridlora: eval: .*line 5: token '<c4>' is not one of the model's 4 concept tokens" -- \
+        eval --multidc $a --data "$tmp/five"
+    expect 1 "^gridlora: eval: --out .*no/such/dir: cannot write into" -- eval --multidc $a --data work/concepts \
+        --out "$tmp/no/such/dir"
+    (cd "$tmp/work" && expect 1 "^gridlora: eval: the shipped base model models/default/base.safetensors is missing" \
+        -- eval --multidc "$tmp/$a" --data concepts) || exit 1
+    expect 2 "^gridlora: eval: --multidc ADAPTER needs --data DIR" -- eval --multidc $a
+    expect 2 "^gridlora: eval: --data DIR needs --multidc ADAPTER" -- eval --data work/concepts --heldout 1 --seed 0
+    expect 2 "^gridlora: eval: --heldout is not an option of --multidc" -- eval --multidc $a --data work/concepts \
+        --heldout 2
+    expect 2 "^gridlora: eval: --no-ttft is not an option of --multidc" -- eval --multidc $a --data work/concepts \
+        --no-ttft
+    "$bin" eval --help | grep -q "^usage: gridlora eval --multidc ADAPTER\[:W\] --data DIR" || fail "eval --help"
+    echo "ok: eval --multidc" ;;
 *) echo "unknown case $3"; exit 1 ;;
 esac

@@ -19,6 +19,9 @@
  *     for (int64_t i = 0; i < p.heldout; i++) gl_eval_concept_run(m, &p, i, &res[i], msg, sizeof msg);
  *     cJSON *j = gl_eval_json(&p, m, res, p.heldout);
  *
+ * A third part scores a Multi-DC LoRA's regeneration of the concepts it was trained on
+ * (gl_eval_multidc_*, at the end: issue 6's check, `gridlora eval --multidc`).
+ *
  * Errors: 0 or a negative GL_E*; msg takes one line. Nothing keeps a pointer to its
  * arguments. The metrics are reentrant; the run uses the model (one run per model).
  */
@@ -206,6 +209,131 @@ gl_eval_scores gl_eval_mean(const gl_eval_concept *c, int64_t n, int item, int m
  * (method -> mean per concept), and "concepts" (each concept's seeds, captions, scores
  * and seconds). NaN becomes null. NULL when out of memory; free with cJSON_Delete. */
 cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_concept *c, int64_t n);
+
+/* ---- Multi-DC regeneration ------------------------------------------------------------ */
+
+/* Issue 6's check of a Multi-DC LoRA (multidc.h): does the adapter regenerate each concept
+ * of the data set it was trained on, scored against that concept's own video? The truth is
+ * the data set's file as training read it (gl_video_read at the model's cell size), the
+ * subject's coverage a re-render of the manifest's concept JSON reduced the same way.
+ *
+ *     gl_eval_multidc_data *d = NULL;
+ *     gl_eval_multidc_open(&d, "data/train", gl_dit_cfg(m), msg, sizeof msg);
+ *     gl_eval_multidc_params p = gl_eval_multidc_default_params();
+ *     p.lora = adapter;                                   // gl_lora_load'ed, not attached
+ *     gl_eval_multidc_concept *res = calloc(gl_eval_multidc_count(d), sizeof *res);
+ *     for (int64_t i = 0; i < gl_eval_multidc_count(d); i++)
+ *         gl_eval_multidc_run(m, d, &p, i, &res[i], msg, sizeof msg);
+ *     cJSON *j = gl_eval_multidc_json(&p, m, res, gl_eval_multidc_count(d));
+ */
+
+/* What each concept is sampled from, in report order. */
+enum {
+    GL_EVAL_MDC_TOKEN,   /* "token":   "a <cK>", the adapter attached: the token alone */
+    GL_EVAL_MDC_PROMPT,  /* "prompt":  the manifest's prompt ("a <cK> red striped star ..."),
+                            the adapter attached */
+    GL_EVAL_MDC_CAPTION, /* "caption": the manifest's caption without the token, the base
+                            model alone: what the words give without the concept */
+    GL_EVAL_MDC_METHODS
+};
+const char *gl_eval_multidc_method_name(int method); /* NULL out of range */
+
+/* The re-render of a concept must match the data set's file at least this well (the
+ * codec's error is far smaller; a lower PSNR means the manifest does not describe the
+ * file, or the file was not rendered by this renderer). */
+#define GL_EVAL_RENDER_PSNR_MIN 25.0
+
+/* A data set's manifest (dataset.h), read once: each concept's token, caption, prompt,
+ * file and concept JSON. */
+typedef struct gl_eval_multidc_data gl_eval_multidc_data;
+
+/* Reads DIR/manifest.jsonl for a model of configuration cfg (the videos are read by
+ * gl_eval_multidc_truth). Errors name the manifest and line: GL_EIO (no manifest),
+ * GL_EFORMAT (a field missing or malformed, an unsafe file name, no concepts), GL_EINVAL
+ * (a held-out concept: no Multi-DC adapter trains on one; a token the model has not got;
+ * two concepts with one token; a model without 3 colour channels), GL_ENOMEM. */
+int gl_eval_multidc_open(gl_eval_multidc_data **out, const char *dir, const gl_dit_config *cfg, char *msg,
+                         size_t msglen);
+void gl_eval_multidc_free(gl_eval_multidc_data **d);
+int64_t gl_eval_multidc_count(const gl_eval_multidc_data *d);
+
+/* GL_OK when the adapter carries an embedding for every concept's token (it was trained
+ * on this data set, or on one with the same tokens); else GL_EINVAL naming the first
+ * token it lacks. */
+int gl_eval_multidc_check_lora(const gl_eval_multidc_data *d, const gl_lora *l, char *msg, size_t msglen);
+
+/* Concept i's truth: its file read at the model's cell size into truth (allocated here),
+ * and alpha [frames * cell_h * cell_w] (the caller's) the subject's visible coverage: the
+ * concept rendered from its JSON at the data set's own size (the manifest's frames, width,
+ * height; the model's cell when absent), then reduced to the cell as the reader reduces
+ * the file (evenly picked frames, centre crop, area average). *render_psnr (may be NULL)
+ * gets the PSNR of that reduced re-render against the file: below GL_EVAL_RENDER_PSNR_MIN
+ * is GL_EFORMAT, the file not being what the manifest says. Errors: the reader's (msg names
+ * the file), GL_EINVAL for an index out of range, GL_ENOMEM. */
+int gl_eval_multidc_truth(const gl_eval_multidc_data *d, int64_t i, gl_video *truth, float *alpha,
+                          double *render_psnr, char *msg, size_t msglen);
+
+typedef struct gl_eval_multidc_scores {
+    double psnr;        /* dB against the truth (GL_EVAL_PSNR_MAX at most) */
+    double identity;    /* gl_eval_identity with the subject's coverage (0: the same colours) */
+    double motion;      /* gl_eval_motion against the truth, pixels (0: the same path) */
+    double motion_path; /* gl_eval_motion_path against the coverage's own path, pixels */
+} gl_eval_multidc_scores;
+/* A score that cannot be measured (an empty coverage) is NaN. */
+
+/* Scores x against truth with the subject's coverage alpha [F*H*W], as the run scores each
+ * sample: a sample equal to the truth gets GL_EVAL_PSNR_MAX, identity 0 and motion 0.
+ * GL_EINVAL for sizes that differ, GL_ENOMEM. */
+int gl_eval_multidc_score(const gl_video *x, const gl_video *truth, const float *alpha,
+                          gl_eval_multidc_scores *s);
+
+typedef struct gl_eval_multidc_params {
+    gl_sample_opts so;    /* every sampling (the three share its noise seed) */
+    gl_lora *lora;        /* the Multi-DC adapter, for the token and prompt methods */
+    float lora_weight;    /* default 1 */
+    /* Optional, with ctx: a status line before each concept's samplings, and each
+     * concept's videos once it is scored: rows[0] the truth, rows[1 + k] method k's sample,
+     * n = 1 + GL_EVAL_MDC_METHODS; a negative return stops the run with that code. */
+    void (*on_status)(void *ctx, const char *line);
+    int (*on_concept)(void *ctx, int64_t concept, const gl_video *const *rows, int n);
+    void *ctx;
+} gl_eval_multidc_params;
+
+/* gl_sample_default_opts, weight 1; no adapter, no callbacks. */
+gl_eval_multidc_params gl_eval_multidc_default_params(void);
+
+typedef struct gl_eval_multidc_concept {
+    int64_t index;                                /* in manifest order */
+    uint64_t seed;                                /* the concept's (its JSON's) */
+    char token[32];                               /* "<cK>" */
+    char prompts[GL_EVAL_MDC_METHODS][GL_CAPTION_MAX]; /* what each method was given */
+    double render_psnr;                           /* gl_eval_multidc_truth's check */
+    double motion_floor;                          /* gl_eval_motion_path of the truth itself */
+    gl_eval_multidc_scores s[GL_EVAL_MDC_METHODS];
+    double seconds[GL_EVAL_MDC_METHODS];          /* wall time of each sampling */
+} gl_eval_multidc_concept;
+
+/* Concept i: its truth (gl_eval_multidc_truth), then three samplings with p->so, scored
+ * with gl_eval_multidc_score. Any adapter attached to m is detached first; p->lora is
+ * attached for the token and prompt methods only, and on return m has none. d must have
+ * been opened for m's configuration. Errors: p->lora missing or without the concept's
+ * token, another configuration (GL_EINVAL), the truth's, the model's
+ * (a prompt with a word it lacks), GL_ENOMEM, on_concept's; msg says which concept and
+ * step. */
+int gl_eval_multidc_run(gl_dit *m, const gl_eval_multidc_data *d, const gl_eval_multidc_params *p, int64_t i,
+                        gl_eval_multidc_concept *out, char *msg, size_t msglen);
+
+/* Means over concepts of one method's scores (NaN scores left out; NaN when none). */
+gl_eval_multidc_scores gl_eval_multidc_mean(const gl_eval_multidc_concept *c, int64_t n, int method);
+
+/* Everything as one JSON object: "mode" ("multidc"), the cell size, "sampling",
+ * "lora_weight", "methods" (names in order), "summary" (method -> mean scores),
+ * "motion_floor" and "render_psnr_min" over the concepts, "seconds" (method -> mean), and
+ * "concepts" (each one's index, token, seed, caption, prompt, "prompts" (method -> text),
+ * render_psnr, motion_floor, "scores" (method -> scores) and "seconds"). NaN becomes
+ * null. NULL when out of memory; free with cJSON_Delete. */
+cJSON *gl_eval_multidc_json(const gl_eval_multidc_params *p, const gl_dit *m, const gl_eval_multidc_concept *c,
+                            int64_t n);
 
 #ifdef __cplusplus
 }

@@ -83,7 +83,7 @@ int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     return CLI_OK;
 }
 
-int cli_use_shipped(const char *cmd, const char **model, const char **loras, int *n_lora) {
+int cli_use_shipped_base(const char *cmd, const char **model) {
     if (!*model) {
         *model = CLI_SHIPPED_BASE;
         if (access(*model, R_OK) != 0) {
@@ -92,6 +92,11 @@ int cli_use_shipped(const char *cmd, const char **model, const char **loras, int
             return CLI_FAIL;
         }
     }
+    return CLI_OK;
+}
+
+int cli_use_shipped(const char *cmd, const char **model, const char **loras, int *n_lora) {
+    if (cli_use_shipped_base(cmd, model)) return CLI_FAIL;
     if (*n_lora == 0) {
         const char *shipped[2] = {CLI_SHIPPED_GRID, CLI_SHIPPED_GRIDFILL};
         for (int k = 0; k < 2; k++)

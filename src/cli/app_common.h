@@ -35,6 +35,9 @@ void cli_app_init(cli_app *a, const char *cmd, int max_inputs);
  * Grid-Fill LoRAs (loras must hold 2). CLI_OK, or CLI_FAIL after one line naming the
  * missing file and what to give instead. */
 int cli_use_shipped(const char *cmd, const char **model, const char **loras, int *n_lora);
+/* The base alone: where *model is NULL, the shipped base (CLI_FAIL after the same line
+ * when it is missing). */
+int cli_use_shipped_base(const char *cmd, const char **model);
 
 /* Parses argv[*i] when it is a shared option (--model, --lora, --input, --caption, --out,
  * --steps, --cfg, --shift, --seed, --fps, --threads): CLI_OK, CLI_USAGE (a message

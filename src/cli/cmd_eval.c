@@ -1,7 +1,9 @@
 /* cli/cmd_eval.c: `gridlora eval`: the paper's comparison on held-out concepts (zero-shot
- * Grid-Fill, TTFT, copying the input, the base model with words), run and scored by the
- * library (pipeline/eval_run.c, pipeline/eval.c). Parses, loads, prints the table or the
- * JSON, and writes the optional example videos; measures nothing itself. */
+ * Grid-Fill, TTFT, copying the input, the base model with words), and with --multidc the
+ * check of a Multi-DC LoRA on the concepts it was trained on; both run and scored by the
+ * library (pipeline/eval_run.c, pipeline/eval_multidc.c, pipeline/eval.c). Parses, loads,
+ * prints the table or the JSON, and writes the optional example videos; measures nothing
+ * itself. */
 #define _POSIX_C_SOURCE 200809L /* mkdir, access */
 #include <errno.h>
 #include <math.h>
@@ -54,7 +56,23 @@ static void usage(FILE *f) {
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
             "                   and <item>.png, a contact sheet of the same rows in that order\n"
-            "Progress goes to stderr. TTFT is slow: a training run per concept.\n",
+            "Progress goes to stderr. TTFT is slow: a training run per concept.\n"
+            "\n"
+            "usage: gridlora eval --multidc ADAPTER[:W] --data DIR [--model BASE] [--json] [--steps N]\n"
+            "                     [--cfg S] [--shift S] [--seed S] [--out DIR] [--threads T]\n"
+            "Does a Multi-DC LoRA ('gridlora train multidc') regenerate each concept of DIR, the data\n"
+            "set it was trained on, from its token? Each concept is sampled three ways:\n"
+            "  token    \"a <cK>\", the adapter attached: the token alone\n"
+            "  prompt   the manifest's prompt, \"a <cK> red striped star orbiting on sand\", the adapter attached\n"
+            "  caption  the caption without the token, the base model alone: what words alone give\n"
+            "and scored against the concept's own video (DIR's file as training read it; the subject\n"
+            "where the concept's JSON, re-rendered, puts it): PSNR, identity, motion and path as above.\n"
+            "One row per concept, then the mean of each way.\n"
+            "  --model BASE     the base the adapter was made for, default " CLI_SHIPPED_BASE "\n"
+            "  --seed S         the sampling noise, the same for the three (default 1); with --steps,\n"
+            "                   --cfg, --shift as above\n"
+            "  --out DIR        DIR/NNNN.<truth|token|prompt|caption>.png (frames side by side) and .gif\n"
+            "                   per concept, and DIR/NNNN.png with the four as rows in that order\n",
             (long long)gl_ttft_default_opts().set_steps);
 }
 
@@ -176,10 +194,177 @@ static void print_table(const gl_eval_params *p, const gl_eval_concept *c, int64
            "renderer's path; presence and temporal: |output's statistic - truth's|. Lower is better but PSNR.\n");
 }
 
+/* ---- --multidc ----------------------------------------------------------------------- */
+
+static const char *const MDC_ROLES[1 + GL_EVAL_MDC_METHODS] = {"truth", "token", "prompt", "caption"};
+
+typedef struct mdc_cli {
+    const char *out;
+    char msg[1024];
+} mdc_cli;
+
+static int mdc_on_concept(void *ctx, int64_t concept, const gl_video *const *rows, int n) {
+    mdc_cli *e = ctx;
+    if (!e->out) return 0;
+    char path[4200], why[1024];
+    int rc = make_dir(e->out, why, sizeof why);
+    for (int k = 0; k < n && !rc; k++)
+        for (int g = 0; g < 2 && !rc; g++) {
+            snprintf(path, sizeof path, "%s/%04lld.%s.%s", e->out, (long long)concept, MDC_ROLES[k], g ? "gif" : "png");
+            rc = gl_video_write(path, rows[k], 8, why, sizeof why);
+        }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/%04lld.png", e->out, (long long)concept);
+        rc = gl_contact_sheet_write(path, rows, n, 4, why, sizeof why);
+    }
+    if (rc) {
+        snprintf(e->msg, sizeof e->msg, "--out: %.1000s", why);
+        return rc < 0 ? rc : GL_EIO;
+    }
+    return 0;
+}
+
+static void mdc_table(const char *adapter, const char *data, const char *model, const gl_eval_multidc_params *p,
+                      const gl_dit_config *cfg, const gl_eval_multidc_concept *c, int64_t n) {
+    printf("gridlora eval --multidc: %s on %s (%lld concepts), base %s; %lld frames of %lldx%lld\n", adapter, data,
+           (long long)n, model, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h);
+    printf("sampling %d steps, cfg %g, seed %llu; token: \"a <cK>\" with the adapter; prompt: the manifest's prompt "
+           "with it; caption: the words, base model alone\n\n", p->so.steps, (double)p->so.cfg,
+           (unsigned long long)p->so.seed);
+    static const char *const groups[4] = {"PSNR dB", "identity", "motion px", "path px"};
+    printf("%-5s %-7s", "", "");
+    for (int g = 0; g < 4; g++) printf(g < 3 ? "  %-23s" : "  %s", groups[g]); /* over its three columns */
+    printf("\n%-5s %-7s", "#", "token");
+    for (int g = 0; g < 4; g++) printf("  %7s %7s %7s", "token", "prompt", "caption");
+    printf("  caption\n");
+    for (int64_t i = 0; i < n; i++) {
+        printf("%-5lld %-7s", (long long)c[i].index, c[i].token);
+        for (int g = 0; g < 4; g++) {
+            printf(" ");
+            for (int k = 0; k < GL_EVAL_MDC_METHODS; k++) {
+                const gl_eval_multidc_scores *s = &c[i].s[k];
+                const double v[4] = {s->psnr, s->identity, s->motion, s->motion_path};
+                char a[32];
+                fmt(a, sizeof a, g == 1 ? "%.4f" : "%.2f", v[g]);
+                printf(" %7s", a);
+            }
+        }
+        printf("  %s\n", c[i].prompts[GL_EVAL_MDC_CAPTION]);
+    }
+    static const char *const what[GL_EVAL_MDC_METHODS] = {"\"a <cK>\", adapter", "prompt, adapter",
+                                                          "caption, base alone"};
+    char label[64];
+    snprintf(label, sizeof label, "mean over %lld concepts", (long long)n);
+    printf("\n%-35s %9s %9s %10s %8s\n", label, "PSNR dB", "identity", "motion px", "path px");
+    double floor = 0, worst = INFINITY;
+    int64_t cnt = 0;
+    for (int k = 0; k < GL_EVAL_MDC_METHODS; k++) {
+        gl_eval_multidc_scores s = gl_eval_multidc_mean(c, n, k);
+        char a[4][32];
+        fmt(a[0], sizeof a[0], "%.2f", s.psnr);
+        fmt(a[1], sizeof a[1], "%.4f", s.identity);
+        fmt(a[2], sizeof a[2], "%.2f", s.motion);
+        fmt(a[3], sizeof a[3], "%.2f", s.motion_path);
+        printf("  %-8s %-24s %9s %9s %10s %8s\n", gl_eval_multidc_method_name(k), what[k], a[0], a[1], a[2], a[3]);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (isfinite(c[i].motion_floor)) {
+            floor += c[i].motion_floor;
+            cnt++;
+        }
+        worst = fmin(worst, c[i].render_psnr);
+    }
+    printf("truth: its own path error (the estimator's floor) %.2f px; the re-rendered concepts match the files to "
+           "%.1f dB or better\n", cnt ? floor / (double)cnt : NAN, worst);
+    printf("identity: mean over channels of |mean - mean truth| + |std - std truth| of the subject's colours; motion:\n"
+           "centroid paths of the estimated foreground, sample against truth; path: against the renderer's path.\n"
+           "Lower is better but PSNR.\n");
+}
+
+/* The --multidc mode, its options parsed: loads, runs every concept, reports. */
+static int run_multidc(const gl_sample_opts *so, const char *adapter, const char *data, const char *model, int json,
+                       const char *out) {
+    if (out && cli_check_writable("eval", "--out", out)) return CLI_FAIL;
+    if (cli_use_shipped_base("eval", &model)) return CLI_FAIL;
+    gl_eval_multidc_params p = gl_eval_multidc_default_params();
+    mdc_cli e = {.out = out};
+    p.so = *so;
+    p.on_status = on_status;
+    p.on_concept = mdc_on_concept;
+    p.ctx = &e;
+    gl_dit *m = NULL;
+    gl_lora *l = NULL;
+    gl_eval_multidc_data *d = NULL;
+    gl_eval_multidc_concept *res = NULL;
+    cJSON *j = NULL;
+    int rc = CLI_FAIL;
+    double t0 = cli_now();
+    if (gl_dit_load(&m, model, e.msg, sizeof e.msg)) {
+        cli_error("eval: %s", e.msg);
+        goto end;
+    }
+    if ((rc = cli_load_loras("eval", m, &adapter, 1, 0, &l, &p.lora_weight)) != CLI_OK) goto end;
+    rc = CLI_FAIL;
+    p.lora = l;
+    if (gl_eval_multidc_open(&d, data, gl_dit_cfg(m), e.msg, sizeof e.msg)) {
+        cli_error("eval: %s", e.msg);
+        goto end;
+    }
+    if (gl_eval_multidc_check_lora(d, l, e.msg, sizeof e.msg)) {
+        cli_error("eval: %s: %s", adapter, e.msg);
+        goto end;
+    }
+    const int64_t n = gl_eval_multidc_count(d);
+    if (!(res = calloc((size_t)n, sizeof *res))) {
+        cli_error("eval: out of memory for %lld concepts", (long long)n);
+        goto end;
+    }
+    const gl_dit_config *cfg = gl_dit_cfg(m);
+    fprintf(stderr, "eval: --multidc %s on %s: %lld concepts, %lld frames of %lldx%lld; base %s\n", adapter, data,
+            (long long)n, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h, model);
+    for (int64_t i = 0; i < n; i++) {
+        char why[1024];
+        e.msg[0] = '\0';
+        if (gl_eval_multidc_run(m, d, &p, i, &res[i], why, sizeof why)) {
+            if (e.msg[0]) cli_error("eval: %s", e.msg); /* the writer's own failure says more */
+            else cli_error("%s", why);
+            goto end;
+        }
+        fprintf(stderr, "eval: concept %lld/%lld done (%s): PSNR token %.2f, prompt %.2f, caption %.2f dB\n",
+                (long long)i + 1, (long long)n, res[i].token, res[i].s[GL_EVAL_MDC_TOKEN].psnr,
+                res[i].s[GL_EVAL_MDC_PROMPT].psnr, res[i].s[GL_EVAL_MDC_CAPTION].psnr);
+        if (out) fprintf(stderr, "eval: wrote %s/%04lld.png, .<truth|token|prompt|caption>.png and .gif\n", out,
+                         (long long)i);
+    }
+    if (json) {
+        char *text = NULL;
+        int ok = (j = gl_eval_multidc_json(&p, m, res, n)) && cJSON_AddStringToObject(j, "model", model) &&
+                 cJSON_AddStringToObject(j, "adapter", adapter) && cJSON_AddStringToObject(j, "data", data);
+        if (!ok || !(text = cJSON_Print(j))) {
+            cli_error("eval: out of memory for the JSON");
+            goto end;
+        }
+        printf("%s\n", text);
+        cJSON_free(text);
+    } else {
+        mdc_table(adapter, data, model, &p, cfg, res, n);
+    }
+    fprintf(stderr, "eval: %.1f s in all\n", cli_now() - t0);
+    rc = CLI_OK;
+end:
+    cJSON_Delete(j);
+    free(res);
+    gl_eval_multidc_free(&d);
+    gl_dit_detach_loras(m);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     gl_eval_params p = gl_eval_default_params();
     eval_cli e = {.out_concepts = 2};
-    const char *model = NULL, *loras[MAX_LORAS];
+    const char *model = NULL, *loras[MAX_LORAS], *multidc = NULL, *data = NULL, *heldout_only = NULL;
     int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0;
     long ttft_steps = 0, v = 0;
     double d = 0;
@@ -195,10 +380,12 @@ int cmd_eval(int argc, char **argv) {
         }
         if (!strcmp(opt, "--no-ttft")) {
             no_ttft = 1;
+            heldout_only = heldout_only ? heldout_only : opt;
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--cfg", "--shift", "--out", "--out-concepts", "--threads"};
+                                             "--cfg", "--shift", "--out", "--out-concepts", "--threads",
+                                             "--multidc", "--data"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -207,11 +394,19 @@ int cmd_eval(int argc, char **argv) {
             return CLI_USAGE;
         }
         if (!(val = cli_value("eval", argc, argv, &i))) return CLI_USAGE;
-        if ((!strcmp(opt, "--model") || !strcmp(opt, "--lora") || !strcmp(opt, "--out")) && !*val) {
+        if ((!strcmp(opt, "--model") || !strcmp(opt, "--lora") || !strcmp(opt, "--out") || !strcmp(opt, "--multidc") ||
+             !strcmp(opt, "--data")) && !*val) {
             cli_error("eval: %s: empty value", opt);
             return CLI_USAGE;
         }
-        if (!strcmp(opt, "--heldout")) {
+        if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
+                              !strcmp(opt, "--out-concepts")))
+            heldout_only = opt;
+        if (!strcmp(opt, "--multidc")) {
+            multidc = val;
+        } else if (!strcmp(opt, "--data")) {
+            data = val;
+        } else if (!strcmp(opt, "--heldout")) {
             if (cli_parse_long("eval", opt, val, 1, 10000, &v)) return CLI_USAGE;
             p.heldout = v;
             have_heldout = 1;
@@ -246,6 +441,20 @@ int cmd_eval(int argc, char **argv) {
             if (cli_parse_long("eval", opt, val, 1, 4096, &v)) return CLI_USAGE;
             gl_set_threads((int)v);
         }
+    }
+    if (multidc || data) {
+        if (!multidc || !data) {
+            cli_error("eval: %s (try --help)", !multidc ? "--data DIR needs --multidc ADAPTER"
+                                                         : "--multidc ADAPTER needs --data DIR, the data set it was "
+                                                           "trained on");
+            return CLI_USAGE;
+        }
+        if (heldout_only) {
+            cli_error("eval: %s is not an option of --multidc (try --help)", heldout_only);
+            return CLI_USAGE;
+        }
+        if (have_seed) p.so.seed = p.seed; /* here the sampling's: there are no held-out concepts to draw */
+        return run_multidc(&p.so, multidc, data, model, e.json, e.out);
     }
     if (!have_heldout || !have_seed) {
         cli_error("eval: %s is required (try --help)", !have_heldout ? "--heldout N" : "--seed S");

@@ -17,6 +17,7 @@
 #include "gridlora/grid.h"
 #include "gridlora/multidc.h"
 #include "gridlora/tokenizer.h"
+#include "pipeline/eval_common.h"
 
 static const char *const METHOD_NAMES[GL_EVAL_METHODS] = {"zeroshot", "ttft", "copy", "base"};
 static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain", "shadow", "compose"};
@@ -123,16 +124,15 @@ static int item_caption(const ev_run *r, int k, const char *token, char *out, si
 
 /* ---- the methods ---------------------------------------------------------------------- */
 
-/* One cell from a prompt alone, cut to the model's text length as captions are in
- * training (data.h). */
-static int generate(ev_run *r, const char *prompt, gl_video *out) {
-    const gl_dit_config *c = r->cfg;
+int gl__eval_generate(gl_dit *m, const gl_tokenizer *tk, const gl_sample_opts *so, const char *prompt,
+                      gl_video *out, char *msg, size_t msglen) {
+    const gl_dit_config *c = gl_dit_cfg(m);
     int32_t ids[GL_CAPTION_MAX];
     int64_t n = 0;
     char why[512];
-    int rc = gl_tokenize(r->tk, prompt, ids, GL_CAPTION_MAX, &n, why, sizeof why);
+    int rc = gl_tokenize(tk, prompt, ids, GL_CAPTION_MAX, &n, why, sizeof why);
     if (rc) {
-        snprintf(r->msg, r->msglen, "prompt '%s': %s", prompt, why);
+        snprintf(msg, msglen, "prompt '%s': %s", prompt, why);
         return rc;
     }
     if (n > c->text_len) n = c->text_len;
@@ -141,13 +141,13 @@ static int generate(ev_run *r, const char *prompt, gl_video *out) {
     if (!text || !x || gl_video_alloc(out, c->frames, c->cell_h, c->cell_w)) {
         free(text);
         free(x);
-        snprintf(r->msg, r->msglen, "out of memory");
+        snprintf(msg, msglen, "out of memory");
         return GL_ENOMEM;
     }
     memcpy(text, ids, (size_t)n * sizeof *text);
     gl_sample_request req = {.F = c->frames, .H = c->cell_h, .W = c->cell_w, .text = text, .text_len = (int32_t)n};
-    if ((rc = gl_sample(r->m, &r->p->so, &req, x, why, sizeof why))) {
-        snprintf(r->msg, r->msglen, "sampling '%s': %s", prompt, why);
+    if ((rc = gl_sample(m, so, &req, x, why, sizeof why))) {
+        snprintf(msg, msglen, "sampling '%s': %s", prompt, why);
         gl_video_release(out);
     } else {
         for (int64_t i = 0; i < out->frames * out->height * out->width * 3; i++) out->rgb[i] = 0.5f * (x[i] + 1.0f);
@@ -155,6 +155,10 @@ static int generate(ev_run *r, const char *prompt, gl_video *out) {
     free(text);
     free(x);
     return rc;
+}
+
+static int generate(ev_run *r, const char *prompt, gl_video *out) {
+    return gl__eval_generate(r->m, r->tk, &r->p->so, prompt, out, r->msg, r->msglen);
 }
 
 /* One zero-shot run of layout l; cell `cells[j]` of the canvas becomes item items[j]. */

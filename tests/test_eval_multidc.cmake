@@ -1,0 +1,2 @@
+gl_test(test_eval_multidc run_holds_every_concept_and_method truth_against_itself_is_perfect same_seed_same_numbers
+        bad_data_and_adapters_fail)
