@@ -5,7 +5,7 @@
 # stage killed at the end of a session goes on where it stood when the script runs again;
 # a stage whose output is in the models directory is done and skipped. After each stage
 # its record (command, steps x batch, training wall time, final loss, commit) is written
-# into TRAINING.md there, between the records markers.
+# into TRAINING.md there, between the records markers. Every file under models/ is F16.
 #
 #   scripts/train-default.sh [--tiny] [--models DIR] [--work DIR] [--bin FILE] [STAGE ...]
 #
@@ -137,6 +137,7 @@ stage_base() {
   done
   cp "$work/base$n.f16.safetensors" "$models/base.safetensors.tmp"
   mv "$models/base.safetensors.tmp" "$models/base.safetensors"
+  "$bin" probe --model "$models/base.safetensors" > "$work/base.probe.txt"
   local s; s=$(summary "${logs[@]}")
   local runs; runs=$(printf ' ; %s' "${base_runs[@]}")
   record base base.safetensors "$steps steps in $n runs" "${s%%|*}" "${s##*|}" "$commit" \
@@ -153,7 +154,10 @@ stage_multidc() {
   # shellcheck disable=SC2086
   "$bin" train multidc --base "$models/base.safetensors" --data "$work/concepts" $mdc_steps \
     --out "$out" --log "$work/multidc.csv" --checkpoint-every $every --resume
-  cp "$out" "$models/multidc.safetensors.tmp" && mv "$models/multidc.safetensors.tmp" "$models/multidc.safetensors"
+  "$bin" convert --in "$out" --out "$models/multidc.safetensors" --dtype f16 >/dev/null
+  # how well each concept comes back from its token (issue 6): kept beside the logs
+  "$bin" eval --multidc "$models/multidc.safetensors" --data "$work/concepts" \
+    --model "$models/base.safetensors" > "$work/multidc.eval.txt"
   local s; s=$(summary "$work/multidc.set.csv" "$work/multidc.seq.csv")
   local steps; steps=$(( $(awk -F, 'END{print $1}' "$work/multidc.set.csv") + $(awk -F, 'END{print $1}' "$work/multidc.seq.csv") ))
   record multidc multidc.safetensors "$steps ($mdc_steps)" "${s%%|*}" "${s##*|}" "$commit" \
@@ -187,7 +191,7 @@ stage_grid() {
   # shellcheck disable=SC2086
   "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" --data "$work/grids-compose" $grid_steps \
     --out "$out" --log "$work/grid.csv" --checkpoint-every $every --resume
-  cp "$out" "$models/grid.safetensors.tmp" && mv "$models/grid.safetensors.tmp" "$models/grid.safetensors"
+  "$bin" convert --in "$out" --out "$models/grid.safetensors" --dtype f16 >/dev/null
   local s; s=$(summary "$work/grid.csv")
   record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid --data grids-edit --data grids-compose $grid_steps"
 }
@@ -199,7 +203,7 @@ stage_gridfill() {
   "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
     --data "$work/grids-edit" --data "$work/grids-compose" $fill_steps --out "$out" --log "$work/gridfill.csv" \
     --checkpoint-every $every --resume
-  cp "$out" "$models/gridfill.safetensors.tmp" && mv "$models/gridfill.safetensors.tmp" "$models/gridfill.safetensors"
+  "$bin" convert --in "$out" --out "$models/gridfill.safetensors" --dtype f16 >/dev/null
   local s; s=$(summary "$work/gridfill.csv")
   record gridfill gridfill.safetensors "$fill_steps" "${s%%|*}" "${s##*|}" "$commit" \
     "train gridfill --data grids-edit --data grids-compose $fill_steps"

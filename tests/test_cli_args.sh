@@ -145,6 +145,10 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
 "$bin" info "$tmp/m16.safetensors" | grep -q F16 || fail "convert --dtype f16 wrote no F16 tensor"
 "$bin" generate --model "$tmp/m16.safetensors" --prompt a --steps 1 --out "$tmp/g16.png" >/dev/null ||
     fail "the F16 model does not sample"
+# and an adapter converts too, still an adapter of the model
+"$bin" convert --in "$tmp/v.safetensors" --out "$tmp/v16.safetensors" --dtype bf16 >/dev/null || fail "convert of an adapter failed"
+"$bin" lora info "$tmp/v16.safetensors" >/dev/null || fail "the converted adapter is no adapter"
+"$bin" info "$tmp/v16.safetensors" | grep -q BF16 || fail "convert --dtype bf16 wrote no BF16 tensor"
 # and the probe itself runs: five noise levels
 [[ $("$bin" probe --model "$m" --concepts 2 | grep -c '^ *0\.[0-9][0-9] ') -eq 5 ]] || fail "probe does not print 5 levels"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

@@ -16,7 +16,10 @@ for f in base multidc grid gridfill; do
     grep -q "^| $f | $f.safetensors |" "$m/TRAINING.md" || fail "no record row for $f"
 done
 grep -q "^| grids |" "$m/TRAINING.md" || fail "no record row for grids"
-"$bin" info "$m/base.safetensors" | grep -q F16 || fail "the base is not stored as F16"
+for f in base multidc grid gridfill; do
+    "$bin" info "$m/$f.safetensors" | grep -q F16 || fail "$f.safetensors is not stored as F16"
+done
+grep -q "token" "$w/multidc.eval.txt" || fail "no Multi-DC scores in multidc.eval.txt"
 # every record has a loss figure that is a number (the grids row has none)
 awk -F'|' '/^\| (base|multidc|grid|gridfill) \|/ { if ($6 !~ /^ [0-9]+\.[0-9]+ $/) exit 1 }' "$m/TRAINING.md" ||
     fail "a record lacks its final loss: $(grep '^| ' "$m/TRAINING.md")"

@@ -1,18 +1,19 @@
-/* cli/cmd_convert.c: `gridlora convert`: store a model's weights in another precision
- * (the shipped weights are F16 to stay small; training writes F32). The configuration
- * travels unchanged; only the tensors' dtype changes. */
+/* cli/cmd_convert.c: `gridlora convert`: store a weights file (a model or an adapter) in
+ * another precision (the shipped weights are F16 to stay small; training writes F32).
+ * Metadata (the model's configuration, an adapter's rank and tokens) travels unchanged;
+ * only the tensors' dtype changes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "train_common.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gridlora convert --in FILE --out FILE --dtype f32|f16|bf16\n"
-               "Writes the model FILE (a 'gridlora train base' output, or 'lora merge') with its\n"
-               "weights stored as DTYPE; the configuration in the metadata is kept. Converting\n"
+               "Writes the weights file FILE (a model, an adapter: any safetensors file of F32, F16\n"
+               "or BF16 tensors) with its tensors stored as DTYPE; the metadata is kept. Converting\n"
                "F32 to F16 or BF16 rounds each weight to nearest; converting back does not\n"
                "restore the lost bits.\n");
 }
@@ -59,19 +60,55 @@ int cmd_convert(int argc, char **argv) {
         return CLI_USAGE;
     }
     if (cli_check_writable("convert", "--out", out)) return CLI_FAIL;
-    gl_dit *m = NULL;
     char msg[1024];
-    if (gl_dit_load(&m, in, msg, sizeof msg)) {
+    gl_st *st = NULL;
+    gl_st_writer *w = NULL;
+    int n = 0, rc = CLI_FAIL;
+    float **bufs = NULL;
+    if (gl_st_open(&st, in, msg, sizeof msg)) {
         cli_error("convert: %s", msg);
         return CLI_FAIL;
     }
-    int rc = CLI_OK;
-    if (gl_dit_save(m, out, dtype, msg, sizeof msg)) {
-        cli_error("convert: %s", msg);
-        rc = CLI_FAIL;
-    } else {
-        printf("wrote %s: %s as %s\n", out, in, gl_st_dtype_name((gl_st_dtype)dtype));
+    n = gl_st_count(st);
+    if (!(bufs = calloc((size_t)n + 1, sizeof *bufs)) || gl_st_writer_new(&w)) {
+        cli_error("convert: out of memory");
+        goto end;
     }
-    gl_dit_free(&m);
+    for (int i = 0; i < gl_st_meta_count(st); i++)
+        if (gl_st_writer_set_meta(w, gl_st_meta_key(st, i), gl_st_meta_value(st, i))) {
+            cli_error("convert: out of memory");
+            goto end;
+        }
+    for (int i = 0; i < n; i++) {
+        gl_st_dtype d = gl_st_dtype_of(st, i);
+        if (d != GL_ST_F32 && d != GL_ST_F16 && d != GL_ST_BF16) {
+            cli_error("convert: %s: tensor '%s' is %s; only F32, F16 and BF16 tensors convert", in,
+                      gl_st_name(st, i), gl_st_dtype_name(d));
+            goto end;
+        }
+        int64_t numel = gl_st_numel(st, i);
+        if (numel > 0 && !(bufs[i] = malloc((size_t)numel * sizeof(float)))) {
+            cli_error("convert: out of memory");
+            goto end;
+        }
+        if (gl_st_read_f32(st, i, bufs[i], numel) ||
+            gl_st_writer_add(w, gl_st_name(st, i), (gl_st_dtype)dtype, gl_st_ndim(st, i), gl_st_shape(st, i),
+                             bufs[i])) {
+            cli_error("convert: %s: cannot convert tensor '%s'", in, gl_st_name(st, i));
+            goto end;
+        }
+    }
+    if (gl_st_writer_write(w, out, msg, sizeof msg)) {
+        cli_error("convert: %s", msg);
+        goto end;
+    }
+    printf("wrote %s: %s with %d tensors as %s\n", out, in, n, gl_st_dtype_name((gl_st_dtype)dtype));
+    rc = CLI_OK;
+end:
+    gl_st_writer_free(&w);
+    if (bufs)
+        for (int i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
+    gl_st_free(&st);
     return rc;
 }
