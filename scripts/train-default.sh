@@ -171,12 +171,11 @@ stage_grids() {
   local t0=$SECONDS layout
   for layout in edit compose; do
     local gdir=$work/grids-$layout
-    if [[ ! -f $gdir/.done ]]; then
-      rm -rf "$gdir"
+    if [[ ! -f $gdir.done ]]; then
       # shellcheck disable=SC2086
       "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$work/concepts" \
-        --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir"
-      touch "$gdir/.done"
+        --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir" --resume
+      touch "$gdir.done"
     fi
   done
   local wall=$((SECONDS - t0))
@@ -215,7 +214,7 @@ stage_gridfill() {
 recorded() { grep -q "^| $1 |" "$models/TRAINING.md" 2>/dev/null; }
 stage_done() {
   case $1 in
-    grids) recorded grid || [[ -f $work/grids-edit/.done && -f $work/grids-compose/.done ]] ;;
+    grids) recorded grid || [[ -f $work/grids-edit.done && -f $work/grids-compose.done ]] ;;
     *) [[ -f $models/$1.safetensors ]] && recorded "$1" ;;
   esac
 }

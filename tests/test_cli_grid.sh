@@ -48,6 +48,19 @@ pipeline)
     canvases 2 "$tmp/gm" compose
     grep -q '"source":"multidc"' "$tmp/gm/manifest.jsonl" || fail "source: $(head -c 300 "$tmp/gm/manifest.jsonl")"
     grep -q '"prompt":"a <c[01]>' "$tmp/gm/manifest.jsonl" || fail "cell prompts lack tokens"
+    # --resume keeps the canvases there (same bytes, not rewritten), makes the missing one,
+    # and writes the same manifest
+    cp "$tmp/gm/manifest.jsonl" "$tmp/gm.manifest"
+    cp "$tmp/gm/0000.mp4" "$tmp/gm.0000"
+    rm "$tmp/gm/0001.mp4" "$tmp/gm/manifest.jsonl"
+    touch -d '2001-01-01' "$tmp/gm/0000.mp4"
+    run grids --model "$base" --lora "$mdc" --data "$tmp/set" --layout compose --count 2 --out "$tmp/gm" --steps 2 \
+        --resume
+    [[ $(stat -c %Y "$tmp/gm/0000.mp4") == $(date -d '2001-01-01' +%s) ]] || fail "--resume rewrote a kept canvas"
+    cmp -s "$tmp/gm/0000.mp4" "$tmp/gm.0000" || fail "--resume changed a kept canvas"
+    [[ -s $tmp/gm/0001.mp4 ]] || fail "--resume did not make the missing canvas"
+    cmp -s "$tmp/gm/manifest.jsonl" "$tmp/gm.manifest" || fail "--resume wrote another manifest"
+    canvases 2 "$tmp/gm" compose
     for l in character story; do
         run grids --model "$base" --render --data "$tmp/set" --layout $l --count 1 --out "$tmp/g_$l"
         canvases 1 "$tmp/g_$l" $l

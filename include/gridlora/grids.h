@@ -69,6 +69,9 @@ typedef struct gl_grids_params {
     int64_t count;           /* canvases, 1..1000000 (default 16) */
     uint64_t seed;           /* which concepts and effects each canvas gets (default 0) */
     int render;              /* 1: cells rendered exactly (the renderer's truth); 0: sampled */
+    int resume;              /* 1: a canvas whose file GDIR/NNNN.mp4 is there is kept, not
+                                made again (each canvas depends on (seed, i) alone, and
+                                files appear whole, by rename): an interrupted run goes on */
     gl_dit *model;           /* sets the cell size; with render = 0 it samples the cells
                                 (its Multi-DC adapter attached by the caller) */
     gl_sample_opts sample;   /* for render = 0; cell j of canvas i uses seed sample.seed +

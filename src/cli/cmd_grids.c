@@ -16,7 +16,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora grids --model BASE (--lora MULTIDC[:W] ... | --render) --data DIR\n"
             "                      --layout edit|compose|character|story --out GDIR [--count N] [--seed S]\n"
-            "                      [--steps K] [--cfg S] [--fps F] [--threads T]\n"
+            "                      [--steps K] [--cfg S] [--fps F] [--resume] [--threads T]\n"
             "Makes 2x2 grid training data, the paper's way: each cell's video is sampled from the\n"
             "Multi-DC model (BASE with its adapter) with that cell's prompt, using the concepts and\n"
             "tokens of the data set DIR, and the four cells are tiled into one canvas. Per layout,\n"
@@ -35,6 +35,8 @@ static void usage(FILE *f) {
             "  --count N        canvases (default 16); --seed S which concepts and effects (default 0)\n"
             "  --steps K, --cfg S  sampling: Euler steps (default 20), guidance (default 3)\n"
             "  --fps F          frame rate of the canvases (default 8)\n"
+            "  --resume         keep the canvases an interrupted run of the same command wrote\n"
+            "                   (each is made from --seed and its index alone) and make the rest\n"
             "  --threads T      threads (default GRIDLORA_THREADS, else all cores)\n");
 }
 
@@ -61,6 +63,10 @@ int cmd_grids(int argc, char **argv) {
         }
         if (!strcmp(opt, "--render")) {
             p.render = 1;
+            continue;
+        }
+        if (!strcmp(opt, "--resume")) {
+            p.resume = 1;
             continue;
         }
         if (strncmp(opt, "--", 2) != 0) {

@@ -396,14 +396,16 @@ int gl_grids_write(const char *gdir, const char *data_dir, const gl_grids_params
             goto end;
         gl_video cell[GL_GRID_CELLS] = {{0}}, canvas = {0};
         const gl_video *cp[GL_GRID_CELLS];
-        for (int k = 0; k < GL_GRID_CELLS && !rc; k++) {
+        snprintf(file, sizeof file, "%04lld.mp4", (long long)i);
+        snprintf(path, sizeof path, "%s/%s", gdir, file);
+        struct stat fst;
+        const int kept = p->resume && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size > 0;
+        for (int k = 0; k < GL_GRID_CELLS && !rc && !kept; k++) {
             rc = make_cell(&sp[k], p, tk, (int64_t)p->sample.seed + 4 * i + k, &cell[k], msg, msglen);
             cp[k] = &cell[k];
         }
-        if (!rc) rc = gl_grid_tile(&canvas, cp, msg, msglen);
-        snprintf(file, sizeof file, "%04lld.mp4", (long long)i);
-        snprintf(path, sizeof path, "%s/%s", gdir, file);
-        if (!rc) rc = gl_video_write(path, &canvas, p->fps, msg, msglen);
+        if (!rc && !kept) rc = gl_grid_tile(&canvas, cp, msg, msglen);
+        if (!rc && !kept) rc = gl_video_write(path, &canvas, p->fps, msg, msglen);
         for (int k = 0; k < GL_GRID_CELLS; k++) gl_video_release(&cell[k]);
         gl_video_release(&canvas);
         if (rc) goto end;
