@@ -19,6 +19,17 @@ struct gl_tokenizer {
     char concept_buf[32];
 };
 
+typedef struct word_at {
+    const char *w;
+    int at;
+} word_at;
+
+static int by_text_then_place(const void *a, const void *b) {
+    const word_at *x = a, *y = b;
+    int c = strcmp(x->w, y->w);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
 int gl_tokenizer_new(gl_tokenizer **out, const char *const *words, int n_words, int64_t vocab_size,
                      int64_t concept_tokens, char *msg, size_t msglen) {
     *out = NULL;
@@ -29,8 +40,14 @@ int gl_tokenizer_new(gl_tokenizer **out, const char *const *words, int n_words, 
         return GL_EINVAL;
     }
     gl_tokenizer *t = calloc(1, sizeof *t);
-    if (!t || !(t->words = calloc((size_t)fixed, sizeof *t->words))) {
+    /* repeat[i]: word i repeats an earlier one, found by sorting (not by comparing every
+     * pair: the domain's tokenizer is built on every data-set load) */
+    word_at *sorted = calloc((size_t)n_words + 1, sizeof *sorted);
+    unsigned char *repeat = calloc((size_t)n_words + 1, 1);
+    if (!t || !sorted || !repeat || !(t->words = calloc((size_t)fixed, sizeof *t->words))) {
         free(t);
+        free(sorted);
+        free(repeat);
         snprintf(msg, msglen, "tokenizer: out of memory");
         return GL_ENOMEM;
     }
@@ -38,21 +55,29 @@ int gl_tokenizer_new(gl_tokenizer **out, const char *const *words, int n_words, 
     t->n_fixed = fixed;
     t->concepts = concept_tokens;
     for (int i = 0; i < GL_TOK_FIRST_WORD; i++) strcpy(t->words[i], specials[i]);
+    for (int i = 0; i < n_words; i++) sorted[i] = (word_at){words[i], i};
+    qsort(sorted, (size_t)n_words, sizeof *sorted, by_text_then_place);
+    for (int k = 1; k < n_words; k++)
+        if (!strcmp(sorted[k - 1].w, sorted[k].w)) repeat[sorted[k].at] = 1;
+    free(sorted);
     for (int i = 0; i < n_words; i++) {
         const char *w = words[i];
         size_t len = strlen(w);
         int ok = len > 0 && len <= WORD_MAX;
         for (size_t k = 0; ok && k < len; k++)
             ok = !isspace((unsigned char)w[k]) && !isupper((unsigned char)w[k]) && !strchr(",.;:!?<>", w[k]);
-        if (ok && gl_token_id(t, w) != GL_ENOTFOUND) ok = 0;
+        /* specials and concept tokens hold '<', which no word may */
+        if (ok && repeat[i]) ok = 0;
         if (!ok) {
             snprintf(msg, msglen, "tokenizer: word %d '%s' is empty, too long, not lower case, holds "
                                   "white space or punctuation, or repeats", i, w);
             gl_tokenizer_free(&t);
+            free(repeat);
             return GL_EINVAL;
         }
         strcpy(t->words[GL_TOK_FIRST_WORD + i], w);
     }
+    free(repeat);
     *out = t;
     return GL_OK;
 }

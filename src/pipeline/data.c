@@ -22,27 +22,43 @@
 static const char *const extra_words[] = {"edit", "compose", "character", "story"};
 enum { N_EXTRA = sizeof extra_words / sizeof extra_words[0] };
 
-static int listed(const char **words, int n, const char *w) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(words[i], w)) return 1;
-    return 0;
+typedef struct vocab_word {
+    const char *w;
+    int at; /* place in the candidate order */
+} vocab_word;
+
+static int by_text_then_place(const void *a, const void *b) {
+    const vocab_word *x = a, *y = b;
+    int c = strcmp(x->w, y->w);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
 }
 
 int gl_domain_vocab(const char **words, int cap) {
     const char *const *cap_words;
-    int nc = gl_caption_vocab(&cap_words), n = 0;
-    /* order of groups: first captions, extras, later captions (ids never move) */
+    int nc = gl_caption_vocab(&cap_words), n = 0, m = 0;
+    /* order of groups: first captions, extras, later captions (ids never move); a word
+     * already listed is skipped. Repeats are found by sorting, not by comparing every
+     * pair: data sets build this tokenizer on every load (and the fuzzer on every input). */
     int first = nc < GL_DOMAIN_CAPTION_WORDS ? nc : GL_DOMAIN_CAPTION_WORDS;
-    const char *all[512];
-    int lim = (int)(sizeof all / sizeof all[0]);
-    for (int i = 0; i < first && n < lim; i++)
-        if (!listed(all, n, cap_words[i])) all[n++] = cap_words[i];
-    for (int i = 0; i < N_EXTRA && n < lim; i++)
-        if (!listed(all, n, extra_words[i])) all[n++] = extra_words[i];
-    for (int i = first; i < nc && n < lim; i++)
-        if (!listed(all, n, cap_words[i])) all[n++] = cap_words[i];
-    GL_ASSERT(n < lim); /* grow `all` when the vocabulary does */
-    for (int i = 0; i < n && i < cap; i++) words[i] = all[i];
+    enum { CAND_MAX = 1024 };
+    vocab_word cand[CAND_MAX], sorted[CAND_MAX];
+    GL_ASSERT(nc + N_EXTRA <= CAND_MAX); /* grow CAND_MAX when the vocabulary does */
+    for (int i = 0; i < nc + N_EXTRA; i++, m++) {
+        cand[m].at = m;
+        cand[m].w = i < first ? cap_words[i] : i < first + N_EXTRA ? extra_words[i - first]
+                                                                   : cap_words[i - N_EXTRA];
+    }
+    memcpy(sorted, cand, (size_t)m * sizeof *cand);
+    qsort(sorted, (size_t)m, sizeof *sorted, by_text_then_place);
+    unsigned char repeat[CAND_MAX] = {0};
+    for (int k = 1; k < m; k++)
+        if (!strcmp(sorted[k - 1].w, sorted[k].w)) repeat[sorted[k].at] = 1;
+    for (int i = 0; i < m; i++) {
+        if (repeat[i]) continue;
+        if (n < cap) words[n] = cand[i].w;
+        n++;
+    }
+    GL_ASSERT(n < 512); /* the tokenizer's words, far above the model's vocabulary */
     return n;
 }
 
