@@ -83,7 +83,7 @@ record() {
 ## Records (written by scripts/train-default.sh)
 
 <!-- records: begin (one row per stage; the script rewrites its own rows) -->
-| stage | output | steps x batch | training wall time | final loss (mean of last 10 logged steps) | commit | command |
+| stage | output | steps x batch | training wall time | final loss (mean of last 10 logged steps) | recorded at commit | command |
 |---|---|---|---|---|---|---|
 <!-- records: end -->
 EOF
@@ -124,13 +124,14 @@ stage_base() {
   for ((i = 0; i < n; i++)); do
     local out=$work/base$((i + 1)).safetensors f16=$work/base$((i + 1)).f16.safetensors
     local prec=${base_precision[$i]}
-    if [[ ! -f $f16 ]]; then
+    # OUT appears (by rename) only when a run has finished: then it only needs converting
+    if [[ ! -f $f16 && ! -f $out ]]; then
       say "base run $((i + 1))/$n: ${base_runs[$i]} (precision $prec)"
       # shellcheck disable=SC2086
       GRIDLORA_PRECISION=$prec "$bin" train base "${init[@]}" --procedural ${base_runs[$i]} \
         --out "$out" --log "$work/base$((i + 1)).csv" --checkpoint-every $every --resume
-      "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
     fi
+    [[ -f $f16 ]] || "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
     init=(--init "$f16")
     logs+=("$work/base$((i + 1)).csv")
     steps=$((steps + $(awk -F, 'END{print $1}' "$work/base$((i + 1)).csv")))
