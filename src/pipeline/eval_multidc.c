@@ -448,9 +448,6 @@ gl_eval_multidc_scores gl_eval_multidc_mean(const gl_eval_multidc_concept *c, in
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
-static void add_num(cJSON *o, const char *key, double v, int *ok) {
-    *ok &= (isfinite(v) ? cJSON_AddNumberToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
-}
 
 static void add_str(cJSON *o, const char *key, const char *v, int *ok) {
     *ok &= cJSON_AddStringToObject(o, key, v) != NULL;
@@ -472,10 +469,10 @@ static cJSON *scores_json(const gl_eval_multidc_scores *s, int *ok) {
         *ok = 0;
         return NULL;
     }
-    add_num(o, "psnr", s->psnr, ok);
-    add_num(o, "identity", s->identity, ok);
-    add_num(o, "motion", s->motion, ok);
-    add_num(o, "motion_path", s->motion_path, ok);
+    gl__eval_json_num(o, "psnr", s->psnr, ok);
+    gl__eval_json_num(o, "identity", s->identity, ok);
+    gl__eval_json_num(o, "motion", s->motion, ok);
+    gl__eval_json_num(o, "motion_path", s->motion_path, ok);
     return o;
 }
 
@@ -501,18 +498,18 @@ cJSON *gl_eval_multidc_json(const gl_eval_multidc_params *p, const gl_dit *m, co
     cJSON *root = cJSON_CreateObject();
     if (!root) return NULL;
     add_str(root, "mode", "multidc", &ok);
-    add_num(root, "concepts_count", (double)n, &ok);
-    add_num(root, "frames", (double)cfg->frames, &ok);
-    add_num(root, "height", (double)cfg->cell_h, &ok);
-    add_num(root, "width", (double)cfg->cell_w, &ok);
+    gl__eval_json_num(root, "concepts_count", (double)n, &ok);
+    gl__eval_json_num(root, "frames", (double)cfg->frames, &ok);
+    gl__eval_json_num(root, "height", (double)cfg->cell_h, &ok);
+    gl__eval_json_num(root, "width", (double)cfg->cell_w, &ok);
     cJSON *so = put(root, "sampling", cJSON_CreateObject(), &ok);
     if (so) {
-        add_num(so, "steps", p->so.steps, &ok);
-        add_num(so, "cfg", p->so.cfg, &ok);
-        add_num(so, "shift", p->so.shift, &ok);
-        add_num(so, "seed", (double)p->so.seed, &ok);
+        gl__eval_json_num(so, "steps", p->so.steps, &ok);
+        gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
+        gl__eval_json_num(so, "shift", p->so.shift, &ok);
+        gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
     }
-    add_num(root, "lora_weight", p->lora_weight, &ok);
+    gl__eval_json_num(root, "lora_weight", p->lora_weight, &ok);
     cJSON *names = put(root, "methods", cJSON_CreateArray(), &ok);
     for (int k = 0; k < GL_EVAL_MDC_METHODS && names; k++)
         ok &= cJSON_AddItemToArray(names, cJSON_CreateString(METHOD_NAMES[k]));
@@ -521,11 +518,11 @@ cJSON *gl_eval_multidc_json(const gl_eval_multidc_params *p, const gl_dit *m, co
         gl_eval_multidc_scores s = gl_eval_multidc_mean(c, n, k);
         put(sum, METHOD_NAMES[k], scores_json(&s, &ok), &ok);
     }
-    add_num(root, "motion_floor", over(c, n, offsetof(gl_eval_multidc_concept, motion_floor), 0), &ok);
-    add_num(root, "render_psnr_min", over(c, n, offsetof(gl_eval_multidc_concept, render_psnr), 1), &ok);
+    gl__eval_json_num(root, "motion_floor", over(c, n, offsetof(gl_eval_multidc_concept, motion_floor), 0), &ok);
+    gl__eval_json_num(root, "render_psnr_min", over(c, n, offsetof(gl_eval_multidc_concept, render_psnr), 1), &ok);
     cJSON *secs = put(root, "seconds", cJSON_CreateObject(), &ok);
     for (int k = 0; k < GL_EVAL_MDC_METHODS && secs; k++)
-        add_num(secs, METHOD_NAMES[k],
+        gl__eval_json_num(secs, METHOD_NAMES[k],
                 over(c, n, offsetof(gl_eval_multidc_concept, seconds) + (size_t)k * sizeof(double), 0), &ok);
     cJSON *arr = put(root, "concepts", cJSON_CreateArray(), &ok);
     for (int64_t i = 0; i < n && arr; i++) {
@@ -535,21 +532,21 @@ cJSON *gl_eval_multidc_json(const gl_eval_multidc_params *p, const gl_dit *m, co
             ok = 0;
             break;
         }
-        add_num(o, "index", (double)c[i].index, &ok);
+        gl__eval_json_num(o, "index", (double)c[i].index, &ok);
         add_str(o, "token", c[i].token, &ok);
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)c[i].seed);
         add_str(o, "seed", seed, &ok);
         add_str(o, "caption", c[i].prompts[GL_EVAL_MDC_CAPTION], &ok);
         add_str(o, "prompt", c[i].prompts[GL_EVAL_MDC_PROMPT], &ok);
-        add_num(o, "render_psnr", c[i].render_psnr, &ok);
-        add_num(o, "motion_floor", c[i].motion_floor, &ok);
+        gl__eval_json_num(o, "render_psnr", c[i].render_psnr, &ok);
+        gl__eval_json_num(o, "motion_floor", c[i].motion_floor, &ok);
         cJSON *pr = put(o, "prompts", cJSON_CreateObject(), &ok);
         cJSON *sc = put(o, "scores", cJSON_CreateObject(), &ok);
         cJSON *cs = put(o, "seconds", cJSON_CreateObject(), &ok);
         for (int k = 0; k < GL_EVAL_MDC_METHODS && pr && sc && cs; k++) {
             add_str(pr, METHOD_NAMES[k], c[i].prompts[k], &ok);
             put(sc, METHOD_NAMES[k], scores_json(&c[i].s[k], &ok), &ok);
-            add_num(cs, METHOD_NAMES[k], c[i].seconds[k], &ok);
+            gl__eval_json_num(cs, METHOD_NAMES[k], c[i].seconds[k], &ok);
         }
     }
     if (!ok) {

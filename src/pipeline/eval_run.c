@@ -438,9 +438,6 @@ gl_eval_scores gl_eval_mean(const gl_eval_concept *c, int64_t n, int item, int m
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-static void add_num(cJSON *o, const char *key, double v, int *ok) {
-    *ok &= (isfinite(v) ? cJSON_AddNumberToObject(o, key, v) : cJSON_AddNullToObject(o, key)) != NULL;
-}
 
 static cJSON *scores_json(const gl_eval_scores *s, int *ok) {
     cJSON *o = cJSON_CreateObject();
@@ -448,16 +445,16 @@ static cJSON *scores_json(const gl_eval_scores *s, int *ok) {
         *ok = 0;
         return NULL;
     }
-    add_num(o, "psnr", s->psnr, ok);
-    add_num(o, "identity", s->identity, ok);
-    add_num(o, "motion", s->motion, ok);
-    add_num(o, "motion_path", s->motion_path, ok);
-    add_num(o, "presence", s->presence, ok);
-    add_num(o, "presence_truth", s->presence_truth, ok);
-    add_num(o, "presence_error", fabs(s->presence - s->presence_truth), ok);
-    add_num(o, "temporal", s->temporal, ok);
-    add_num(o, "temporal_truth", s->temporal_truth, ok);
-    add_num(o, "temporal_error", fabs(s->temporal - s->temporal_truth), ok);
+    gl__eval_json_num(o, "psnr", s->psnr, ok);
+    gl__eval_json_num(o, "identity", s->identity, ok);
+    gl__eval_json_num(o, "motion", s->motion, ok);
+    gl__eval_json_num(o, "motion_path", s->motion_path, ok);
+    gl__eval_json_num(o, "presence", s->presence, ok);
+    gl__eval_json_num(o, "presence_truth", s->presence_truth, ok);
+    gl__eval_json_num(o, "presence_error", fabs(s->presence - s->presence_truth), ok);
+    gl__eval_json_num(o, "temporal", s->temporal, ok);
+    gl__eval_json_num(o, "temporal_truth", s->temporal_truth, ok);
+    gl__eval_json_num(o, "temporal_error", fabs(s->temporal - s->temporal_truth), ok);
     return o;
 }
 
@@ -488,29 +485,29 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
     char seed[32];
     cJSON *root = cJSON_CreateObject();
     if (!root) return NULL;
-    add_num(root, "heldout", (double)n, &ok);
+    gl__eval_json_num(root, "heldout", (double)n, &ok);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
     ok &= cJSON_AddStringToObject(root, "seed", seed) != NULL;
-    add_num(root, "frames", (double)cfg->frames, &ok);
-    add_num(root, "height", (double)cfg->cell_h, &ok);
-    add_num(root, "width", (double)cfg->cell_w, &ok);
+    gl__eval_json_num(root, "frames", (double)cfg->frames, &ok);
+    gl__eval_json_num(root, "height", (double)cfg->cell_h, &ok);
+    gl__eval_json_num(root, "width", (double)cfg->cell_w, &ok);
     cJSON *so = put(root, "sampling", cJSON_CreateObject(), &ok);
     if (so) {
-        add_num(so, "steps", p->so.steps, &ok);
-        add_num(so, "cfg", p->so.cfg, &ok);
-        add_num(so, "shift", p->so.shift, &ok);
-        add_num(so, "seed", (double)p->so.seed, &ok);
+        gl__eval_json_num(so, "steps", p->so.steps, &ok);
+        gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
+        gl__eval_json_num(so, "shift", p->so.shift, &ok);
+        gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
     }
     if (p->ttft) {
         cJSON *t = put(root, "ttft", cJSON_CreateObject(), &ok);
         if (t) {
             ok &= cJSON_AddStringToObject(t, "token", p->ttft_token) != NULL;
-            add_num(t, "set_steps", (double)p->ttft_opts.set_steps, &ok);
-            add_num(t, "seq_steps", (double)p->ttft_opts.seq_steps, &ok);
-            add_num(t, "rank", p->ttft_opts.spec.rank, &ok);
-            add_num(t, "alpha", p->ttft_opts.spec.alpha, &ok);
-            add_num(t, "batch", (double)p->ttft_opts.train.batch, &ok);
-            add_num(t, "lr", p->ttft_opts.train.lr, &ok);
+            gl__eval_json_num(t, "set_steps", (double)p->ttft_opts.set_steps, &ok);
+            gl__eval_json_num(t, "seq_steps", (double)p->ttft_opts.seq_steps, &ok);
+            gl__eval_json_num(t, "rank", p->ttft_opts.spec.rank, &ok);
+            gl__eval_json_num(t, "alpha", p->ttft_opts.spec.alpha, &ok);
+            gl__eval_json_num(t, "batch", (double)p->ttft_opts.train.batch, &ok);
+            gl__eval_json_num(t, "lr", p->ttft_opts.train.lr, &ok);
         }
     } else {
         ok &= cJSON_AddNullToObject(root, "ttft") != NULL;
@@ -533,14 +530,14 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
                 f += c[i].motion_floor[k];
                 cnt++;
             }
-        add_num(floor, ITEM_NAMES[k], cnt ? f / (double)cnt : NAN, &ok);
+        gl__eval_json_num(floor, ITEM_NAMES[k], cnt ? f / (double)cnt : NAN, &ok);
     }
     cJSON *secs = put(root, "seconds", cJSON_CreateObject(), &ok);
     for (int mth = 0; mth < GL_EVAL_METHODS && secs; mth++) {
         if (mth == GL_EVAL_TTFT && !p->ttft) continue;
         double s = 0;
         for (int64_t i = 0; i < n; i++) s += c[i].seconds[mth];
-        add_num(secs, METHOD_NAMES[mth], n ? s / (double)n : NAN, &ok);
+        gl__eval_json_num(secs, METHOD_NAMES[mth], n ? s / (double)n : NAN, &ok);
     }
     cJSON *arr = put(root, "concepts", cJSON_CreateArray(), &ok);
     for (int64_t i = 0; i < n && arr; i++) {
@@ -550,7 +547,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
             ok = 0;
             break;
         }
-        add_num(o, "index", (double)c[i].index, &ok);
+        gl__eval_json_num(o, "index", (double)c[i].index, &ok);
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)c[i].seed);
         ok &= cJSON_AddStringToObject(o, "seed", seed) != NULL;
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)c[i].partner_seed);
@@ -560,15 +557,15 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
         if (p->ttft) ok &= cJSON_AddStringToObject(o, "ttft_prompt", c[i].ttft_prompt) != NULL;
         cJSON *cs = put(o, "seconds", cJSON_CreateObject(), &ok);
         for (int mth = 0; mth < GL_EVAL_METHODS && cs; mth++)
-            if (c[i].ran[mth]) add_num(cs, METHOD_NAMES[mth], c[i].seconds[mth], &ok);
-        if (p->ttft) add_num(o, "ttft_train_seconds", c[i].ttft_train_seconds, &ok);
+            if (c[i].ran[mth]) gl__eval_json_num(cs, METHOD_NAMES[mth], c[i].seconds[mth], &ok);
+        if (p->ttft) gl__eval_json_num(o, "ttft_train_seconds", c[i].ttft_train_seconds, &ok);
         cJSON *sc = put(o, "scores", cJSON_CreateObject(), &ok);
         cJSON *fl = put(o, "motion_floor", cJSON_CreateObject(), &ok);
         for (int k = 0; k < GL_EVAL_ITEMS && sc && fl; k++) {
             cJSON *it = put(sc, ITEM_NAMES[k], cJSON_CreateObject(), &ok);
             for (int mth = 0; mth < GL_EVAL_METHODS && it; mth++)
                 if (c[i].ran[mth]) put(it, METHOD_NAMES[mth], scores_json(&c[i].s[k][mth], &ok), &ok);
-            add_num(fl, ITEM_NAMES[k], c[i].motion_floor[k], &ok);
+            gl__eval_json_num(fl, ITEM_NAMES[k], c[i].motion_floor[k], &ok);
         }
     }
     if (!ok) {
