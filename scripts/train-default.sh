@@ -190,8 +190,14 @@ stage_grids() {
     "grids ${src[*]/$models\//} --layout edit, compose --count $grid_count $grid_sampling"
 }
 
+# The grid sets the grid stages read, made again where this work directory lacks them (a
+# fresh clone has the recorded stages but not work/).
+grid_sets() {
+  [[ -f $work/grids-edit.done && -f $work/grids-compose.done ]] || stage_grids
+}
+
 stage_grid() {
-  stage_done grids || { say "grid needs the grids stage first"; exit 1; }
+  grid_sets
   local out=$work/grid.safetensors
   # shellcheck disable=SC2086
   "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" --data "$work/grids-compose" $grid_steps \
@@ -203,6 +209,7 @@ stage_grid() {
 
 stage_gridfill() {
   stage_done grid || { say "gridfill needs the grid stage first"; exit 1; }
+  grid_sets
   local out=$work/gridfill.safetensors
   # shellcheck disable=SC2086
   "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
