@@ -150,12 +150,17 @@ stage_base() {
     "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
 }
 
-stage_multidc() {
-  stage_done base || { say "multidc needs the base stage first"; exit 1; }
+# The concept set of the Multi-DC stage, which the grid sets draw on too.
+concept_set() {
   if [[ ! -f $work/concepts/manifest.jsonl ]]; then
     rm -rf "$work/concepts"
     "$bin" dataset --count $concepts --seed $concept_seed --out "$work/concepts" >/dev/null
   fi
+}
+
+stage_multidc() {
+  stage_done base || { say "multidc needs the base stage first"; exit 1; }
+  concept_set
   local out=$work/multidc.safetensors
   # shellcheck disable=SC2086
   "$bin" train multidc --base "$models/base.safetensors" --data "$work/concepts" $mdc_steps \
@@ -172,6 +177,7 @@ stage_multidc() {
 
 stage_grids() {
   [[ $grid_cells == render ]] || stage_done multidc || { say "grids needs the multidc stage first"; exit 1; }
+  concept_set
   local src=(--lora "$models/multidc.safetensors")
   [[ $grid_cells == render ]] && src=(--render)
   local t0=$SECONDS layout
