@@ -62,7 +62,16 @@ resume)
     cmp -s "$m" "$tmp/m2.safetensors" && fail "training from --init changed nothing"
     expect 1 "^gridlora: train: --init: .*none.safetensors" -- train base --init "$tmp/none.safetensors" \
         --procedural --steps 5 --out "$tmp/m3.safetensors"
-    echo "ok: resumed 30 -> 40, log of 40 rows, weights load, --init goes on from them" ;;
+    # --stop-after: a part of a run, then --resume; the same weights as the run in one go
+    train --steps 20 --seed 8 --out "$tmp/whole.safetensors"
+    train --steps 20 --seed 8 --out "$tmp/part.safetensors" --stop-after 7
+    grep -q "stopped after step 7 of 20 as asked" "$tmp/out.txt" || fail "no stop note: $(cat "$tmp/out.txt")"
+    [[ -e "$tmp/part.safetensors" ]] && fail "a run stopped part-way wrote its weights"
+    train --steps 20 --seed 8 --out "$tmp/part.safetensors" --stop-after 7 --resume
+    grep -q "stopped after step 7 of 20 as asked (0 steps" "$tmp/out.txt" || fail "a done part ran again: $(cat "$tmp/out.txt")"
+    train --steps 20 --seed 8 --out "$tmp/part.safetensors" --resume
+    cmp -s "$tmp/part.safetensors" "$tmp/whole.safetensors" || fail "stopped at 7 and resumed differs from one run"
+    echo "ok: resumed 30 -> 40, log of 40 rows, weights load, --init goes on from them; --stop-after 7 then --resume" ;;
 generate)
     train --steps 5 --out "$m"
     out=$("$bin" generate --model "$m" --prompt "a red striped star orbiting on sand" --out "$tmp/v.mp4" \
@@ -186,6 +195,7 @@ args)
     expect 2 "^gridlora: train: --plot draws the --log file" -- train base $o --plot "$tmp/p.png"
     expect 2 "^gridlora: train: --checkpoint must differ from --out" -- train base $o --checkpoint "$tmp/x.safetensors"
     expect 2 "^gridlora: train: --warmup 10 is longer than --steps 3" -- train base $o --warmup 10
+    expect 2 "^gridlora: train: --stop-after 3 is not before the last step (3)" -- train base $o --stop-after 3
     expect 2 "^gridlora: train: unknown option '--bogus'" -- train base $o --bogus 1
     expect 2 "^gridlora: train: option --seed needs a value" -- train base $o --seed
     expect 2 "^gridlora: train: unexpected argument 'now'" -- train base $o now

@@ -32,7 +32,8 @@ static void usage(FILE *f) {
             "                           (--procedural | --data DIR) --steps N --out FILE.safetensors\n"
             "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
-            "                           [--resume] [--plot FILE.png] [--dtype f32|f16|bf16] [--threads T]\n"
+            "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
+            "                           [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -55,6 +56,8 @@ static void usage(FILE *f) {
             "                     .ckpt.safetensors in place of .safetensors\n"
             "  --checkpoint-every K  write it every K steps (and at the end)\n"
             "  --resume           continue from the checkpoint when it exists (same --seed)\n"
+            "  --stop-after N     stop after step N of the --steps schedule with a checkpoint\n"
+            "                     and no OUT (a long run in parts: --resume goes on exactly)\n"
             "  --plot FILE.png    the loss curve from --log, drawn by gnuplot at the end\n"
             "  --dtype            how OUT stores the weights (default f32)\n"
             "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n"
@@ -238,6 +241,7 @@ static char *read_text(const char *path, const char **why) {
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup;
+    int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
 } opts;
 
@@ -265,7 +269,7 @@ static int parse(opts *o, int argc, char **argv) {
         static const char *const valued[] = {"--preset", "--config", "--init", "--data", "--steps", "--batch",
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
-                                             "--threads", "--t-mu", "--t-sigma"};
+                                             "--threads", "--t-mu", "--t-sigma", "--stop-after"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -325,6 +329,9 @@ static int parse(opts *o, int argc, char **argv) {
         } else if (!strcmp(opt, "--checkpoint-every")) {
             if (cli_parse_long("train", opt, val, 1, 1000000000L, &v)) return CLI_USAGE;
             o->t.checkpoint_every = v;
+        } else if (!strcmp(opt, "--stop-after")) {
+            if (cli_parse_long("train", opt, val, 1, 1000000000L, &v)) return CLI_USAGE;
+            o->stop_after = v;
         } else if (!strcmp(opt, "--threads")) {
             if (cli_parse_long("train", opt, val, 1, 4096, &v)) return CLI_USAGE;
             gl_set_threads((int)v);
@@ -365,6 +372,11 @@ static int parse(opts *o, int argc, char **argv) {
     }
     if (o->plot && !o->log) {
         cli_error("train: --plot draws the --log file: give --log FILE.csv too");
+        return CLI_USAGE;
+    }
+    if (o->stop_after >= o->t.steps) {
+        cli_error("train: --stop-after %lld is not before the last step (%lld): leave it out to finish the run",
+                  (long long)o->stop_after, (long long)o->t.steps);
         return CLI_USAGE;
     }
     if (o->have_warmup && o->t.warmup > o->t.steps) {
@@ -443,14 +455,15 @@ int cmd_train(int argc, char **argv) {
     /* the checkpoint: asked for, implied by --checkpoint-every/--resume, or carrying the
      * EMA out of the run (then removed at the end) */
     o.t.checkpoint = o.checkpoint;
-    if (!o.checkpoint && (o.t.checkpoint_every || o.resume || o.t.ema > 0)) {
+    if (!o.checkpoint && (o.t.checkpoint_every || o.resume || o.stop_after || o.t.ema > 0)) {
         if (!(ckpt_own = cli_with_suffix(o.out, ".safetensors", ".ckpt.safetensors"))) {
             cli_error("train: out of memory");
             goto end;
         }
         o.t.checkpoint = ckpt_own;
-        remove_ckpt = !o.t.checkpoint_every && !o.resume;
+        remove_ckpt = !o.t.checkpoint_every && !o.resume && !o.stop_after;
     }
+    o.t.stop_after = o.stop_after;
     o.t.resume = o.resume;
     o.t.log_csv = o.log;
 
@@ -487,6 +500,16 @@ int cmd_train(int argc, char **argv) {
         goto end;
     }
     if (gl_dist_rank() != 0) { /* rank 0 holds the same weights and writes them */
+        rc = CLI_OK;
+        goto end;
+    }
+    if (o.stop_after && res.start_step + res.steps_done < o.t.steps) {
+        char took[32];
+        cli_fmt_duration(took, sizeof took, res.seconds);
+        printf("stopped after step %lld of %lld as asked (%lld steps in %s, final loss %.4f); %s holds the run: "
+               "the same command with --resume goes on\n",
+               (long long)(res.start_step + res.steps_done), (long long)o.t.steps, (long long)res.steps_done, took,
+               res.last_loss, o.t.checkpoint);
         rc = CLI_OK;
         goto end;
     }

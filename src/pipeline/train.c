@@ -407,7 +407,9 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
     double t0 = now_seconds(), tail = 0;
     int tail_n = 0;
     gl_train_batch *b = &r.b;
-    for (int64_t step = start; step < o->steps; step++) {
+    /* a part already done (stop_after at or before the checkpoint) runs nothing */
+    const int64_t end_step = o->stop_after > 0 && o->stop_after < o->steps ? o->stop_after : o->steps;
+    for (int64_t step = start; step < end_step; step++) {
         double ts = now_seconds();
         uint64_t k = o->repeat_noise ? 0 : (uint64_t)(step + 1);
         if ((rc = fill_batch(&r, next, ctx, step, k, msg, msglen))) goto end;
@@ -488,7 +490,6 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
             if (log) fflush(log);
             if ((rc = save_checkpoint(&r, step + 1, msg, msglen))) goto end;
         }
-        if (step + 1 == o->stop_after) break;
     }
     res->mean_loss_last10 = tail_n ? tail / tail_n : 0;
     res->seconds = now_seconds() - t0;
