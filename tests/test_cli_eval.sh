@@ -38,7 +38,7 @@ run)
     grep -q "^ttft sequence: step 5/5" "$tmp/eval.err" || fail "no TTFT progress: $(cat "$tmp/eval.err")"
     "$bin" dataset --split heldout --count 2 --seed 3 --frames 2 --size 8x8 --out "$tmp/ds" >/dev/null ||
         fail "dataset"
-    for item in smoke lights night rain shadow compose; do
+    for item in smoke lights night rain shadow compose same; do
         for r in input truth zeroshot ttft base; do
             for ext in mp4 gif; do [[ -s $tmp/show/0000/$item.$r.$ext ]] || fail "--out: $item.$r.$ext missing"; done
         done
@@ -49,7 +49,10 @@ run)
 import json, math, struct, sys, zlib
 j = json.load(open(sys.argv[1]))
 methods = ["zeroshot", "ttft", "copy", "base"]
-items = ["smoke", "lights", "night", "rain", "shadow", "compose"]
+items = ["smoke", "lights", "night", "rain", "shadow", "compose", "same"]
+# "same" (the concept regenerated unchanged) has no effect to be present
+def metrics_of(it):
+    return [k for k in metrics if not (it == "same" and k.startswith("presence"))]
 metrics = ["psnr", "identity", "motion", "motion_path", "presence", "presence_truth", "presence_error",
            "temporal", "temporal_truth", "temporal_error"]
 def check(cond, what):
@@ -64,7 +67,8 @@ for it in items:
     check(isinstance(j["motion_floor"][it], float), f"motion_floor {it}")
     for m in methods:
         s = j["summary"][it][m]
-        check(all(isinstance(s[k], (int, float)) for k in metrics), f"summary {it} {m}: {s}")
+        check(all(isinstance(s[k], (int, float)) for k in metrics_of(it)), f"summary {it} {m}: {s}")
+        check(it != "same" or s["presence"] is None, f"summary same {m}: a presence without an effect")
 check(all(j["seconds"][m] >= 0 for m in methods), "seconds")
 check(len(j["concepts"]) == 2, "two concepts")
 # the concepts of `gridlora dataset --split heldout --count 2 --seed 3`, in order
@@ -76,6 +80,9 @@ for c, w in zip(j["concepts"], want):
         for m in methods:
             check(set(metrics) <= set(c["scores"][it][m]), f"concept {c['index']} {it} {m}")
         cp = c["scores"][it]["copy"]
+        if it == "same":  # the truth is the input itself
+            check(cp["psnr"] == 100 and cp["identity"] == 0 and cp["motion"] == 0, f"copy same: {cp}")
+            continue
         # copying the plain input shows no effect and no partner: its statistic is 0
         check(cp["presence"] == 0 and abs(cp["presence_error"] - abs(cp["presence_truth"])) < 1e-12, f"copy {it}: {cp}")
 
@@ -126,10 +133,11 @@ EOF
     m=models/default
     "$bin" eval --heldout 1 --seed 3 --no-ttft --steps 1 --model $m/base.safetensors --lora $m/grid.safetensors \
         --lora $m/gridfill.safetensors:0.5 >"$tmp/table.txt" 2>"$tmp/table.err" || fail "eval (table): $(cat "$tmp/table.err")"
-    for it in smoke lights night rain shadow compose; do
+    for it in smoke lights night rain shadow compose same; do
         grep -q "^$it  *PSNR dB  *identity  *motion px" "$tmp/table.txt" || fail "table lacks $it: $(cat "$tmp/table.txt")"
     done
-    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 6 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 0 ]] ||
+    # copying is perfect on "same" alone, whose truth is the input
+    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 7 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 1 ]] ||
         fail "table rows: $(cat "$tmp/table.txt")"
     grep -q "^  ttft " "$tmp/table.txt" && fail "--no-ttft still has a ttft row"
     grep -q "no TTFT" "$tmp/table.txt" || fail "table header: $(head -3 "$tmp/table.txt")"

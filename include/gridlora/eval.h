@@ -131,12 +131,14 @@ enum {
     GL_EVAL_BASE,     /* "base": the base model prompted with the caption and the edit */
     GL_EVAL_METHODS
 };
-/* What each concept is edited into: the five effects, then composition with a partner. */
-enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_ITEMS };
+/* What each concept is edited into: the five effects, composition with a partner, and
+ * "same", the concept regenerated unchanged (its truth is the input: copy scores perfectly,
+ * and TTFT's "<v>" against base's caption alone says how much the fine-tuning kept). */
+enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_SAME, GL_EVAL_ITEMS };
 
 const char *gl_eval_method_name(int method); /* NULL out of range */
-const char *gl_eval_item_name(int item);     /* "smoke", ..., "shadow", "compose"; NULL */
-unsigned gl_eval_item_effect(int item);      /* its GL_FX_* bit; 0 for compose */
+const char *gl_eval_item_name(int item);     /* "smoke", ..., "shadow", "compose", "same"; NULL */
+unsigned gl_eval_item_effect(int item);      /* its GL_FX_* bit; 0 for compose and same */
 
 typedef struct gl_eval_params {
     int64_t heldout;  /* concepts: concept i is gl_concept_sample(gl_dataset_concept_seed(
@@ -170,7 +172,8 @@ typedef struct gl_eval_scores {
     double motion;                    /* gl_eval_motion against the truth, pixels */
     double motion_path;               /* gl_eval_motion_path: against the renderer's path
                                          (compose: of both subjects) */
-    double presence, presence_truth;  /* the item's statistic of the output, of the truth */
+    double presence, presence_truth;  /* the item's statistic of the output, of the truth
+                                         (same: none, NaN) */
     double temporal, temporal_truth;  /* gl_eval_temporal of the output, of the truth */
 } gl_eval_scores;
 /* A score that cannot be measured (an empty mask) is NaN. */
@@ -189,8 +192,8 @@ typedef struct gl_eval_concept {
 } gl_eval_concept;
 
 /* Runs the four methods on concept `index` (0 <= index < p->heldout) and scores every
- * item. Zero-shot: the edit layout twice (smoke, lights, night; rain, shadow) and the
- * compose layout once, with the caption words as `gridlora edit/compose --caption` give
+ * item. Zero-shot: the edit layout twice (smoke, lights, night; rain, shadow and, in the
+ * free cell, the caption alone: same) and the compose layout once, with the caption words as `gridlora edit/compose --caption` give
  * them, p->loras attached. TTFT (when p->ttft): gl_ttft_train on the input with the
  * caption holding the token ("a <v> red striped star orbiting on sand"), then sampling
  * the caption of each variant with the token. Base: no adapter, the variant's caption.

@@ -32,10 +32,12 @@ static void usage(FILE *f) {
             "                     [--out DIR [--out-concepts K]] [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
-            "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow) and for\n"
-            "composition (the concept with the next one behind it), four methods:\n"
-            "  zeroshot  one Grid-Fill sampling run per layout, as 'gridlora edit' (twice: three and\n"
-            "            two effects) and 'gridlora compose' run with the captions as --caption\n"
+            "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow), for\n"
+            "composition (the concept with the next one behind it) and for 'same' (the concept\n"
+            "regenerated unchanged: its truth is the input), four methods:\n"
+            "  zeroshot  one Grid-Fill sampling run per layout, as 'gridlora edit' (twice: three\n"
+            "            effects, then two and the caption alone) and 'gridlora compose' run with\n"
+            "            the captions as --caption\n"
             "  ttft      a LoRA fine-tuned on the input as 'gridlora finetune' does, with the caption\n"
             "            holding the token (\"a <v> red striped star ...\"), then sampled with each edit\n"
             "  copy      the input unchanged\n"
@@ -175,10 +177,12 @@ static void print_table(const gl_eval_params *p, const gl_eval_concept *c, int64
                 floor += c[i].motion_floor[k];
                 cnt++;
             }
-        printf("  truth: presence %.4f, temporal %.4f; its own path error (the estimator's floor) %.2f px\n",
-               truth.presence_truth, truth.temporal_truth, cnt ? floor / (double)cnt : NAN);
+        char pt[32];
+        fmt(pt, sizeof pt, "%.4f", truth.presence_truth);
+        printf("  truth: presence %s, temporal %.4f; its own path error (the estimator's floor) %.2f px\n", pt,
+               truth.temporal_truth, cnt ? floor / (double)cnt : NAN);
     }
-    printf("\nwall time per concept (all six items):");
+    printf("\nwall time per concept (all %d items):", GL_EVAL_ITEMS);
     for (int mth = 0; mth < GL_EVAL_METHODS; mth++) {
         if (mth == GL_EVAL_TTFT && !p->ttft) continue;
         double s = 0, tr = 0;

@@ -20,10 +20,11 @@
 #include "pipeline/eval_common.h"
 
 static const char *const METHOD_NAMES[GL_EVAL_METHODS] = {"zeroshot", "ttft", "copy", "base"};
-static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain", "shadow", "compose"};
-static const unsigned ITEM_FX[GL_EVAL_ITEMS] = {GL_FX_SMOKE, GL_FX_LIGHTS, GL_FX_NIGHT, GL_FX_RAIN, GL_FX_SHADOW, 0};
-static const int ITEM_VARIANT[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS, GL_VARIANT_NIGHT,
-                                               GL_VARIANT_RAIN, GL_VARIANT_SHADOW, GL_VARIANT_WITH};
+static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain",
+                                                      "shadow", "compose", "same"};
+static const unsigned ITEM_FX[GL_EVAL_ITEMS] = {GL_FX_SMOKE, GL_FX_LIGHTS, GL_FX_NIGHT, GL_FX_RAIN, GL_FX_SHADOW, 0, 0};
+static const int ITEM_VARIANT[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS, GL_VARIANT_NIGHT, GL_VARIANT_RAIN,
+                                               GL_VARIANT_SHADOW, GL_VARIANT_WITH, GL_VARIANT_PLAIN};
 
 const char *gl_eval_method_name(int method) {
     return method >= 0 && method < GL_EVAL_METHODS ? METHOD_NAMES[method] : NULL;
@@ -207,14 +208,15 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
             snprintf(r->msg, r->msglen, "adapter %d: %s", i + 1, why);
             return GL_EINVAL;
         }
-    /* three output cells a grid: the five effects take two edit runs */
-    static const int first[3] = {0, 1, 2}, second[2] = {3, 4}, cells[3] = {1, 2, 3};
+    /* three output cells a grid: the five effects take two edit runs; the second run's
+     * free cell holds the caption alone (gl_layout_edit), the concept regenerated: same */
+    static const int first[3] = {0, 1, 2}, second[3] = {3, 4, GL_EVAL_SAME}, cells[3] = {1, 2, 3};
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     int rc = edit_layout(&l, cap_a, first, 3, r->msg, r->msglen);
     if (!rc) rc = app_run(r, &l, in, first, cells, 3);
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, second, cells, 2);
+    if (!rc) rc = app_run(r, &l, in, second, cells, 3);
     if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
@@ -293,6 +295,15 @@ static int measured(int rc, double *v) {
     return rc;
 }
 
+/* Item k's statistic of x: the partner's pixels for compose, the effect's for an effect;
+ * "same" has none (GL_EINVAL, so NaN). */
+static int presence(const ev_run *r, int k, const gl_video *x, const float *alpha, double *v) {
+    const int64_t P = r->cfg->frames * r->cfg->cell_h * r->cfg->cell_w;
+    if (k == GL_EVAL_COMPOSE) return gl_eval_partner_stat(x, &r->plain, alpha + P, v);
+    if (!ITEM_FX[k]) return GL_EINVAL;
+    return gl_eval_effect_stat(x, &r->plain, alpha, ITEM_FX[k], v);
+}
+
 static int score(ev_run *r, gl_eval_concept *res) {
     const int64_t P = r->cfg->frames * r->cfg->cell_h * r->cfg->cell_w;
     float *both = malloc((size_t)P * sizeof *both);
@@ -307,8 +318,7 @@ static int score(ev_run *r, gl_eval_concept *res) {
         }
         rc = measured(gl_eval_motion_path(t, subjects, &res->motion_floor[k]), &res->motion_floor[k]);
         double pt = NAN, tt = NAN;
-        if (!rc) rc = measured(k == GL_EVAL_COMPOSE ? gl_eval_partner_stat(t, &r->plain, alpha + P, &pt)
-                                                    : gl_eval_effect_stat(t, &r->plain, alpha, ITEM_FX[k], &pt), &pt);
+        if (!rc) rc = measured(presence(r, k, t, alpha, &pt), &pt);
         if (!rc) rc = gl_eval_temporal(t, &tt);
         for (int mth = 0; mth < GL_EVAL_METHODS && !rc; mth++) {
             const gl_video *x = &r->out[k][mth];
@@ -323,10 +333,7 @@ static int score(ev_run *r, gl_eval_concept *res) {
             if (!rc) rc = measured(gl_eval_identity(x, t, alpha, &s->identity), &s->identity);
             if (!rc) rc = gl_eval_motion(x, t, &s->motion);
             if (!rc) rc = measured(gl_eval_motion_path(x, subjects, &s->motion_path), &s->motion_path);
-            if (!rc)
-                rc = measured(k == GL_EVAL_COMPOSE ? gl_eval_partner_stat(x, &r->plain, alpha + P, &s->presence)
-                                                   : gl_eval_effect_stat(x, &r->plain, alpha, ITEM_FX[k], &s->presence),
-                              &s->presence);
+            if (!rc) rc = measured(presence(r, k, x, alpha, &s->presence), &s->presence);
             if (!rc) rc = gl_eval_temporal(x, &s->temporal);
         }
     }
@@ -377,10 +384,10 @@ int gl_eval_concept_run(gl_dit *m, const gl_eval_params *p, int64_t index, gl_ev
         if (mth == GL_EVAL_ZEROSHOT)
             status(&r, "concept %lld/%lld: zeroshot: 3 Grid-Fill sampling runs (edit twice, compose)", at, of);
         else if (mth == GL_EVAL_TTFT)
-            status(&r, "concept %lld/%lld: ttft: fine-tuning on \"%s\" (%lld + %lld steps), then 6 samplings", at, of,
-                   cap_a, (long long)p->ttft_opts.set_steps, (long long)p->ttft_opts.seq_steps);
+            status(&r, "concept %lld/%lld: ttft: fine-tuning on \"%s\" (%lld + %lld steps), then %d samplings", at, of,
+                   cap_a, (long long)p->ttft_opts.set_steps, (long long)p->ttft_opts.seq_steps, GL_EVAL_ITEMS);
         else if (mth == GL_EVAL_BASE)
-            status(&r, "concept %lld/%lld: base: 6 samplings from the captions", at, of);
+            status(&r, "concept %lld/%lld: base: %d samplings from the captions", at, of, GL_EVAL_ITEMS);
         double t0 = now_seconds();
         rc = mth == GL_EVAL_ZEROSHOT ? run_zeroshot(&r, cap_a)
              : mth == GL_EVAL_TTFT   ? run_ttft(&r, res)
