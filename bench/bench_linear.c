@@ -1,13 +1,17 @@
 /* bench/bench_linear.c: GFLOP/s of the engine's linear layer (forward + backward)
  * next to raw cblas_sgemm doing the same three products, in the same run, at the matrix
- * shapes of a transformer block. Run through `make bench` (guard variables unset). */
+ * shapes of a transformer block; then attention forward + backward in fp32 and in bf16
+ * side by side. Run through `make bench` (guard variables unset); `bench_linear
+ * attention` runs only the attention part. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
 
 #include "gridlora/gridlora.h"
+#include "gridlora/precision.h"
 
 static double now(void) {
     struct timespec ts;
@@ -58,11 +62,68 @@ static double gflops(int engine, int64_t N, int64_t IC, int64_t OC, int reps) {
     return flop / best * 1e-9;
 }
 
-int main(void) {
+/* Seconds of one attention forward + backward (all three gradients) at the precision in
+ * force, best of `reps` rounds of >= 0.2 s each. */
+static double attn_seconds(gl_attn_dims d, int reps) {
+    gl_rng r;
+    gl_rng_seed(&r, 7);
+    const int64_t nq = d.B * d.Tq * d.H * d.D, nk = d.B * d.Tk * d.H * d.D;
+    float *q = randbuf(nq, &r), *k = randbuf(nk, &r), *v = randbuf(nk, &r), *g = randbuf(nq, &r);
+    float *out = randbuf(nq, &r), *dq = randbuf(nq, &r), *dk = randbuf(nk, &r), *dv = randbuf(nk, &r);
+    float *lse = randbuf(d.B * d.H * d.Tq, &r);
+    float *scratch = randbuf((int64_t)gl_attention_scratch_floats(d, gl_threads()), &r);
+    /* q and k of unit-scale entries give softmax rows as peaked as a trained model's */
+    for (int64_t i = 0; i < nq; i++) q[i] *= 4.0f;
+    for (int64_t i = 0; i < nk; i++) k[i] *= 4.0f;
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        int iters = 0;
+        double t0 = now(), t;
+        do {
+            gl_attention_forward(out, lse, scratch, q, k, v, NULL, 0, d);
+            gl_attention_backward(dq, dk, dv, scratch, g, out, lse, q, k, v, NULL, 0, d);
+            iters++;
+        } while ((t = now() - t0) < 0.2);
+        if (t / iters < best) best = t / iters;
+    }
+    free(q); free(k); free(v); free(g); free(out); free(dq); free(dk); free(dv); free(lse); free(scratch);
+    return best;
+}
+
+/* Attention at the default preset's 2x2-canvas step (T = 1024 tokens, 4 heads of 48),
+ * batch 2: fp32 against bf16 tile products, interleaved as above. */
+static void bench_attention(void) {
+    const gl_attn_dims d = {2, 1024, 1024, 4, 48};
+    printf("attention forward+backward, B=%lld T=%lld H=%lld D=%lld (seconds, best of 3 rounds x 3)\n",
+           (long long)d.B, (long long)d.Tq, (long long)d.H, (long long)d.D);
+    if (gl_set_precision(GL_PRECISION_BF16) != GL_OK) {
+        printf("no bf16 matrix products on this CPU: attention bf16 not measured\n");
+        return;
+    }
+    double s32 = 1e30, s16 = 1e30;
+    for (int k = 0; k < 3; k++) {
+        gl_set_precision(GL_PRECISION_FP32);
+        double a = attn_seconds(d, 1);
+        gl_set_precision(GL_PRECISION_BF16);
+        double b = attn_seconds(d, 1);
+        if (a < s32) s32 = a;
+        if (b < s16) s16 = b;
+    }
+    gl_set_precision(GL_PRECISION_FP32);
+    printf("%-10s %12s %12s %8s\n", "", "fp32 s", "bf16 s", "ratio");
+    printf("%-10s %12.4f %12.4f %8.2f\n", "attention", s32, s16, s32 / s16);
+}
+
+int main(int argc, char **argv) {
+    const int attention_only = argc > 1 && !strcmp(argv[1], "attention");
     const char *ct = getenv("OPENBLAS_CORETYPE"), *l2 = getenv("OPENBLAS_L2_SIZE");
     printf("bench_linear: gridlora %s, %d threads, OpenBLAS %s, kernel %s\n", GL_VERSION,
            gl_threads(), openblas_get_config(), openblas_get_corename());
     printf("OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s\n", ct ? ct : "(unset)", l2 ? l2 : "(unset)");
+    if (attention_only) {
+        bench_attention();
+        return 0;
+    }
     printf("linear forward+backward (3 sgemm: y, dx, dw; engine adds bias and its gradient)\n");
     printf("%-6s %-6s %-10s %-12s %12s %12s %8s\n", "width", "tokens", "layer", "IC x OC",
            "engine GF/s", "sgemm GF/s", "ratio");
@@ -87,5 +148,6 @@ int main(void) {
                        (long long)N, shapes[si].name, dims, e, s, e / s);
                 fflush(stdout);
             }
+    bench_attention();
     return 0;
 }

@@ -1,13 +1,29 @@
 /* tests/test_attention.c: multi-head attention (self, cross, masked) against a double
  * reference and finite differences, following tests/test_linear.c's pattern. The kernel
  * is flash-style (tiles of 64 queries x 256 keys, online softmax): shapes beyond one
- * tile, and masks that forbid whole tiles, are checked too. */
+ * tile, and masks that forbid whole tiles, are checked too.
+ * The bf16 path (GL_PRECISION_BF16: tile products through oneDNN's bf16 matmul) is
+ * checked against the fp32 path within BF16_TOL, normwise: ||bf16 - fp32|| / ||fp32||
+ * (2-norms over a whole tensor). Why 1e-2: each operand of a tile product is rounded to
+ * bf16's 8 significant bits (relative error <= 2^-9), so a product term errs by up to
+ * 2^-8 of its size; over K terms of random sign the error grows as sqrt(K), as the sum
+ * itself does, so a product errs by about 2^-8 (4e-3) of its norm, less in the 2-norm
+ * where errors average. The forward chains two products (scores, then P v; an error in
+ * a score is a relative error in its probability), the backward three (P, dP, then dS k
+ * or dS^T q), errors adding roughly in quadrature: a few 1e-3 (the measured figures are
+ * printed). 1e-2 keeps a margin over that, while a wrong tile product (a transpose, a
+ * lost accumulation, a wrong edge tile) errs by order 1. bf16 must also differ from fp32
+ * by more than float rounding (> 1e-6), proving the bf16 products ran. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gridlora/core.h"
 #include "gridlora/nn.h"
+#include "gridlora/precision.h"
 #include "testutil.h"
+
+#define BF16_TOL 1e-2
 
 enum { GRAD_Q = 1, GRAD_K = 2, GRAD_V = 4, GRAD_ALL = 7 };
 
@@ -565,11 +581,150 @@ static void attention_zero_sizes(void **s) {
     assert_true(gl_attention_scratch_floats(big, 1) < (size_t)(64 * 256 * 3 + 4096 + 64 * 48 + 64));
 }
 
+/* ---- the bf16 path ------------------------------------------------------------------- */
+
+static int have_bf16(void) {
+    if (gl_set_precision(GL_PRECISION_BF16) == GL_OK) return 1;
+    print_message("this CPU has no bf16 matrix products in oneDNN: bf16 checks skipped\n");
+    return 0;
+}
+
+/* ||got - want|| / ||want|| over the finite entries of want (lse's -inf rows must be
+ * -inf in both, checked by the caller). */
+static double norm_rel_err(const float *got, const float *want, int64_t n) {
+    double e = 0, w = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (isinf(want[i])) continue;
+        double d = (double)got[i] - want[i];
+        e += d * d;
+        w += (double)want[i] * want[i];
+    }
+    return w > 0 ? sqrt(e / w) : sqrt(e);
+}
+
+enum { R_OUT, R_LSE, R_DQ, R_DK, R_DV, R_N };
+
+/* One forward + backward at the precision and thread count in force. */
+static void bf16_run(const attn_ctx *c, const float *q, const float *k, const float *v, const float *g,
+                     float *const *res, int grads) {
+    run_attn(c, q, k, v, g, res[R_OUT], res[R_LSE], grads & GRAD_Q ? res[R_DQ] : NULL,
+             grads & GRAD_K ? res[R_DK] : NULL, grads & GRAD_V ? res[R_DV] : NULL);
+}
+
+/* bf16 against fp32 for one shape: within BF16_TOL, yet not equal; the same -inf rows
+ * and exact zeros for queries that may attend nothing; bit for bit the same when run
+ * again, and with 2 threads as with 1; and fp32 after bf16 bit for bit what it was. */
+static void check_bf16(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t D, const uint8_t *mask,
+                       int64_t bstride, int grads, uint64_t seed) {
+    const gl_attn_dims d = {B, Tq, Tk, H, D};
+    const int64_t C = H * D, nq = B * Tq * C, nk = B * Tk * C, np = B * H * Tq;
+    static const char *names[R_N] = {"out", "lse", "dq", "dk", "dv"};
+    attn_ctx c = {d, mask, bstride, NULL, NULL};
+    tu_rng r;
+    tu_seed(&r, seed);
+    float *x = tu_falloc(2 * nq + 2 * nk), *q = x, *k = q + nq, *v = k + nk, *g = v + nk;
+    tu_fill(&r, x, 2 * nq + 2 * nk, 1.0);
+    float *f32[R_N], *b16[R_N], *again[R_N];
+    int64_t n[R_N] = {nq, np, nq, nk, nk};
+    for (int i = R_DQ; i < R_N; i++)
+        if (!(grads & (1 << (i - R_DQ)))) n[i] = 0; /* not asked for: nothing to compare */
+    for (int i = 0; i < R_N; i++) {
+        f32[i] = tu_falloc(n[i]);
+        b16[i] = tu_falloc(n[i]);
+        again[i] = tu_falloc(n[i]);
+    }
+    gl_set_threads(2);
+    gl_set_precision(GL_PRECISION_FP32);
+    bf16_run(&c, q, k, v, g, f32, grads);
+    assert_int_equal(gl_set_precision(GL_PRECISION_BF16), GL_OK);
+    bf16_run(&c, q, k, v, g, b16, grads);
+    char line[160];
+    int len = snprintf(line, sizeof line, "bf16 attention B%lld Tq%lld Tk%lld H%lld D%lld%s:", (long long)B,
+                       (long long)Tq, (long long)Tk, (long long)H, (long long)D, mask ? " masked" : "");
+    for (int i = 0; i < R_N; i++) {
+        if (!n[i]) continue;
+        if (i != R_LSE) assert_finite(names[i], b16[i], n[i]);
+        if (i == R_LSE)
+            for (int64_t j = 0; j < np; j++)
+                if (isinf(f32[i][j]) != isinf(b16[i][j]) || (!isinf(b16[i][j]) && !isfinite(b16[i][j])))
+                    fail_msg("bf16 lse row %lld: %g, fp32 %g", (long long)j, (double)b16[i][j], (double)f32[i][j]);
+        double e = norm_rel_err(b16[i], f32[i], n[i]);
+        len += snprintf(line + len, sizeof line - (size_t)len, " %s %.1e", names[i], e);
+        if (!(e <= BF16_TOL)) fail_msg("bf16 attention %s: %.3g beyond %.3g", names[i], e, BF16_TOL);
+        if (i == R_OUT && e < 1e-6) fail_msg("bf16 attention out: %.3g, as exact as fp32: bf16 did not run", e);
+    }
+    print_message("%s\n", line);
+    /* queries that may attend nothing: exactly 0 out and exactly no gradient */
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t i = 0; i < Tq; i++) {
+            int any = 0;
+            for (int64_t j = 0; j < Tk && !any; j++) any = allowed(&c, b, i, j);
+            for (int64_t e = 0; e < C && !any; e++) {
+                assert_true(b16[R_OUT][(b * Tq + i) * C + e] == 0.0f);
+                if (grads & GRAD_Q) assert_true(b16[R_DQ][(b * Tq + i) * C + e] == 0.0f);
+            }
+        }
+    bf16_run(&c, q, k, v, g, again, grads);
+    for (int i = 0; i < R_N; i++) assert_same(names[i], again[i], b16[i], n[i]);
+    gl_set_threads(1);
+    bf16_run(&c, q, k, v, g, again, grads);
+    for (int i = 0; i < R_N; i++) assert_same(names[i], again[i], b16[i], n[i]);
+    gl_set_threads(2);
+    gl_set_precision(GL_PRECISION_FP32);
+    bf16_run(&c, q, k, v, g, again, grads);
+    for (int i = 0; i < R_N; i++) assert_same(names[i], again[i], f32[i], n[i]);
+    for (int i = 0; i < R_N; i++) {
+        tu_free(f32[i]);
+        tu_free(b16[i]);
+        tu_free(again[i]);
+    }
+    tu_free(x);
+}
+
+/* Shapes with full and partial tiles along both axes (64 queries x 256 keys), self and
+ * cross-attention, masks that skip whole tiles and leave rows empty, some gradients
+ * left out, odd head sizes. */
+static void attention_bf16(void **s) {
+    (void)s;
+    if (!have_bf16()) return;
+    tu_rng r;
+    tu_seed(&r, 101);
+    check_bf16(2, 300, 300, 2, 16, NULL, 0, GRAD_ALL, 102); /* 5 x 2 tiles, both partial */
+    check_bf16(1, 64, 256, 3, 48, NULL, 0, GRAD_ALL, 103);  /* exactly one tile */
+    check_bf16(2, 70, 260, 3, 8, NULL, 0, GRAD_ALL, 104);   /* cross: 2 x 2 tiles */
+    check_bf16(2, 130, 20, 2, 16, NULL, 0, GRAD_ALL, 105);  /* cross to a prompt */
+    check_bf16(1, 5, 7, 3, 5, NULL, 0, GRAD_ALL, 106);      /* smaller than a tile, odd D */
+    check_bf16(2, 40, 1, 2, 8, NULL, 0, GRAD_ALL, 107);     /* one key: P = 1, dS = 0 */
+    check_bf16(1, 100, 280, 2, 12, NULL, 0, GRAD_Q | GRAD_V, 108);
+    check_bf16(1, 100, 280, 2, 12, NULL, 0, GRAD_V, 109);   /* no dS at all */
+    enum { T = 300, Tq = 70, Tk = 260 };
+    /* the grid layout's pattern (see attention_tiles), one mask per batch item */
+    uint8_t *m = random_mask(&r, 2 * T * T, 1.0);
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) m[(b * T + i) * T + j] = i >= T / 4 || (j < T / 4 && b == 0) || j == i;
+    check_bf16(2, T, T, 2, 16, m, T * T, GRAD_ALL, 110);
+    test_free(m);
+    /* a shared random mask: tile (0,1) skipped, a row with one key, a row with none */
+    m = random_mask(&r, Tq * Tk, 0.7);
+    for (int i = 0; i < Tq; i++)
+        for (int j = 0; j < Tk; j++) {
+            if (i < 64 && j >= 256) m[i * Tk + j] = 0;
+            if (i == 65) m[i * Tk + j] = j == 259;
+            if (i == 66) m[i * Tk + j] = 0;
+        }
+    check_bf16(3, Tq, Tk, 2, 8, m, 0, GRAD_ALL, 111);
+    check_bf16(3, Tq, Tk, 2, 8, m, 0, GRAD_K, 112);
+    test_free(m);
+    gl_set_precision(GL_PRECISION_FP32);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(attention_self),        cmocka_unit_test(attention_cross),
     cmocka_unit_test(attention_odd_sizes),   cmocka_unit_test(attention_masked),
     cmocka_unit_test(attention_shared_mask), cmocka_unit_test(attention_null_grads),
     cmocka_unit_test(attention_accumulates), cmocka_unit_test(attention_threads),
     cmocka_unit_test(attention_zero_sizes),  cmocka_unit_test(attention_tiles),
+    cmocka_unit_test(attention_bf16),
 };
 TU_MAIN("attention", tests)

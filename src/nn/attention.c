@@ -8,7 +8,12 @@
  * (leading dimension H*D) that sgemm reads in place, without copies.
  * Determinism: the forward splits over (batch item, head, query tile) and the backward
  * over (batch item, head); each task's arithmetic is fixed by the shapes alone, so the
- * result is bit for bit the same for any thread count. */
+ * result is bit for bit the same for any thread count.
+ * Under GL_PRECISION_BF16 the six tile products (q k^T and P v forward; q k^T, P^T dout,
+ * dout v^T, dS k and dS^T q backward) run through oneDNN's bf16 matmul (nn/matmul.h,
+ * float32 accumulation and output) on bf16 copies of q, k, v and dout made once per
+ * call; P and dS are rounded to bf16 per tile. Softmax, its statistics and every
+ * output stay float32, and the fp32 path is the same code with sgemm as before. */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -19,12 +24,19 @@
 
 #include "gridlora/core.h"
 #include "gridlora/nn.h"
+#include "gridlora/precision.h"
+#include "matmul.h"
 #include "vecmath.h"
 
 /* Tile sizes: a score tile of BQ x BK floats (64 KiB) and its gradient stay in the L2
  * cache with the query, key and value tiles. Measured on Zen 4 with D = 48 and 32:
  * larger tiles gain nothing, smaller ones pay sgemm's per-call packing. */
 enum { BQ = 64, BK = 256 };
+/* The bf16 path's tiles, separate so they can differ: measured at T = 1024, D = 48 on
+ * Zen 4, oneDNN's per-call overhead is small next to a 64 x 256 tile (each product
+ * 175-205 GFLOP/s, near one core's bf16 peak), and 128 x 256, 64 x 512 or 128 x 512
+ * tiles changed the attention step by 3% at most, within the noise. */
+enum { BQ16 = 64, BK16 = 256 };
 
 static int blas_dim(int64_t n) {
     GL_ASSERT(n >= 0 && n <= INT_MAX); /* OpenBLAS's blasint is 32-bit in Debian's build */
@@ -39,14 +51,16 @@ static void check_dims(gl_attn_dims d) {
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Floats of one thread's scratch: forward S [bq,bk], O [bq,D], m and l [bq]; backward
- * P [bq,bk], dP [bq,bk], Dvec [Tq]; rounded to 64 bytes. */
-static size_t per_thread(gl_attn_dims d) {
-    const int64_t bq = min64(BQ, d.Tq), bk = min64(BK, d.Tk);
+/* Floats of one thread's scratch with tiles of tq x tk: forward S [bq,bk], O [bq,D], m
+ * and l [bq]; backward P [bq,bk], dP [bq,bk], Dvec [Tq]; rounded to 64 bytes. */
+static size_t tile_floats(gl_attn_dims d, int64_t tq, int64_t tk) {
+    const int64_t bq = min64(tq, d.Tq), bk = min64(tk, d.Tk);
     int64_t fwd = bq * bk + bq * d.D + 2 * bq, bwd = 2 * bq * bk + d.Tq;
     int64_t n = fwd > bwd ? fwd : bwd;
     return (size_t)((n + 15) / 16 * 16);
 }
+
+static size_t per_thread(gl_attn_dims d) { return tile_floats(d, BQ, BK); }
 
 size_t gl_attention_scratch_floats(gl_attn_dims d, int threads) {
     check_dims(d);
@@ -55,6 +69,101 @@ size_t gl_attention_scratch_floats(gl_attn_dims d, int threads) {
     size_t per = per_thread(d);
     GL_ASSERT(per <= SIZE_MAX / (size_t)threads);
     return per * (size_t)threads;
+}
+
+/* ---- the bf16 tile products ------------------------------------------------------------ */
+
+enum { MM_QK, MM_PV, MM_DV, MM_DP, MM_DQ, MM_DK, MM_N };
+
+/* What a bf16 call sets up before its parallel region (oneDNN objects cannot be made
+ * safely inside it): the products for each tile shape, a tile being full or the last,
+ * shorter one along queries and keys; bf16 copies of the operands, with 1/sqrt(D) folded
+ * into ks = k / sqrt(D) and qs = q / sqrt(D) (the products then need no output scale,
+ * and bf16(k s) is as close to k s as bf16(k) is to k); and per-thread tiles. The float
+ * tiles live here too, not in the caller's scratch, which is sized for the fp32 tiles. */
+typedef struct bf16_plan {
+    const gl__mm *mm[MM_N][2][2]; /* [product][last query tile][last key tile] */
+    int64_t tq, tk;               /* full tile sizes, min(BQ16, Tq) and min(BK16, Tk) */
+    const uint16_t *q, *ks, *v, *g, *qs;
+    float *tiles;                 /* per thread: `per` floats */
+    uint16_t *pb;                 /* per thread: P, then dS, as bf16 [tq,tk] each */
+    size_t per, per16;
+} bf16_plan;
+
+static const gl__mm *tile_product(int which, int64_t bq, int64_t bk, int64_t D, int64_t C, int nt) {
+    switch (which) {
+    case MM_QK: /* S [bq,bk] = q [bq,D] ks^T; also dP = dout v^T */
+    case MM_DP: return gl__mm_get(bq, bk, D, C, 1, 1, C, bk, 0, nt);
+    case MM_PV: return gl__mm_get(bq, D, bk, bk, 1, C, 1, D, 1, nt);     /* O += P v */
+    case MM_DQ: return gl__mm_get(bq, D, bk, bk, 1, C, 1, C, 1, nt);     /* dq += dS ks */
+    default: return gl__mm_get(bk, D, bq, 1, bk, C, 1, C, 1, nt);        /* dv += P^T dout, dk += dS^T qs */
+    }
+}
+
+static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+/* 0 with the plan made, or -1: not bf16, or oneDNN or memory said no (fp32 then). g is
+ * dout for the backward, NULL for the forward. */
+static int bf16_setup(bf16_plan *pl, gl_attn_dims d, int nt, const float *q, const float *k, const float *v,
+                      const float *g) {
+    if (gl_get_precision() != GL_PRECISION_BF16) return -1;
+    const int64_t C = d.H * d.D, nq = d.B * d.Tq * C, nk = d.B * d.Tk * C;
+    const float scale = 1.0f / sqrtf((float)d.D);
+    pl->tq = min64(BQ16, d.Tq);
+    pl->tk = min64(BK16, d.Tk);
+    const int64_t eq = d.Tq % pl->tq ? d.Tq % pl->tq : pl->tq, ek = d.Tk % pl->tk ? d.Tk % pl->tk : pl->tk;
+    for (int w = 0; w < MM_N; w++) {
+        if (!g && w != MM_QK && w != MM_PV) continue;
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                pl->mm[w][a][b] = tile_product(w, a ? eq : pl->tq, b ? ek : pl->tk, d.D, C, nt);
+                if (!pl->mm[w][a][b]) return -1;
+            }
+    }
+    pl->per = tile_floats(d, BQ16, BK16);
+    pl->per16 = align64((size_t)(2 * pl->tq * pl->tk) * sizeof(uint16_t)) / sizeof(uint16_t);
+    const size_t sq = align64((size_t)nq * sizeof(uint16_t)), sk = align64((size_t)nk * sizeof(uint16_t));
+    const size_t tiles = (size_t)nt * (pl->per * sizeof(float) + pl->per16 * sizeof(uint16_t));
+    const size_t copies = g ? 3 * sq + 2 * sk : sq + 2 * sk;
+    unsigned char *w = gl__bf16_workspace(tiles + copies);
+    if (!w) return -1;
+    pl->tiles = (float *)w;
+    pl->pb = (uint16_t *)(w + (size_t)nt * pl->per * sizeof(float));
+    uint16_t *c = (uint16_t *)(w + tiles);
+    gl__bf16_convert(c, q, nq, 1.0f);
+    pl->q = c;
+    c += sq / sizeof(uint16_t);
+    gl__bf16_convert(c, k, nk, scale);
+    pl->ks = c;
+    c += sk / sizeof(uint16_t);
+    gl__bf16_convert(c, v, nk, 1.0f);
+    pl->v = c;
+    c += sk / sizeof(uint16_t);
+    pl->g = pl->qs = NULL;
+    if (g) {
+        gl__bf16_convert(c, g, nq, 1.0f);
+        pl->g = c;
+        c += sq / sizeof(uint16_t);
+        gl__bf16_convert(c, q, nq, scale);
+        pl->qs = c;
+    }
+    return 0;
+}
+
+static float bf16_float(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Thread tid's product `which` for a bq x bk tile. */
+static void tile_run(const bf16_plan *pl, int which, int64_t bq, int64_t bk, int tid, float *c, const uint16_t *a,
+                     const uint16_t *b) {
+    int rc = gl__mm_run(pl->mm[which][bq != pl->tq][bk != pl->tk], tid, c, a, b);
+    /* The primitive and every handle were made before the region; a CPU matmul refuses
+     * to run only on arguments that do not match its descriptors: a bug here. */
+    GL_ASSERT(rc == GL_OK);
 }
 
 /* Does the mask allow anything in rows [i0, i0+bq) x columns [j0, j0+bk)? */
@@ -155,18 +264,23 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
     GL_ASSERT(scratch);
     const int id = blas_dim(D), ldx = blas_dim(C);
     const float scale = 1.0f / sqrtf((float)D);
-    const int64_t nqt = (Tq + BQ - 1) / BQ, tasks = B * H * nqt;
-    const size_t per = per_thread(d);
     const int nt = gl_threads();
-    /* Inside the parallel region OpenBLAS runs single-threaded (its OpenMP build). */
+    bf16_plan pl;
+    const int bf = !bf16_setup(&pl, d, nt, q, k, v, NULL);
+    const int64_t TQ = bf ? BQ16 : BQ, TK = bf ? BK16 : BK;
+    const int64_t nqt = (Tq + TQ - 1) / TQ, tasks = B * H * nqt;
+    const size_t per = bf ? pl.per : per_thread(d);
+    float *const tiles = bf ? pl.tiles : scratch;
+    /* Inside the parallel region OpenBLAS and oneDNN run single-threaded (their OpenMP
+     * builds). */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (tasks > 1)
     for (int64_t task = 0; task < tasks; task++) {
         const int64_t bh = task / nqt, qt = task % nqt, b = bh / H, h = bh % H;
-        const int64_t i0 = qt * BQ, bq = min64(BQ, Tq - i0);
+        const int64_t i0 = qt * TQ, bq = min64(TQ, Tq - i0);
         const int tid = omp_get_thread_num();
         GL_ASSERT(tid < nt);
-        float *S = scratch + (size_t)tid * per, *O = S + min64(BQ, Tq) * min64(BK, Tk);
-        float *mrow = O + min64(BQ, Tq) * D, *lrow = mrow + min64(BQ, Tq);
+        float *S = tiles + (size_t)tid * per, *O = S + min64(TQ, Tq) * min64(TK, Tk);
+        float *mrow = O + min64(TQ, Tq) * D, *lrow = mrow + min64(TQ, Tq);
         const float *qb = q + (b * Tq + i0) * C + h * D;
         const float *kb = k + b * Tk * C + h * D, *vb = v + b * Tk * C + h * D;
         const uint8_t *mb = mask ? mask + b * mask_bstride : NULL;
@@ -175,12 +289,16 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
             mrow[r] = -INFINITY;
             lrow[r] = 0.0f;
         }
-        for (int64_t j0 = 0; j0 < Tk; j0 += BK) {
-            const int64_t bk = min64(BK, Tk - j0);
+        for (int64_t j0 = 0; j0 < Tk; j0 += TK) {
+            const int64_t bk = min64(TK, Tk - j0);
             if (mb && !tile_any(mb, Tk, i0, bq, j0, bk)) continue;
             /* S = q_tile k_tile^T / sqrt(D) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, scale, qb, ldx,
-                        kb + j0 * C, ldx, 0.0f, S, (int)bk);
+            if (bf)
+                tile_run(&pl, MM_QK, bq, bk, tid, S, pl.q + (b * Tq + i0) * C + h * D,
+                         pl.ks + (b * Tk + j0) * C + h * D);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, scale, qb, ldx,
+                            kb + j0 * C, ldx, 0.0f, S, (int)bk);
             for (int64_t r = 0; r < bq; r++) {
                 float *s = S + r * bk;
                 const uint8_t *mr = mb ? mb + (i0 + r) * Tk + j0 : NULL;
@@ -199,8 +317,14 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
                     for (int64_t e = 0; e < D; e++) O[r * D + e] *= alpha;
             }
             /* O += P v_tile */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, id, (int)bk, 1.0f, S, (int)bk,
-                        vb + j0 * C, ldx, 1.0f, O, id);
+            if (bf) {
+                uint16_t *Pb = pl.pb + (size_t)tid * pl.per16;
+                gl__bf16_convert_serial(Pb, S, bq * bk, 1.0f);
+                tile_run(&pl, MM_PV, bq, bk, tid, O, Pb, pl.v + (b * Tk + j0) * C + h * D);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, id, (int)bk, 1.0f, S, (int)bk,
+                            vb + j0 * C, ldx, 1.0f, O, id);
+            }
         }
         float *ob = out + (b * Tq + i0) * C + h * D, *lb = lse + bh * Tq + i0;
         for (int64_t r = 0; r < bq; r++) {
@@ -231,16 +355,21 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
     const int id = blas_dim(D), ldx = blas_dim(C);
     const float scale = 1.0f / sqrtf((float)D);
     const int64_t pairs = B * H;
-    const size_t per = per_thread(d);
     const int nt = gl_threads();
+    bf16_plan pl;
+    const int bf = !bf16_setup(&pl, d, nt, q, k, v, dout);
+    const int64_t TQ = bf ? BQ16 : BQ, TK = bf ? BK16 : BK;
+    const size_t per = bf ? pl.per : per_thread(d);
+    float *const tiles = bf ? pl.tiles : scratch;
     const int need_ds = dq || dk;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (pairs > 1)
     for (int64_t bh = 0; bh < pairs; bh++) {
         const int64_t b = bh / H, h = bh % H;
         const int tid = omp_get_thread_num();
         GL_ASSERT(tid < nt);
-        const int64_t bq0 = min64(BQ, Tq), bk0 = min64(BK, Tk);
-        float *P = scratch + (size_t)tid * per, *dS = P + bq0 * bk0, *Dvec = dS + bq0 * bk0;
+        const int64_t bq0 = min64(TQ, Tq), bk0 = min64(TK, Tk);
+        float *P = tiles + (size_t)tid * per, *dS = P + bq0 * bk0, *Dvec = dS + bq0 * bk0;
+        uint16_t *Pb = bf ? pl.pb + (size_t)tid * pl.per16 : NULL, *dSb = bf ? Pb + bq0 * bk0 : NULL;
         const int64_t qoff = b * Tq * C + h * D, koff = b * Tk * C + h * D;
         const float *lb = lse + bh * Tq;
         const uint8_t *mb = mask ? mask + b * mask_bstride : NULL;
@@ -248,25 +377,36 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
          * When all keys fit one tile it is summed from the tile itself instead (below):
          * the same value, rounded as the textbook softmax backward rounds it, so that a
          * row with a single key gets exactly P = 1 and dS = 0. */
-        const int one_tile = Tk <= BK;
+        const int one_tile = Tk <= TK;
         if (need_ds && !one_tile)
             for (int64_t i = 0; i < Tq; i++) {
                 const float *g = dout + qoff + i * C, *o = out + qoff + i * C;
                 float acc = 0.0f;
-                for (int64_t e = 0; e < D; e++) acc += g[e] * o[e];
+                if (bf) {
+                    /* dP is made from bf16(dout), so Dvec is too: dP - Dvec then cancels
+                     * as it should where it should (a row with one key: exactly) */
+                    const uint16_t *gb = pl.g + qoff + i * C;
+                    for (int64_t e = 0; e < D; e++) acc += bf16_float(gb[e]) * o[e];
+                } else {
+                    for (int64_t e = 0; e < D; e++) acc += g[e] * o[e];
+                }
                 Dvec[i] = acc;
             }
         /* Keys outer, so dk and dv of a key tile collect every query tile while hot. */
-        for (int64_t j0 = 0; j0 < Tk; j0 += BK) {
-            const int64_t bk = min64(BK, Tk - j0);
-            for (int64_t i0 = 0; i0 < Tq; i0 += BQ) {
-                const int64_t bq = min64(BQ, Tq - i0);
+        for (int64_t j0 = 0; j0 < Tk; j0 += TK) {
+            const int64_t bk = min64(TK, Tk - j0);
+            for (int64_t i0 = 0; i0 < Tq; i0 += TQ) {
+                const int64_t bq = min64(TQ, Tq - i0);
                 if (mb && !tile_any(mb, Tk, i0, bq, j0, bk)) continue;
                 const float *qi = q + qoff + i0 * C, *gi = dout + qoff + i0 * C;
                 const float *kj = k + koff + j0 * C, *vj = v + koff + j0 * C;
+                const int64_t qo = qoff + i0 * C, ko = koff + j0 * C; /* bf16 copies' offsets */
                 /* P = exp(q k^T / sqrt(D) - lse), recomputed; 0 where masked */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, scale, qi, ldx, kj,
-                            ldx, 0.0f, P, (int)bk);
+                if (bf)
+                    tile_run(&pl, MM_QK, bq, bk, tid, P, pl.q + qo, pl.ks + ko);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, scale, qi, ldx, kj,
+                                ldx, 0.0f, P, (int)bk);
                 for (int64_t r = 0; r < bq; r++) {
                     float *p = P + r * bk;
                     const float l = lb[i0 + r];
@@ -277,13 +417,20 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                     row_exp(p, mb ? mb + (i0 + r) * Tk + j0 : NULL, bk, l);
                 }
                 /* dv_tile += P^T dout_tile */
-                if (dv)
+                if (dv && bf) {
+                    gl__bf16_convert_serial(Pb, P, bq * bk, 1.0f);
+                    tile_run(&pl, MM_DV, bq, bk, tid, dv + ko, Pb, pl.g + qo);
+                } else if (dv) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)bk, id, (int)bq, 1.0f, P, (int)bk,
                                 gi, ldx, 1.0f, dv + koff + j0 * C, ldx);
+                }
                 if (!need_ds) continue;
                 /* dP = dout_tile v_tile^T; dS = P o (dP - Dvec) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, 1.0f, gi, ldx, vj,
-                            ldx, 0.0f, dS, (int)bk);
+                if (bf)
+                    tile_run(&pl, MM_DP, bq, bk, tid, dS, pl.g + qo, pl.v + ko);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, 1.0f, gi, ldx, vj,
+                                ldx, 0.0f, dS, (int)bk);
                 for (int64_t r = 0; r < bq; r++) {
                     const float *p = P + r * bk;
                     float dot = 0.0f;
@@ -292,6 +439,12 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                     row_dsoftmax(dS + r * bk, p, bk, one_tile ? dot : Dvec[i0 + r]);
                 }
                 /* dq_tile += scale dS k_tile;  dk_tile += scale dS^T q_tile */
+                if (bf) {
+                    gl__bf16_convert_serial(dSb, dS, bq * bk, 1.0f);
+                    if (dq) tile_run(&pl, MM_DQ, bq, bk, tid, dq + qo, dSb, pl.ks + ko);
+                    if (dk) tile_run(&pl, MM_DK, bq, bk, tid, dk + ko, dSb, pl.qs + qo);
+                    continue;
+                }
                 if (dq)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, id, (int)bk, scale, dS,
                                 (int)bk, kj, ldx, 1.0f, dq + qoff + i0 * C, ldx);

@@ -3,6 +3,7 @@
 #ifndef GL_NN_MATMUL_H
 #define GL_NN_MATMUL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* c[M,N] = (acc ? c : 0) + bf16(a) . bf16(b) (+ bias[N] broadcast over rows), float32
@@ -12,5 +13,31 @@
  * the caller then falls back to sgemm). Not thread-safe: one caller at a time. */
 int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
+
+/* dst[i] = bf16(src[i] * scale), round to nearest even, n elements. gl__bf16_convert
+ * splits long arrays over the OpenMP threads; the _serial one is for inside a parallel
+ * region, where a nested region would only add its overhead. */
+void gl__bf16_convert(uint16_t *dst, const float *src, int64_t n, float scale);
+void gl__bf16_convert_serial(uint16_t *dst, const float *src, int64_t n, float scale);
+
+/* Products for tiles computed inside OpenMP parallel regions (nn/attention.c), where
+ * gl__matmul_bf16 cannot go: operands are already bf16, and each thread runs the
+ * shared cached primitive with its own handles, stream and oneDNN scratchpad.
+ * gl__mm_get (serial, outside any parallel region, after GL_PRECISION_BF16 is set):
+ * the cached product c[M,N] = (acc ? c : 0) + a . b, a and b bf16 with the strides of
+ * gl__matmul_bf16, made ready for threads 0..nt-1; NULL if oneDNN refuses it or memory
+ * runs out (the caller then takes its fp32 path). A pointer stays valid until the
+ * precision is set to fp32. gl__mm_run: thread tid's execution (oneDNN runs it on the
+ * calling thread alone inside a parallel region); 0 or GL_EINVAL. */
+typedef struct gl__mm gl__mm;
+const gl__mm *gl__mm_get(int64_t M, int64_t N, int64_t K, int64_t ars, int64_t acs, int64_t brs, int64_t bcs,
+                         int64_t ldc, int acc, int nt);
+int gl__mm_run(const gl__mm *p, int tid, float *c, const uint16_t *a, const uint16_t *b);
+
+/* A 64-byte aligned buffer of at least `bytes`, owned by nn/matmul.c and reused from
+ * call to call (its contents are not kept when it grows); serial callers only, one user
+ * at a time (nn/attention.c). NULL when out of memory. Freed with the primitives when
+ * the precision is set to fp32. */
+void *gl__bf16_workspace(size_t bytes);
 
 #endif
