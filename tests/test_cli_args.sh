@@ -87,6 +87,7 @@ expect 2 -- convert --in "$m" --out "$o/x.safetensors"
 expect 2 -- convert --in "$m" --out "$o/x.safetensors" --dtype f8
 expect 1 -- convert --in "$tmp/afile" --out "$o/x.safetensors" --dtype f16
 expect 1 -- convert --in "$m" --out "$nowhere/x.safetensors" --dtype f16
+expect 2 -- convert --in "$m" --out "$o/x.safetensors" --dtype f16 --rope-per-cell 2
 expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --lora-dropout 1
 expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --lora-dropout nan
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout -1
@@ -149,6 +150,15 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
 "$bin" convert --in "$tmp/v.safetensors" --out "$tmp/v16.safetensors" --dtype bf16 >/dev/null || fail "convert of an adapter failed"
 "$bin" lora info "$tmp/v16.safetensors" >/dev/null || fail "the converted adapter is no adapter"
 "$bin" info "$tmp/v16.safetensors" | grep -q BF16 || fail "convert --dtype bf16 wrote no BF16 tensor"
+# --rope-per-cell rewrites the configuration of a model and of an adapter alike: the pair
+# still loads together after both are set, and not when only one is
+"$bin" convert --in "$m" --out "$tmp/m0.safetensors" --dtype f32 --rope-per-cell 0 >/dev/null || fail "convert --rope-per-cell failed"
+"$bin" info "$tmp/m0.safetensors" | grep -q 'rope_per_cell\\\?":0' || fail "convert --rope-per-cell 0: $("$bin" info "$tmp/m0.safetensors" | grep rope)"
+"$bin" generate --model "$tmp/m0.safetensors" --lora "$tmp/v.safetensors" --prompt a --steps 1 --out "$tmp/g0.png" \
+    >/dev/null 2>&1 && fail "an adapter of another rope_per_cell loaded"
+"$bin" convert --in "$tmp/v.safetensors" --out "$tmp/v0.safetensors" --dtype f32 --rope-per-cell 0 >/dev/null || fail "convert --rope-per-cell of an adapter failed"
+"$bin" generate --model "$tmp/m0.safetensors" --lora "$tmp/v0.safetensors" --prompt a --steps 1 --out "$tmp/g0.png" \
+    >/dev/null || fail "model and adapter with rope_per_cell 0 do not load together"
 # and the probe itself runs: five noise levels
 [[ $("$bin" probe --model "$m" --concepts 2 | grep -c '^ *0\.[0-9][0-9] ') -eq 5 ]] || fail "probe does not print 5 levels"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

@@ -203,7 +203,9 @@ story)
     run story --input "$tmp/set/0000.mp4" --shot "a star on snow" --shot "a star bouncing" \
         --shot "a star at night" --out "$tmp/st3" $lo --caption "a red star" --no-anchor
     cmp -s "$tmp/st/shot1.mp4" "$tmp/st3/shot1.mp4" || fail "story --no-anchor: shot 1 differs (its grid is the same)"
-    cmp -s "$tmp/st/story.mp4" "$tmp/st3/story.mp4" && fail "story --no-anchor: the same story"
+    # the chain's grids differ (other cells given); the shots themselves may not, by 8-bit
+    # rounding: this base is trained 4 steps, its attention barely moves a cell's output
+    cmp -s "$tmp/st/grid.mp4" "$tmp/st3/grid.mp4" && fail "story --no-anchor: the same chain of grids"
     run story --input "$tmp/set/0001.mp4" --shot "a star" --out "$tmp/st4" $lo
     [[ $(probe "$tmp/st4/story.mp4") == "8,8,2" ]] || fail "one-shot story: $(probe "$tmp/st4/story.mp4")"
     # failures: one line, exit 1, no directory; a bad word in the last shot is found

@@ -31,6 +31,15 @@ static void config_presets_and_json(void **s) {
     }
     gl_dit_config c;
     assert_int_equal(gl_dit_config_preset("huge", &c), GL_ENOTFOUND);
+    /* files written before rope_per_cell existed lack the key: canvas-wide positions */
+    gl_dit_config_preset("tiny", &c);
+    char *js = gl_dit_config_to_json(&c), *at = strstr(js, ",\"rope_per_cell\":1");
+    assert_non_null(at);
+    memmove(at, at + strlen(",\"rope_per_cell\":1"), strlen(at + strlen(",\"rope_per_cell\":1")) + 1);
+    gl_dit_config old;
+    assert_int_equal(gl_dit_config_from_json(js, &old, msg, sizeof msg), GL_OK);
+    assert_int_equal(old.rope_per_cell, 0);
+    free(js);
 }
 
 static void config_rejects(void **s) {
@@ -46,6 +55,8 @@ static void config_rejects(void **s) {
         {"\"heads\":2", "\"heads\":0", "heads is 0"},
         {"\"cell_h\":8", "\"cell_h\":9", "not divisible by patch"},
         {"\"width\":16", "\"width\":\"16\"", "'width' is missing or not an integer"},
+        {"\"rope_per_cell\":1", "\"rope_per_cell\":2", "'rope_per_cell' must be 0 or 1"},
+        {"\"rope_per_cell\":1", "\"rope_per_cell\":true", "'rope_per_cell' must be 0 or 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[2048];
@@ -71,12 +82,14 @@ typedef struct fixture {
 } fixture;
 
 /* A batch of two 2x8x16 canvases (two cells side by side), random weights everywhere
- * (so no gradient is zero by AdaLN-zero), a prompt of 5 tokens and an empty one. */
-static void setup(fixture *f, int masks) {
+ * (so no gradient is zero by AdaLN-zero), a prompt of 5 tokens and an empty one; RoPE
+ * positions per cell (rope_per_cell 1, the presets') or over the canvas (0). */
+static void setup_rope(fixture *f, int masks, int rope_per_cell) {
     memset(f, 0, sizeof *f);
     gl_dit_config cfg;
     char msg[256];
     gl_dit_config_preset("tiny", &cfg);
+    cfg.rope_per_cell = rope_per_cell;
     assert_int_equal(gl_dit_new(&f->m, &cfg, msg, sizeof msg), GL_OK);
     tu_rng r;
     tu_seed(&r, 5);
@@ -123,6 +136,8 @@ static void setup(fixture *f, int masks) {
     assert_true(bytes > 0);
     assert_int_equal(gl_arena_new(&f->arena, bytes), GL_OK);
 }
+
+static void setup(fixture *f, int masks) { setup_rope(f, masks, 1); }
 
 static void teardown(fixture *f) {
     gl_dit_free(&f->m);
@@ -214,6 +229,63 @@ static void dit_mask_isolates_cell(void **s) {
     assert_true(right > 1e-3);
     tu_free(before);
     teardown(&f);
+}
+
+/* rope_per_cell: a lone cell is computed exactly as with canvas-wide positions; on a
+ * canvas of two cells, with no masks and one timestep everywhere, positions restarting
+ * in each cell make the model blind to which cell is where, so swapping the cells' videos
+ * swaps the outputs (up to the order of sums); canvas-wide positions break that. */
+static void swap_cells(float *x, int64_t B, int64_t F, int64_t H, int64_t W) {
+    for (int64_t i = 0; i < B * F * H; i++)
+        for (int64_t xx = 0; xx < W / 2; xx++)
+            for (int c = 0; c < 3; c++) {
+                float *a = x + (i * W + xx) * 3 + c, *b = x + (i * W + xx + W / 2) * 3 + c, tmp = *a;
+                *a = *b;
+                *b = tmp;
+            }
+}
+
+static double swap_error(int rope_per_cell) {
+    fixture f;
+    setup_rope(&f, 0, rope_per_cell);
+    for (int64_t i = 0; i < f.b.B * f.T; i++) f.t[i] = 0.4f;
+    loss_of(&f);
+    float *swapped = tu_falloc(f.n);
+    memcpy(swapped, f.out, (size_t)f.n * sizeof(float));
+    swap_cells(swapped, f.b.B, f.b.F, f.b.H, f.b.W);
+    swap_cells(f.x, f.b.B, f.b.F, f.b.H, f.b.W);
+    loss_of(&f);
+    double worst = 0;
+    for (int64_t i = 0; i < f.n; i++) worst = fmax(worst, fabs((double)f.out[i] - swapped[i]));
+    tu_free(swapped);
+    teardown(&f);
+    return worst;
+}
+
+static void dit_rope_per_cell(void **s) {
+    (void)s;
+    char msg[256];
+    /* one 2x8x8 cell, both ways: bit-identical */
+    float *out[2];
+    for (int rope = 0; rope < 2; rope++) {
+        fixture f;
+        setup_rope(&f, 0, rope);
+        f.b.W = 8; /* the left cell of each canvas row: only the first n/2 values are read */
+        float *cell = tu_falloc(f.n / 2);
+        for (int64_t i = 0; i < f.b.B * f.b.F * f.b.H; i++) memcpy(cell + i * 24, f.x + i * 48, 24 * sizeof(float));
+        f.b.x = cell;
+        out[rope] = tu_falloc(f.n / 2);
+        gl_arena_reset(f.arena);
+        assert_int_equal(gl_dit_forward(f.m, f.arena, &f.b, out[rope], msg, sizeof msg), GL_OK);
+        tu_free(cell);
+        teardown(&f);
+    }
+    assert_memory_equal(out[0], out[1], 2 * 2 * 8 * 8 * 3 * sizeof(float));
+    tu_free(out[0]);
+    tu_free(out[1]);
+    double per_cell = swap_error(1), canvas = swap_error(0);
+    if (!(per_cell < 1e-5)) fail_msg("rope_per_cell 1: swapping the cells changed the outputs by %g", per_cell);
+    if (!(canvas > 1e-3)) fail_msg("rope_per_cell 0: swapping the cells left the outputs (%g): positions unused?", canvas);
 }
 
 /* AdaLN-zero: a freshly initialised model outputs exactly 0, and the arena it was
@@ -382,9 +454,9 @@ static void write_case(fixture *f, const char *dir, char *wpath, char *cpath) {
     tu_free(text); tu_free(lens); tu_free(sm); tu_free(cm);
 }
 
-static void run_reference(int masks, const char *mode) {
+static void run_reference(int masks, int rope_per_cell, const char *mode) {
     fixture f;
-    setup(&f, masks);
+    setup_rope(&f, masks, rope_per_cell);
     char dir[] = "/tmp/gl_dit_parity_XXXXXX", wpath[512], cpath[512], cmd[2048];
     assert_non_null(mkdtemp(dir));
     write_case(&f, dir, wpath, cpath);
@@ -401,10 +473,11 @@ static void run_reference(int masks, const char *mode) {
 
 /* The C model in float32 against the reference in float64: output and every
  * parameter's gradient within 1e-4 relative (tools/reference_dit.py check). */
-static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, "check"); }
-static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, "check"); }
+static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, "check"); }
+static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, "check"); }
+static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, "check"); }
 /* The reference itself against central differences in float64 (torch gradcheck). */
-static void reference_gradcheck(void **s) { (void)s; run_reference(1, "gradcheck"); }
+static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, "gradcheck"); }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(config_presets_and_json),
@@ -418,6 +491,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_threads),
     cmocka_unit_test(dit_matches_pytorch),
     cmocka_unit_test(dit_matches_pytorch_masked),
+    cmocka_unit_test(dit_matches_pytorch_canvas_rope),
+    cmocka_unit_test(dit_rope_per_cell),
     cmocka_unit_test(reference_gradcheck),
 };
 TU_MAIN("dit", tests)

@@ -730,7 +730,7 @@ static void layout_masks(void **state) {
         /* text segments: 0..2 global, 3..4 cell 0, 5..7 cell 1, 8..9 cell 2, 10..11 cell 3 */
         const int segs[12] = {-1, -1, -1, 0, 0, 1, 1, 1, 2, 2, 3, 3};
         for (int64_t j = 0; j < L; j++) {
-            int want = j < n && (ci >= 2 || segs[j] < 0 || segs[j] == ci);
+            int want = j < n && (segs[j] < 0 || segs[j] == ci); /* every cell: global and own */
             assert_int_equal(cross[i * L + j], want);
         }
     }
@@ -767,16 +767,16 @@ static void layout_masks_story(void **state) {
     const int64_t n = 12, L = 16, T = 16;
     static const uint8_t reads_cell[4][4] = {
         {1, 0, 0, 0}, /* cell 0, the concept (input): itself only */
-        {1, 1, 1, 1}, /* cell 1, the shot (output): everything */
+        {1, 1, 1, 1}, /* cell 1, the shot (output): every cell's video */
         {0, 0, 1, 0}, /* cell 2, the previous shot (input): itself only */
         {1, 1, 1, 1}, /* cell 3, look-ahead (output): everything */
     };
     /* text segments: global, cell 0, cell 1, cell 2, cell 3 */
     static const uint8_t reads_text[4][5] = {
         {1, 1, 0, 0, 0},
-        {1, 1, 1, 1, 1},
+        {1, 0, 1, 0, 0}, /* an output cell too reads only the global prompt and its own */
         {1, 0, 0, 1, 0},
-        {1, 1, 1, 1, 1},
+        {1, 0, 0, 0, 1},
     };
     static const int seg[12] = {0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4};
     uint8_t self[16 * 16], cross[16 * 16];

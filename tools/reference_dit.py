@@ -173,11 +173,15 @@ class DiT:
         tfeat = torch.cat([torch.cos(s), torch.sin(s)], -1).float().to(self.dtype)
         temb = self.lin(torch.nn.functional.silu(self.lin(tfeat, "time_embed.0")), "time_embed.2")
         st = torch.nn.functional.silu(temb)
-        # positions over the canvas, in patch units
+        # positions in patch units: over the whole canvas, or restarting in each cell
+        # (rope_per_cell, absent from older files: 0)
         gf, gh, gw = F // c["patch_t"], H // c["patch_h"], W // c["patch_w"]
         T = gf * gh * gw
         idx = torch.arange(T)
-        pos = torch.stack([idx // (gh * gw), idx // gw % gh, idx % gw], 1)
+        ch, cw = gh, gw
+        if c.get("rope_per_cell", 0):
+            ch, cw = c["cell_h"] // c["patch_h"], c["cell_w"] // c["patch_w"]
+        pos = torch.stack([idx // (gh * gw), idx // gw % gh % ch, idx % gw % cw], 1)
         cm = keys[:, None, :].expand(B, T, L)
         if cross_mask is not None:
             cm = cm & cross_mask

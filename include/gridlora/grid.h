@@ -105,7 +105,8 @@ int gl_grid_token_cells(uint8_t *cell, gl_patch_dims d);
 /* pos[T,3]: (frame, row, column) of each token in PATCH units over the whole canvas,
  * the positions gl_rope_tables takes: token (tf, ty, tx) of the patch grid has
  * (tf, ty, tx), so cell 1's columns continue where cell 0's end and cell 2's rows
- * where cell 0's end: the cells sit side by side in one coordinate system.
+ * where cell 0's end: the cells sit side by side in one coordinate system. (This is a
+ * model of rope_per_cell 0; with rope_per_cell 1 the model restarts them in each cell.)
  * GL_EINVAL also when a coordinate would not fit int32. */
 int gl_grid_token_positions(int32_t *pos, gl_patch_dims d);
 
@@ -134,7 +135,8 @@ int gl_grid_video_mask(float *mask, int64_t F, int64_t H, int64_t W, int64_t C,
  * Input cells hold given videos (clean, t = 0, the user's video at inference); output
  * cells are generated. Under the Grid LoRA attention masks (METHOD.md stage 2) an
  * input cell's queries read only the global prompt, its own prompt and its own video
- * tokens; an output cell's read everything. no_masks = 1 is the consistency mode: no
+ * tokens; an output cell's read every cell's video tokens, the global prompt and its own
+ * prompt (so that each output cell follows its own prompt). no_masks = 1 is the consistency mode: no
  * masks at all, every cell reads every cell (for grids generated as one consistent
  * set); the built-ins set it to 0.
  *
@@ -277,8 +279,8 @@ int gl_layout_prompt(const gl_layout *l, char *buf, size_t buflen, char *msg,
  * the markers <grid>, <cell0>..<cell3> are the ids grid_id and grid_id+1..grid_id+4):
  *   self_mask[T,T]:  an input cell's queries see only their own cell's tokens; an
  *                    output cell's see every token;
- *   cross_mask[T,L]: an input cell's queries see the global prompt and their own cell's
- *                    prompt (markers included); an output cell's see the whole text.
+ *   cross_mask[T,L]: every cell's queries, input or output, see the global prompt and
+ *                    their own cell's prompt (markers included), nothing of the others'.
  * L is the model's text length (columns past text_len are 0: they are padding anyway).
  * Returns 1 when the layout has no masks (no_masks: the consistency mode), writing
  * nothing: pass NULL masks to the model then, which costs nothing. 0 when written.

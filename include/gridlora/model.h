@@ -43,6 +43,12 @@ typedef struct gl_dit_config {
     int64_t text_len;                 /* longest prompt in tokens */
     int64_t text_width, text_layers, text_heads;
     double rope_theta;
+    /* How RoPE places the cells of a 2x2 canvas: 0, one coordinate system over the whole
+     * canvas (cells side by side); 1, positions restart in every cell, so the same place
+     * in two cells is the same position (a cell's video is laid over the others': an
+     * output cell finds the input's content where its own goes). One cell alone is the
+     * same either way. Absent from a file's JSON (files before it): 0. */
+    int64_t rope_per_cell;
 } gl_dit_config;
 
 /* Fills cfg with a named preset: "tiny" (tests: a few thousand parameters) or

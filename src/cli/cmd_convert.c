@@ -1,21 +1,28 @@
 /* cli/cmd_convert.c: `gridlora convert`: store a weights file (a model or an adapter) in
  * another precision (the shipped weights are F16 to stay small; training writes F32).
- * Metadata (the model's configuration, an adapter's rank and tokens) travels unchanged;
- * only the tensors' dtype changes. */
+ * Metadata (the model's configuration, an adapter's rank and tokens) travels unchanged,
+ * but for the one configuration switch that leaves the weights' meaning on a single cell
+ * as it is (--rope-per-cell). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "gridlora/model.h"
 #include "gridlora/safetensors.h"
 #include "train_common.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: gridlora convert --in FILE --out FILE --dtype f32|f16|bf16\n"
+    fprintf(f, "usage: gridlora convert --in FILE --out FILE --dtype f32|f16|bf16 [--rope-per-cell 0|1]\n"
                "Writes the weights file FILE (a model, an adapter: any safetensors file of F32, F16\n"
                "or BF16 tensors) with its tensors stored as DTYPE; the metadata is kept. Converting\n"
                "F32 to F16 or BF16 rounds each weight to nearest; converting back does not\n"
-               "restore the lost bits.\n");
+               "restore the lost bits.\n"
+               "  --rope-per-cell N  set the configuration's rope_per_cell (in a model's or an\n"
+               "                     adapter's metadata): 1, rotary positions restart in each cell\n"
+               "                     of a 2x2 canvas; 0, one coordinate system over the canvas. A\n"
+               "                     model trained on single cells computes the same on a cell\n"
+               "                     either way; adapters must agree with their base.\n");
 }
 
 static int parse_dtype(const char *val, int *dtype) {
@@ -28,7 +35,7 @@ static int parse_dtype(const char *val, int *dtype) {
 
 int cmd_convert(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
-    int dtype = -1;
+    int dtype = -1, rope_per_cell = -1;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val;
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -39,7 +46,7 @@ int cmd_convert(int argc, char **argv) {
             cli_error("convert: unexpected argument '%s'", opt);
             return CLI_USAGE;
         }
-        if (strcmp(opt, "--in") && strcmp(opt, "--out") && strcmp(opt, "--dtype")) {
+        if (strcmp(opt, "--in") && strcmp(opt, "--out") && strcmp(opt, "--dtype") && strcmp(opt, "--rope-per-cell")) {
             cli_error("convert: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
         }
@@ -50,7 +57,13 @@ int cmd_convert(int argc, char **argv) {
         }
         if (!strcmp(opt, "--in")) in = val;
         else if (!strcmp(opt, "--out")) out = val;
-        else if (parse_dtype(val, &dtype)) {
+        else if (!strcmp(opt, "--rope-per-cell")) {
+            if (strcmp(val, "0") && strcmp(val, "1")) {
+                cli_error("convert: --rope-per-cell: '%s' is not 0 or 1", val);
+                return CLI_USAGE;
+            }
+            rope_per_cell = val[0] - '0';
+        } else if (parse_dtype(val, &dtype)) {
             cli_error("convert: --dtype: '%s' is not f32, f16 or bf16", val);
             return CLI_USAGE;
         }
@@ -79,6 +92,26 @@ int cmd_convert(int argc, char **argv) {
             cli_error("convert: out of memory");
             goto end;
         }
+    if (rope_per_cell >= 0) {
+        const char *json = gl_st_meta_get(st, GL_DIT_CONFIG_KEY);
+        gl_dit_config cfg;
+        if (!json) {
+            cli_error("convert: %s: no model configuration ('%s') to set rope_per_cell in", in, GL_DIT_CONFIG_KEY);
+            goto end;
+        }
+        if (gl_dit_config_from_json(json, &cfg, msg, sizeof msg)) {
+            cli_error("convert: %s: %s", in, msg);
+            goto end;
+        }
+        cfg.rope_per_cell = rope_per_cell;
+        char *s = gl_dit_config_to_json(&cfg);
+        int bad = !s || gl_st_writer_set_meta(w, GL_DIT_CONFIG_KEY, s);
+        free(s);
+        if (bad) {
+            cli_error("convert: out of memory");
+            goto end;
+        }
+    }
     for (int i = 0; i < n; i++) {
         gl_st_dtype d = gl_st_dtype_of(st, i);
         if (d != GL_ST_F32 && d != GL_ST_F16 && d != GL_ST_BF16) {

@@ -24,8 +24,8 @@ static void usage(FILE *f, int fill) {
                 "                           [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
-                "their own video and prompt; output cells read everything), so that it learns grids whose\n"
-                "cells agree.\n"
+                "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
+                "it learns grids whose cells agree.\n"
                 "  --base FILE        the base model; its weights stay as they are\n"
                 "  --lora FILE[:W]    an adapter applied, frozen, under the new one (e.g. the Multi-DC LoRA);\n"
                 "                     repeatable\n");

@@ -26,7 +26,7 @@ int gl_dit_config_preset(const char *name, gl_dit_config *cfg) {
                                .depth = 2, .heads = 2, .mlp_ratio = 2, .time_dim = 16,
                                .text_vocab = 128, .concept_tokens = 4, .text_len = 16,
                                .text_width = 16, .text_layers = 1, .text_heads = 2,
-                               .rope_theta = 10000.0};
+                               .rope_theta = 10000.0, .rope_per_cell = 1};
         return GL_OK;
     }
     if (!strcmp(name, "default")) {
@@ -36,7 +36,7 @@ int gl_dit_config_preset(const char *name, gl_dit_config *cfg) {
                                .depth = 6, .heads = 4, .mlp_ratio = 4, .time_dim = 256,
                                .text_vocab = 1024, .concept_tokens = 512, .text_len = 80,
                                .text_width = 128, .text_layers = 2, .text_heads = 4,
-                               .rope_theta = 10000.0};
+                               .rope_theta = 10000.0, .rope_per_cell = 1};
         return GL_OK;
     }
     return GL_ENOTFOUND;
@@ -63,6 +63,7 @@ int gl_dit_config_validate(const gl_dit_config *c, char *msg, size_t msglen) {
              (long long)c->cell_h, (long long)c->cell_w, (long long)c->patch_t, (long long)c->patch_h, (long long)c->patch_w);
     if (c->concept_tokens >= c->text_vocab) FAIL("config: concept_tokens %lld must be below text_vocab %lld", (long long)c->concept_tokens, (long long)c->text_vocab);
     if (!(c->rope_theta > 1.0 && c->rope_theta < 1e9)) FAIL("config: rope_theta %g must be in (1, 1e9)", c->rope_theta);
+    if (c->rope_per_cell != 0 && c->rope_per_cell != 1) FAIL("config: rope_per_cell is %lld, must be 0 or 1", (long long)c->rope_per_cell);
     return GL_OK;
 }
 
@@ -73,6 +74,7 @@ char *gl_dit_config_to_json(const gl_dit_config *c) {
     CONFIG_INT_FIELDS(ADD)
 #undef ADD
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+    cJSON_AddNumberToObject(o, "rope_per_cell", (double)c->rope_per_cell);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -82,7 +84,7 @@ static int known_key(const char *k) {
 #define IS(f) if (!strcmp(k, #f)) return 1;
     CONFIG_INT_FIELDS(IS)
 #undef IS
-    return !strcmp(k, "rope_theta");
+    return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell");
 }
 
 int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_t msglen) {
@@ -119,6 +121,15 @@ int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_
             rc = GL_EINVAL;
         } else {
             c->rope_theta = v->valuedouble;
+        }
+    }
+    if (rc == GL_OK) { /* optional: files written before it hold canvas-wide positions */
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "rope_per_cell");
+        if (v && (!cJSON_IsNumber(v) || (v->valuedouble != 0.0 && v->valuedouble != 1.0))) {
+            snprintf(msg, msglen, "config: 'rope_per_cell' must be 0 or 1");
+            rc = GL_EINVAL;
+        } else {
+            c->rope_per_cell = v ? (int64_t)v->valuedouble : 0;
         }
     }
     cJSON_Delete(o);

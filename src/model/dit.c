@@ -683,12 +683,15 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
             for (int64_t j = 0; j < L; j++)
                 a->cmask[(b * T + i) * L + j] = j < len && (!um || um[i * L + j]);
     }
-    /* RoPE over the canvas, in patch units: cells of a grid sit side by side */
+    /* RoPE in patch units: over the canvas (cells side by side), or restarting in each
+     * cell (rope_per_cell: cells laid over each other); a lone cell is the same both ways */
     const int64_t gh = bt->H / c->patch_h, gw = bt->W / c->patch_w;
+    const int64_t ch = c->rope_per_cell ? c->cell_h / c->patch_h : gh;
+    const int64_t cw = c->rope_per_cell ? c->cell_w / c->patch_w : gw;
     for (int64_t i = 0; i < T; i++) {
         a->pos[3 * i] = (int32_t)(i / (gh * gw));
-        a->pos[3 * i + 1] = (int32_t)(i / gw % gh);
-        a->pos[3 * i + 2] = (int32_t)(i % gw);
+        a->pos[3 * i + 1] = (int32_t)(i / gw % gh % ch);
+        a->pos[3 * i + 2] = (int32_t)(i % gw % cw);
     }
     int64_t split[3];
     gl_rope_default_split(D, split);

@@ -1,5 +1,6 @@
 /* pipeline/grid_masks.c: a layout's attention masks: input cells stay independent
- * (their queries read only their own video and prompt), output cells read everything. */
+ * (their queries read only their own video and prompt); output cells read every cell's
+ * video but, like every cell, only the global prompt and their own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,11 @@ int gl_layout_masks(const gl_layout *l, gl_patch_dims d, const int32_t *text, in
         int c = CELL_OF(i), input = l->cell[c].role == GL_CELL_INPUT;
         uint8_t *srow = self_mask + i * T, *crow = cross_mask + i * L;
         for (int64_t j = 0; j < T; j++) srow[j] = !input || CELL_OF(j) == c;
-        for (int64_t j = 0; j < L; j++) crow[j] = j < text_len && (!input || seg[j] < 0 || seg[j] == c);
+        /* Every cell, output cells too, reads only the global prompt and its own: video
+         * tokens carry no absolute position (RoPE is relative), so an output cell that
+         * read all four prompts could not tell which is its own. Measured on the shipped
+         * model trained that way: swapping the effects' cells left the output unchanged. */
+        for (int64_t j = 0; j < L; j++) crow[j] = j < text_len && (seg[j] < 0 || seg[j] == c);
     }
 #undef CELL_OF
     free(seg);
