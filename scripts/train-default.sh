@@ -65,7 +65,7 @@ else
   base_precision=(f32 f32 bf16)
   concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4"
   grid_count=512; grid_sampling="--steps 20 --cfg 3"
-  grid_steps="--steps 2000 --batch 2"; fill_steps="--steps 2000 --batch 2"
+  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2"
   every=250
 fi
 concept_seed=11
