@@ -136,9 +136,9 @@ int gl_grid_video_mask(float *mask, int64_t F, int64_t H, int64_t W, int64_t C,
  * cells are generated. Under the Grid LoRA attention masks (METHOD.md stage 2) an
  * input cell's queries read only the global prompt, its own prompt and its own video
  * tokens; an output cell's read every cell's video tokens, the global prompt and its own
- * prompt (so that each output cell follows its own prompt). no_masks = 1 is the consistency mode: no
- * masks at all, every cell reads every cell (for grids generated as one consistent
- * set); the built-ins set it to 0.
+ * prompt (so that each output cell follows its own prompt). no_masks = 1 is the
+ * consistency mode: no masks at all, every cell reads every cell (for grids generated as
+ * one consistent set); the built-ins set it to 0.
  *
  * Ownership: a gl_layout is a plain value. Its prompts are fixed-size arrays inside the
  * struct (at most GL_PROMPT_MAX - 1 bytes each, NUL-terminated); nothing is allocated,
