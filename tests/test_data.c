@@ -209,6 +209,68 @@ static void procedural_is_deterministic_train_only(void **s) {
     gl_data_free(&d); /* a no-op */
 }
 
+/* Subject weighting: the videos and captions do not change; each pixel's weight is 1 +
+ * w x the subjects' coverage there, rendered again here with the scene's alpha. */
+static void procedural_subject_weight(void **s) {
+    (void)s;
+    gl_dit_config c = preset("tiny");
+    gl_data *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
+    const int64_t B = 8, npx = c.frames * c.cell_h * c.cell_w;
+    batch plain, weighted;
+    batch_new(&plain, &c, B);
+    batch_new(&weighted, &c, B);
+    const int64_t n = numel(&plain.b);
+    float *wt = tu_falloc(B * npx);
+    weighted.b.weight = wt;
+    /* weight 0 (the default) leaves the caller's ones */
+    for (int64_t j = 0; j < B * npx; j++) wt[j] = 1.0f;
+    fill(d, &weighted, 5);
+    for (int64_t j = 0; j < B * npx; j++) assert_true(wt[j] == 1.0f);
+    assert_int_equal(gl_data_set_subject_weight(d, -1.0f), GL_EINVAL);
+    assert_int_equal(gl_data_set_subject_weight(d, NAN), GL_EINVAL);
+    assert_int_equal(gl_data_set_subject_weight(d, 4.0f), GL_OK);
+    fill(d, &plain, 5); /* no weight buffer: nothing written there, no failure */
+    fill(d, &weighted, 5);
+    assert_memory_equal(plain.b.x0, weighted.b.x0, (size_t)(B * n) * sizeof(float));
+    assert_memory_equal(plain.b.text, weighted.b.text, (size_t)(B * c.text_len) * sizeof(int32_t));
+    int64_t raised = 0, full = 0;
+    for (int64_t i = 0; i < B; i++) {
+        const gl_data_item *it = gl_data_last(d, i);
+        gl_concept a, b;
+        gl_scene sc;
+        gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
+        gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
+        assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
+        gl_render_opts o = gl_render_default_opts();
+        o.frames = c.frames;
+        o.height = c.cell_h;
+        o.width = c.cell_w;
+        gl_video v = {0};
+        float *alpha = tu_falloc(sc.n_subjects * npx);
+        assert_int_equal(gl_render_scene(&sc, &o, &v, alpha), GL_OK);
+        for (int64_t p = 0; p < npx; p++) {
+            double cover = 0;
+            for (int k = 0; k < sc.n_subjects; k++) cover += alpha[k * npx + p];
+            double want = 1.0 + 4.0 * (cover < 1.0 ? cover : 1.0), got = wt[i * npx + p];
+            if (fabs(got - want) > 1e-5) fail_msg("sample %lld pixel %lld: weight %g, want %g", (long long)i, (long long)p, got, want);
+            raised += got > 1.0f;
+            full += got >= 4.99f;
+        }
+        tu_free(alpha);
+        gl_video_release(&v);
+    }
+    /* the subjects are a small part of each frame, and wholly covered somewhere */
+    assert_true(full > 0);
+    assert_true(raised > B * npx / 200 && raised < B * npx / 2);
+    tu_free(wt);
+    batch_free(&plain);
+    batch_free(&weighted);
+    gl_data_free(&d);
+    assert_int_equal(gl_data_set_subject_weight(NULL, 1.0f), GL_EINVAL);
+}
+
 /* ---- the directory source ---------------------------------------------------------- */
 
 typedef struct tmpdir {
@@ -265,6 +327,7 @@ static void dir_yields_the_data_set(void **s) {
     assert_int_equal(gl_data_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_data_concepts(d), 2);
     assert_int_equal(gl_data_videos(d), 2 * GL_VARIANT_COUNT);
+    assert_int_equal(gl_data_set_subject_weight(d, 1.0f), GL_EINVAL); /* no coverage on disk */
     gl_tokenizer *tk = NULL;
     assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
     batch bt, b2;
@@ -447,6 +510,7 @@ static void ema_loads_from_checkpoint(void **s) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(domain_vocab_ids_are_pinned),
     cmocka_unit_test(procedural_is_deterministic_train_only),
+    cmocka_unit_test(procedural_subject_weight),
     cmocka_unit_test(dir_yields_the_data_set),
     cmocka_unit_test(dir_errors_name_the_file),
     cmocka_unit_test(ema_loads_from_checkpoint),

@@ -15,6 +15,8 @@
 typedef struct source {
     int nan_at; /* step whose batch holds a NaN; -1 none */
     int fixed;  /* the same video every step */
+    int weigh;  /* loss weights: 0 as given (ones); 1 the first half of the frames only,
+                   2 the second half only, 3 every pixel 3 */
 } source;
 
 /* A smooth coloured pattern moving over the frames; a 3-token prompt. */
@@ -34,6 +36,10 @@ static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)g;
     }
     if (step == s->nan_at) b->x0[5] = NAN;
+    for (int64_t p = 0; s->weigh && p < b->B * b->F * b->H * b->W; p++) {
+        int first_half = (p / (b->H * b->W)) % b->F < b->F / 2;
+        b->weight[p] = s->weigh == 3 ? 3.0f : (s->weigh == 1) == first_half ? 1.0f : 0.0f;
+    }
     return 0;
 }
 
@@ -138,6 +144,29 @@ static void train_stops_on_nan(void **st) {
     gl_dit_free(&m);
 }
 
+/* The loss is the weighted mean over pixels with the source's weights: the halves'
+ * losses, weighted by their pixel counts, make the whole one; a uniform weight changes
+ * nothing; the halves differ, so the weights were applied per pixel. */
+static void train_loss_weights(void **st) {
+    (void)st;
+    double loss[4];
+    for (int mode = 0; mode < 4; mode++) {
+        gl_dit *m = tiny();
+        source s = {.nan_at = -1, .weigh = mode};
+        gl_train_opts o = gl_train_default_opts();
+        o.steps = 1;
+        o.batch = 2;
+        gl_train_result r;
+        char msg[256];
+        if (gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg)) fail_msg("%s", msg);
+        loss[mode] = r.last_loss;
+        gl_dit_free(&m);
+    }
+    assert_true(fabs(0.5 * (loss[1] + loss[2]) - loss[0]) <= 1e-5 * loss[0]);
+    assert_true(fabs(loss[3] - loss[0]) <= 1e-5 * loss[0]);
+    assert_true(fabs(loss[1] - loss[2]) > 1e-3 * loss[0]);
+}
+
 static void train_schedule(void **st) {
     (void)st;
     gl_train_opts o = gl_train_default_opts();
@@ -200,5 +229,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(train_resume_is_exact),
     cmocka_unit_test(train_stops_on_nan),
     cmocka_unit_test(train_schedule),
+    cmocka_unit_test(train_loss_weights),
 };
 TU_MAIN("train", tests)

@@ -92,9 +92,18 @@ int gl_data_dir(gl_data **out, const char *dir, const gl_dit_config *cfg,
 
 void gl_data_free(gl_data **d);
 
+/* Subject weighting, procedural sources only: each pixel's loss weight becomes
+ * 1 + w * (the share of it the scene's subjects cover), so a subject, a small part of
+ * the frame, counts for more than its area (the caption's colour, shape and path live
+ * there; the background is most of the loss and learnt first). w = 0 (the default)
+ * leaves every weight 1. GL_EINVAL for a source read from disk (it holds no coverage) or
+ * w outside [0, 1000]. */
+int gl_data_set_subject_weight(gl_data *d, float w);
+
 /* The gl_batch_fn of a source (ctx is the gl_data *): fills b->x0, b->text and
  * b->text_lens for b->B samples drawn with rng. b->F, b->H, b->W must be the model's
- * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised). */
+ * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised); b->weight, when not NULL, as
+ * gl_data_set_subject_weight says. */
 int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,
                  size_t msglen);
 

@@ -47,6 +47,9 @@ typedef struct gl_train_batch {
      * memory, valid until its next call */
     const uint8_t *self_mask, *cross_mask, *text_mask;
     int64_t self_mask_bstride, cross_mask_bstride, text_mask_bstride;
+    float *weight;                     /* [B,F,H,W]: each pixel's weight in the loss, set to
+                                          1 before each call; a source may change it (the
+                                          loss is the weighted mean over noised pixels) */
 } gl_train_batch;
 
 /* Fills b for `step` (0-based) with randomness from rng only. gl_train_run calls it

@@ -49,14 +49,15 @@ int cmd_probe(int argc, char **argv) {
         return CLI_FAIL;
     }
     const double t[5] = {0.05, 0.2, 0.5, 0.8, 0.95};
-    double mse[5], mse_xt[5];
-    int rc = gl_probe_denoise(m, t, 5, (int)concepts, (uint64_t)seed, mse, mse_xt, msg, sizeof msg);
+    double mse[5], mse_xt[5], mse_fg[5];
+    int rc = gl_probe_denoise(m, t, 5, (int)concepts, (uint64_t)seed, mse, mse_xt, mse_fg, msg, sizeof msg);
     gl_dit_free(&m);
     if (rc) {
         cli_error("probe: %s: %s", model, msg);
         return CLI_FAIL;
     }
-    printf("%s: %ld held-out concepts, seed %ld\n   t    model x0 MSE    x_t MSE\n", model, concepts, seed);
-    for (int k = 0; k < 5; k++) printf("%5.2f   %12.5f   %8.5f\n", t[k], mse[k], mse_xt[k]);
+    printf("%s: %ld held-out concepts, seed %ld\n   t    model x0 MSE    x_t MSE    subject only, model x0 MSE\n",
+           model, concepts, seed);
+    for (int k = 0; k < 5; k++) printf("%5.2f   %12.5f   %8.5f   %12.5f\n", t[k], mse[k], mse_xt[k], mse_fg[k]);
     return CLI_OK;
 }

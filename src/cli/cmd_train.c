@@ -33,7 +33,7 @@ static void usage(FILE *f) {
             "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
-            "                           [--threads T]\n"
+            "                           [--subject-weight W] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -44,6 +44,9 @@ static void usage(FILE *f) {
             "  --t-mu M, --t-sigma S  timesteps logit-normal(M, S) (default 0, 1); M > 0 trains\n"
             "                     more at high noise, where sampling starts\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
+            "  --subject-weight W with --procedural: a pixel's loss weight is 1 + W x the share\n"
+            "                     of it a subject covers (default 0); the subjects, a small part\n"
+            "                     of each frame, then count for more than their area\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -241,6 +244,7 @@ static char *read_text(const char *path, const char **why) {
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup;
+    float subject_weight;
     int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
 } opts;
@@ -269,7 +273,8 @@ static int parse(opts *o, int argc, char **argv) {
         static const char *const valued[] = {"--preset", "--config", "--init", "--data", "--steps", "--batch",
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
-                                             "--threads", "--t-mu", "--t-sigma", "--stop-after"};
+                                             "--threads", "--t-mu", "--t-sigma", "--stop-after",
+                                             "--subject-weight"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -299,6 +304,9 @@ static int parse(opts *o, int argc, char **argv) {
         } else if (!strcmp(opt, "--t-mu")) {
             if (cli_parse_float("train", opt, val, -5, 5, 0, &d)) return CLI_USAGE;
             o->t.t_mu = d;
+        } else if (!strcmp(opt, "--subject-weight")) {
+            if (cli_parse_float("train", opt, val, 0, 1000, 0, &d)) return CLI_USAGE;
+            o->subject_weight = (float)d;
         } else if (!strcmp(opt, "--t-sigma")) {
             if (cli_parse_float("train", opt, val, 0.05, 5, 0, &d)) return CLI_USAGE;
             o->t.t_sigma = d;
@@ -360,6 +368,10 @@ static int parse(opts *o, int argc, char **argv) {
     if (!!o->procedural + !!o->data != 1) {
         cli_error("train: %s (try --help)", o->procedural ? "give --procedural or --data, not both"
                                                           : "--procedural or --data DIR is required");
+        return CLI_USAGE;
+    }
+    if (o->subject_weight > 0 && !o->procedural) {
+        cli_error("train: --subject-weight needs --procedural (a data set on disk holds no subject coverage)");
         return CLI_USAGE;
     }
     if (!o->have_steps || !o->out) {
@@ -474,6 +486,7 @@ int cmd_train(int argc, char **argv) {
             cli_error("train: %s", msg);
             goto end;
         }
+        gl_data_set_subject_weight(data, o.subject_weight); /* in range: parse checked it */
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);

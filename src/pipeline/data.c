@@ -92,6 +92,7 @@ struct gl_data {
     gl_dit_config cfg;
     gl_tokenizer *tok;
     int procedural;
+    float subject_weight; /* gl_data_set_subject_weight */
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -159,9 +160,16 @@ int gl_data_procedural(gl_data **out, const gl_dit_config *cfg, char *msg, size_
     return rc;
 }
 
-/* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item. */
-static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x,
-                             gl_data_item *item, char *msg, size_t msglen) {
+int gl_data_set_subject_weight(gl_data *d, float w) {
+    if (!d || !d->procedural || !(w >= 0.0f && w <= 1000.0f)) return GL_EINVAL;
+    d->subject_weight = w;
+    return GL_OK;
+}
+
+/* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item; with
+ * weight (may be NULL) and subject_weight > 0, the pixels' loss weights [F,H,W]. */
+static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x, float subject_weight,
+                             float *weight, gl_data_item *item, char *msg, size_t msglen) {
     /* always three draws per sample, whatever the variant */
     item->seed = gl_rng_u64(rng);
     item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
@@ -176,14 +184,29 @@ static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float
     o.height = H;
     o.width = W;
     gl_video v = {0};
-    int rc = gl_render_variant(&a, &b, item->variant, &o, &v);
+    gl_scene s;
+    const int64_t npx = F * H * W;
+    float *alpha = NULL;
+    int rc = gl_scene_from_variant(&s, &a, &b, item->variant);
+    if (rc == GL_OK && weight && subject_weight > 0.0f &&
+        !(alpha = malloc((size_t)(s.n_subjects * npx) * sizeof(float))))
+        rc = GL_ENOMEM;
+    if (rc == GL_OK) rc = gl_render_scene(&s, &o, &v, alpha);
     if (rc == GL_OK) rc = gl_variant_caption(&a, &b, item->variant, NULL, item->caption, sizeof item->caption);
     if (rc) {
         snprintf(msg, msglen, "data: concept %llu, variant '%s': %s", (unsigned long long)item->seed,
                  gl_variant_name(item->variant), gl_strerror(rc));
         gl_video_release(&v);
+        free(alpha);
         return rc;
     }
+    if (alpha)
+        for (int64_t p = 0; p < npx; p++) {
+            float cover = 0.0f;
+            for (int k = 0; k < s.n_subjects; k++) cover += alpha[k * npx + p];
+            weight[p] = 1.0f + subject_weight * (cover < 1.0f ? cover : 1.0f);
+        }
+    free(alpha);
     int64_t n = F * H * W * 3;
     for (int64_t i = 0; i < n; i++) x[i] = 2.0f * v.rgb[i] - 1.0f;
     gl_video_release(&v);
@@ -219,7 +242,8 @@ int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         int rc;
         memset(it, 0, sizeof *it);
         if (d->procedural) {
-            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, it, msg, msglen))) return rc;
+            float *w = b->weight ? b->weight + i * b->F * b->H * b->W : NULL;
+            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, w, it, msg, msglen))) return rc;
             char why[256];
             if ((rc = tokenize_cut(d->tok, it->caption, text, b->text_len, &len, why, sizeof why))) {
                 snprintf(msg, msglen, "data: caption '%s': %s", it->caption, why);

@@ -11,7 +11,7 @@
 #include "gridlora/video.h"
 
 int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double *mse,
-                     double *mse_xt, char *msg, size_t msglen) {
+                     double *mse_xt, double *mse_fg, char *msg, size_t msglen) {
     const gl_dit_config *c = gl_dit_cfg(m);
     const int64_t F = c->frames, H = c->cell_h, W = c->cell_w, n = F * H * W * c->channels;
     const int64_t T = (F / c->patch_t) * (H / c->patch_h) * (W / c->patch_w), L = c->text_len;
@@ -21,13 +21,13 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
     }
     float *x0 = malloc((size_t)n * sizeof(float)), *e = malloc((size_t)n * sizeof(float));
     float *xt = malloc((size_t)n * sizeof(float)), *v = malloc((size_t)n * sizeof(float));
-    float *tt = malloc((size_t)T * sizeof(float));
+    float *tt = malloc((size_t)T * sizeof(float)), *alpha = malloc((size_t)(F * H * W) * sizeof(float));
     int32_t *text = calloc((size_t)L, sizeof(int32_t)), len = 0;
     gl_tokenizer *tk = NULL;
     gl_arena *arena = NULL;
     gl_video vid = {0};
     int rc = gl_arena_new(&arena, gl_dit_arena_bytes(m, 1, F, H, W));
-    if (rc || !x0 || !e || !xt || !v || !tt || !text) {
+    if (rc || !x0 || !e || !xt || !v || !tt || !text || !alpha) {
         snprintf(msg, msglen, "probe: out of memory");
         rc = GL_ENOMEM;
         goto end;
@@ -36,6 +36,7 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
     for (int k = 0; k < n_t; k++) {
         mse[k] = 0;
         if (mse_xt) mse_xt[k] = 0;
+        if (mse_fg) mse_fg[k] = 0;
     }
     gl_render_opts ro = gl_render_default_opts();
     ro.frames = F;
@@ -43,10 +44,12 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
     ro.width = W;
     for (int i = 0; i < n_concepts; i++) {
         gl_concept con;
+        gl_scene scene;
         char cap[GL_CAPTION_MAX];
         int64_t nt = 0;
         if ((rc = gl_concept_sample(&con, seed + (uint64_t)i, GL_SPLIT_HELDOUT)) ||
-            (rc = gl_render_concept(&con, &ro, &vid)) ||
+            (rc = gl_scene_from_variant(&scene, &con, NULL, GL_VARIANT_PLAIN)) ||
+            (rc = gl_render_scene(&scene, &ro, &vid, alpha)) ||
             (rc = gl_variant_caption(&con, NULL, GL_VARIANT_PLAIN, NULL, cap, sizeof cap))) {
             snprintf(msg, msglen, "probe: cannot render held-out concept %d: %s", i, gl_strerror(rc));
             goto end;
@@ -67,19 +70,25 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
             gl_dit_batch b = {.B = 1, .F = F, .H = H, .W = W, .x = xt, .t = tt, .text = text, .text_lens = &len};
             gl_arena_reset(arena);
             if ((rc = gl_dit_forward(m, arena, &b, v, msg, msglen))) goto end;
-            double s = 0, sx = 0;
+            double s = 0, sx = 0, sf = 0;
+            int64_t nf = 0;
             for (int64_t j = 0; j < n; j++) {
                 double d = (double)xt[j] - t[k] * v[j] - x0[j], dx = (double)xt[j] - x0[j];
                 s += d * d;
                 sx += dx * dx;
+                if (alpha[j / 3] >= 0.5f) {
+                    sf += d * d;
+                    nf++;
+                }
             }
             mse[k] += s / (double)n / n_concepts;
             if (mse_xt) mse_xt[k] += sx / (double)n / n_concepts;
+            if (mse_fg) mse_fg[k] += (nf ? sf / (double)nf : 0.0) / n_concepts;
         }
     }
 end:
     gl_video_release(&vid);
-    free(x0); free(e); free(xt); free(v); free(tt); free(text);
+    free(x0); free(e); free(xt); free(v); free(tt); free(text); free(alpha);
     gl_tokenizer_free(&tk);
     gl_arena_free(&arena);
     return rc;

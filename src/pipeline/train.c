@@ -56,7 +56,7 @@ typedef struct run {
 } run;
 
 static void run_free(run *r) {
-    free(r->b.x0); free(r->b.text); free(r->b.text_lens); free(r->b.clean);
+    free(r->b.x0); free(r->b.text); free(r->b.text_lens); free(r->b.clean); free(r->b.weight);
     free(r->e); free(r->xt); free(r->v); free(r->pred); free(r->dpred); free(r->mask);
     free(r->t_tok); free(r->ema);
     for (int j = 0; j < 3; j++) free(r->masks[j]);
@@ -85,11 +85,12 @@ static int run_alloc(run *r, char *msg, size_t msglen) {
     b->text = malloc((size_t)(b->B * b->text_len) * sizeof(int32_t));
     b->text_lens = malloc((size_t)b->B * sizeof(int32_t));
     b->clean = malloc(bt);
+    b->weight = malloc((size_t)(b->B * b->F * b->H * b->W) * sizeof(float));
     r->e = malloc(n * sizeof(float)); r->xt = malloc(n * sizeof(float)); r->v = malloc(n * sizeof(float));
     r->pred = malloc(n * sizeof(float)); r->dpred = malloc(n * sizeof(float));
     r->mask = malloc(n * sizeof(float)); r->t_tok = malloc(bt * sizeof(float));
     int rc = gl_arena_new(&r->arena, gl_dit_arena_bytes(r->m, b->B, b->F, b->H, b->W));
-    if (rc || !b->x0 || !b->text || !b->text_lens || !b->clean || !r->e || !r->xt || !r->v || !r->pred ||
+    if (rc || !b->x0 || !b->text || !b->text_lens || !b->clean || !b->weight || !r->e || !r->xt || !r->v || !r->pred ||
         !r->dpred || !r->mask || !r->t_tok) {
         snprintf(msg, msglen, "train: out of memory for a batch of %lld (%zu MiB of activations)", (long long)b->B,
                  gl_dit_arena_bytes(r->m, b->B, b->F, b->H, b->W) >> 20);
@@ -255,7 +256,8 @@ static void noise_sample(run *r, int64_t i, gl_rng *rng) {
         for (int64_t y = 0; y < b->H; y++)
             for (int64_t x = 0; x < b->W; x++) {
                 int64_t tok = ((f / c->patch_t) * gh + y / c->patch_h) * gw + x / c->patch_w;
-                float t = r->t_tok[i * b->T + tok], keep = b->clean[i * b->T + tok] ? 0.0f : 1.0f;
+                float t = r->t_tok[i * b->T + tok];
+                float keep = b->clean[i * b->T + tok] ? 0.0f : b->weight[((i * b->F + f) * b->H + y) * b->W + x];
                 int64_t e0 = ((i * b->F + f) * per_frame) + (y * b->W + x) * C;
                 for (int64_t ch = 0; ch < C; ch++) {
                     int64_t e = e0 + ch;
@@ -274,6 +276,7 @@ static int fill_batch(run *r, gl_batch_fn next, void *ctx, int64_t step, uint64_
     const int64_t T = b->T, L = b->text_len, per_sample = r->n / b->B;
     const size_t msize[3] = {(size_t)(T * T), (size_t)(T * L), (size_t)(L * L)};
     memset(b->clean, 0, (size_t)(b->B * T));
+    for (int64_t j = 0; j < b->B * b->F * b->H * b->W; j++) b->weight[j] = 1.0f;
     memset(b->text, 0, (size_t)(b->B * L) * sizeof(int32_t));
     memset(b->text_lens, 0, (size_t)b->B * sizeof(int32_t));
     int any[3] = {0, 0, 0};
@@ -282,7 +285,8 @@ static int fill_batch(run *r, gl_batch_fn next, void *ctx, int64_t step, uint64_
         sample_rng(&rng, r->o->seed, k, r->first + i);
         gl_train_batch one = {.B = 1, .F = b->F, .H = b->H, .W = b->W, .T = T, .text_len = L,
                               .index = r->first + i, .x0 = b->x0 + i * per_sample, .text = b->text + i * L,
-                              .text_lens = b->text_lens + i, .clean = b->clean + i * T};
+                              .text_lens = b->text_lens + i, .clean = b->clean + i * T,
+                              .weight = b->weight + i * b->F * b->H * b->W};
         int rc = next(ctx, step, &rng, &one, msg, msglen);
         if (rc) return rc;
         const uint8_t *given[3] = {one.self_mask, one.cross_mask, one.text_mask};
