@@ -120,6 +120,7 @@ expect 1 -- story --input "$clip" --shot a --out "$nowhere/s" $st
 expect 2 -- selfcheck --steps 0
 expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
+expect 2 -- probe --model "$m" --captions 0
 expect 1 -- probe --model "$tmp/missing.safetensors"
 expect 2 -- eval --seed 0
 expect 2 -- eval --heldout 0 --seed 0
@@ -163,4 +164,7 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
     >/dev/null || fail "model and adapter with rope_per_cell 0 do not load together"
 # and the probe itself runs: five noise levels
 [[ $("$bin" probe --model "$m" --concepts 2 | grep -c '^ *0\.[0-9][0-9] ') -eq 5 ]] || fail "probe does not print 5 levels"
+# the caption test: a row per concept and the means
+[[ $("$bin" probe --model "$m" --concepts 1 --captions 2 | grep -c '^  .* a .* on ') -eq 2 ]] || fail "probe --captions: no rows"
+"$bin" probe --model "$m" --concepts 1 --captions 2 | grep -q '^mean .*(2 concepts)' || fail "probe --captions: no means"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

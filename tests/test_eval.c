@@ -155,6 +155,40 @@ static void foreground_is_the_moving_square(void **st) {
     gl_video_release(&dot);
 }
 
+/* A red square of side 5 moving 2 px a frame over a flat background, then with its two
+ * left columns blue: the caption figures are known exactly. */
+static void caption_figures_of_square(void **st) {
+    (void)st;
+    enum { F = 8, H = 12, W = 24 };
+    float red[3], blue[3], *fg = tu_falloc(F * H * W);
+    gl_colour_rgb(GL_RED, red);
+    gl_colour_rgb(GL_BLUE, blue);
+    gl_video v = flat(F, H, W, 0.3f, 0.5f, 0.3f);
+    square(&v, NULL, 1, 4, 2, 5, red);
+    double share, present, travel, area;
+    assert_int_equal(gl_eval_caption_figures(&v, GL_RED, fg, &share, &present, &travel, &area), GL_OK);
+    assert_float_equal(share, 1.0, 1e-12);
+    assert_float_equal(present, 1.0, 1e-12);
+    assert_float_equal(travel, 2.0 * (F - 1), 1e-9);
+    assert_float_equal(area, 25.0 / (H * W), 1e-12);
+    assert_int_equal(gl_eval_caption_figures(&v, GL_BLUE, fg, &share, &present, &travel, &area), GL_OK);
+    assert_float_equal(share, 0.0, 1e-12);
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t y = 4; y < 9; y++)
+            for (int64_t x = 1 + 2 * f; x < 3 + 2 * f; x++) memcpy(px(&v, f, y, x), blue, sizeof blue);
+    assert_int_equal(gl_eval_caption_figures(&v, GL_RED, fg, &share, &present, &travel, &area), GL_OK);
+    assert_float_equal(share, 15.0 / 25.0, 1e-12);
+    /* nothing moves: no subject anywhere */
+    gl_video still = flat(F, H, W, 0.3f, 0.5f, 0.3f);
+    assert_int_equal(gl_eval_caption_figures(&still, GL_RED, fg, &share, &present, &travel, &area), GL_OK);
+    assert_true(share == 0.0 && present == 0.0 && travel == 0.0 && area == 0.0);
+    assert_int_equal(gl_eval_caption_figures(&still, GL_COLOUR_COUNT, fg, &share, &present, &travel, &area),
+                     GL_EINVAL);
+    tu_free(fg);
+    gl_video_release(&v);
+    gl_video_release(&still);
+}
+
 static void motion_shift_is_the_error(void **st) {
     (void)st;
     enum { F = 8, H = 14, W = 26 };
@@ -493,6 +527,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(identity_ignores_background),
     cmocka_unit_test(centroid_of_square),
     cmocka_unit_test(foreground_is_the_moving_square),
+    cmocka_unit_test(caption_figures_of_square),
     cmocka_unit_test(motion_shift_is_the_error),
     cmocka_unit_test(temporal_mean_change),
     cmocka_unit_test(effect_stats_known_values),

@@ -96,6 +96,16 @@ int gl_eval_motion(const gl_video *x, const gl_video *truth, double *err_px);
  * error (a floor), of a plain video the subject's alone. GL_EINVAL, GL_ENOMEM. */
 int gl_eval_motion_path(const gl_video *x, const float *alpha, double *err_px);
 
+/* How a video follows a caption naming `colour` (a gl_colour), all on its foreground
+ * (gl_eval_foreground, written into fg [F*H*W]): share, of the foreground pixels whose
+ * nearest colour of the domain's palette (gl_colour_rgb) is `colour`; present, of the
+ * frames holding at least 4 foreground pixels; travel, the length in pixels of the
+ * foreground centroid's path (gl_eval_fg_path) over the frames; area, the share of all
+ * pixels that are foreground. GL_EINVAL for an empty video or a colour out of range,
+ * GL_ENOMEM. */
+int gl_eval_caption_figures(const gl_video *v, int colour, float *fg, double *share, double *present,
+                            double *travel, double *area);
+
 /* Temporal consistency: the mean absolute difference between consecutive frames over
  * every value (0 for a still video or a single frame). Compared with the truth's. */
 int gl_eval_temporal(const gl_video *v, double *mad);

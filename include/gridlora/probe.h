@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "gridlora/model.h"
+#include "gridlora/sample.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,29 @@ extern "C" {
  * of the frame. Values in the model's [-1, 1] range. 0, or a negative GL_E* with msg. */
 int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double *mse,
                      double *mse_xt, double *mse_fg, char *msg, size_t msglen);
+
+/* Whether samples follow their captions: for each of n_concepts held-out concepts (seeds
+ * from seed), one video sampled with so from its token-free caption and the concept's
+ * rendered video, both measured alike on the foreground gl_eval_foreground finds:
+ *   colour_share: the share of foreground pixels whose nearest colour of the domain's
+ *     palette is the caption's colour (the subject's first colour; its texture's other
+ *     colours are unnamed, so the truth's own share is below 1);
+ *   present: the share of frames holding at least 4 foreground pixels;
+ *   travel: the length of the foreground centroid's path over the frames, pixels;
+ *   area: the share of the frames' pixels that are foreground (a subject drawn too big
+ *     or too small shows here).
+ * rows (may be NULL) gets one per concept, means the averages. 0, or a negative GL_E*
+ * with msg. */
+typedef struct gl_probe_caption_row {
+    char caption[256];
+    double colour_share, colour_share_truth;
+    double present, present_truth;
+    double travel, travel_truth;
+    double area, area_truth;
+} gl_probe_caption_row;
+
+int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_opts *so,
+                      gl_probe_caption_row *rows, gl_probe_caption_row *means, char *msg, size_t msglen);
 
 #ifdef __cplusplus
 }

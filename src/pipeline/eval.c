@@ -283,3 +283,47 @@ int gl_eval_partner_stat(const gl_video *v, const gl_video *plain, const float *
     *stat = s / sw;
     return GL_OK;
 }
+
+int gl_eval_caption_figures(const gl_video *v, int colour, float *fg, double *share, double *present,
+                            double *travel, double *area) {
+    if (!usable(v) || !fg || colour < 0 || colour >= GL_COLOUR_COUNT) return GL_EINVAL;
+    const int64_t F = v->frames, P = v->height * v->width;
+    double *cx = malloc((size_t)(2 * F) * sizeof(double)), *cy = cx + F;
+    int rc = cx ? gl_eval_foreground(v, fg) : GL_ENOMEM;
+    if (!rc) rc = gl_eval_fg_path(v, cx, cy);
+    if (rc) {
+        free(cx);
+        return rc;
+    }
+    float pal[GL_COLOUR_COUNT][3];
+    for (int k = 0; k < GL_COLOUR_COUNT; k++) gl_colour_rgb(k, pal[k]);
+    int64_t n_fg = 0, hits = 0, frames_with = 0;
+    for (int64_t f = 0; f < F; f++) {
+        int64_t in_frame = 0;
+        for (int64_t p = 0; p < P; p++) {
+            if (fg[f * P + p] < 0.5f) continue;
+            const float *c = v->rgb + (f * P + p) * 3;
+            int best = 0;
+            double bd = INFINITY;
+            for (int k = 0; k < GL_COLOUR_COUNT; k++) {
+                double d = 0;
+                for (int ch = 0; ch < 3; ch++) d += ((double)c[ch] - pal[k][ch]) * ((double)c[ch] - pal[k][ch]);
+                if (d < bd) {
+                    bd = d;
+                    best = k;
+                }
+            }
+            hits += best == colour;
+            in_frame++;
+        }
+        n_fg += in_frame;
+        frames_with += in_frame >= 4;
+    }
+    *share = n_fg ? (double)hits / (double)n_fg : 0.0;
+    *present = (double)frames_with / (double)F;
+    *area = (double)n_fg / (double)(F * P);
+    *travel = 0;
+    for (int64_t f = 1; f < F; f++) *travel += hypot(cx[f] - cx[f - 1], cy[f] - cy[f - 1]);
+    free(cx);
+    return GL_OK;
+}

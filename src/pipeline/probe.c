@@ -1,10 +1,12 @@
-/* pipeline/probe.c: denoising error per noise level on held-out rendered concepts
- * (probe.h); it measures a trained model and changes nothing. */
+/* pipeline/probe.c: how far a base model has learnt the domain, on held-out rendered
+ * concepts (probe.h): its denoising error per noise level, and whether its samples follow
+ * their captions. It measures a trained model and changes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gridlora/data.h"
+#include "gridlora/eval.h"
 #include "gridlora/probe.h"
 #include "gridlora/render.h"
 #include "gridlora/tokenizer.h"
@@ -91,5 +93,75 @@ end:
     free(x0); free(e); free(xt); free(v); free(tt); free(text); free(alpha);
     gl_tokenizer_free(&tk);
     gl_arena_free(&arena);
+    return rc;
+}
+
+/* ---- captions -------------------------------------------------------------------- */
+
+int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_opts *so,
+                      gl_probe_caption_row *rows, gl_probe_caption_row *means, char *msg, size_t msglen) {
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t F = c->frames, H = c->cell_h, W = c->cell_w, n = F * H * W * 3, L = c->text_len;
+    if (n_concepts < 1 || c->channels != 3 || !so || !means) {
+        snprintf(msg, msglen, "probe: need at least one concept, sampling options and an RGB model");
+        return GL_EINVAL;
+    }
+    memset(means, 0, sizeof *means);
+    float *out = malloc((size_t)n * sizeof(float)), *fg = malloc((size_t)(F * H * W) * sizeof(float));
+    int32_t *text = calloc((size_t)L, sizeof(int32_t));
+    gl_tokenizer *tk = NULL;
+    gl_video truth = {0}, gen = {0};
+    int rc = GL_ENOMEM;
+    if (!out || !fg || !text || gl_video_alloc(&gen, F, H, W)) {
+        snprintf(msg, msglen, "probe: out of memory");
+        goto end;
+    }
+    if ((rc = gl_domain_tokenizer(c, &tk, msg, msglen))) goto end;
+    gl_render_opts ro = gl_render_default_opts();
+    ro.frames = F;
+    ro.height = H;
+    ro.width = W;
+    for (int i = 0; i < n_concepts; i++) {
+        gl_concept con;
+        gl_probe_caption_row row;
+        int64_t nt = 0;
+        memset(&row, 0, sizeof row);
+        if ((rc = gl_concept_sample(&con, seed + (uint64_t)i, GL_SPLIT_HELDOUT)) ||
+            (rc = gl_render_concept(&con, &ro, &truth)) ||
+            (rc = gl_variant_caption(&con, NULL, GL_VARIANT_PLAIN, NULL, row.caption, sizeof row.caption))) {
+            snprintf(msg, msglen, "probe: cannot render held-out concept %d: %s", i, gl_strerror(rc));
+            goto end;
+        }
+        memset(text, 0, (size_t)L * sizeof *text);
+        if ((rc = gl_tokenize(tk, row.caption, text, L, &nt, msg, msglen))) goto end;
+        gl_sample_opts o = *so;
+        o.seed = so->seed + (uint64_t)i;
+        gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = (int32_t)nt};
+        if ((rc = gl_sample(m, &o, &req, out, msg, msglen))) goto end;
+        for (int64_t j = 0; j < n; j++) gen.rgb[j] = 0.5f * (out[j] + 1.0f);
+        if ((rc = gl_eval_caption_figures(&gen, con.colours[0], fg, &row.colour_share, &row.present, &row.travel,
+                                  &row.area)) ||
+            (rc = gl_eval_caption_figures(&truth, con.colours[0], fg, &row.colour_share_truth, &row.present_truth,
+                                  &row.travel_truth, &row.area_truth))) {
+            snprintf(msg, msglen, "probe: cannot measure '%s': %s", row.caption, gl_strerror(rc));
+            goto end;
+        }
+        gl_video_release(&truth);
+        if (rows) rows[i] = row;
+        means->colour_share += row.colour_share / n_concepts;
+        means->colour_share_truth += row.colour_share_truth / n_concepts;
+        means->present += row.present / n_concepts;
+        means->present_truth += row.present_truth / n_concepts;
+        means->travel += row.travel / n_concepts;
+        means->travel_truth += row.travel_truth / n_concepts;
+        means->area += row.area / n_concepts;
+        means->area_truth += row.area_truth / n_concepts;
+    }
+    rc = GL_OK;
+end:
+    gl_video_release(&truth);
+    gl_video_release(&gen);
+    free(out); free(fg); free(text);
+    gl_tokenizer_free(&tk);
     return rc;
 }
