@@ -57,18 +57,24 @@ if [[ $tiny == 1 ]]; then
   grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"
   every=5
 else
-  # Base: three runs, each from the F16 weights the one before left (models/default/
-  # TRAINING.md tells why each changed what it changed).
+  # Base: five runs, each from the F16 weights the one before left (models/default/
+  # TRAINING.md tells why each changed what it changed; runs 4 and 5 weigh the subjects'
+  # pixels more).
   base_runs=("--preset default --steps 6000 --batch 4 --seed 1 --lr 5e-4 --warmup 200 --ema 0.999"
              "--steps 4000 --batch 4 --seed 2 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.5"
-             "--steps 10000 --batch 8 --seed 3 --lr 4e-4 --warmup 100 --ema 0.999 --t-mu 0.3")
-  base_precision=(f32 f32 bf16)
+             "--steps 10000 --batch 8 --seed 3 --lr 4e-4 --warmup 100 --ema 0.999 --t-mu 0.3"
+             "--steps 2000 --batch 8 --seed 4 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 4"
+             "--steps 2500 --batch 8 --seed 6 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5")
+  base_precision=(f32 f32 bf16 bf16 bf16)
   concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4"
   grid_count=512; grid_sampling="--steps 20 --cfg 3"
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2"
   every=250
 fi
 concept_seed=11
+# The layouts of the grid sets the Grid and Grid-Fill stages train on: each app needs its
+# layout's canvases (character's new scenes and motions are nothing like edit's effects).
+grid_layouts=(edit compose character)
 # Where the grid canvases' cells come from. The paper samples them from its Multi-DC model
 # (it has no ground truth): GRID_CELLS=multidc. The shipped model takes the renderer's
 # exact truth instead, because our Multi-DC samples are no better than the base's
@@ -181,7 +187,7 @@ stage_grids() {
   local src=(--lora "$models/multidc.safetensors")
   [[ $grid_cells == render ]] && src=(--render)
   local t0=$SECONDS layout
-  for layout in edit compose; do
+  for layout in "${grid_layouts[@]}"; do
     local gdir=$work/grids-$layout
     if [[ ! -f $gdir.done ]]; then
       # shellcheck disable=SC2086
@@ -191,26 +197,32 @@ stage_grids() {
     fi
   done
   local wall=$((SECONDS - t0))
-  record grids "(work/default/grids-edit, grids-compose)" "$grid_count canvases x 2 layouts" \
+  local names; names=$(IFS=,; echo "${grid_layouts[*]}")
+  record grids "(work/default/grids-{${names}})" "$grid_count canvases x ${#grid_layouts[@]} layouts" \
     "$((wall / 60)) min $((wall % 60)) s (this invocation)" "-" "$commit" \
-    "grids ${src[*]/$models\//} --layout edit, compose --count $grid_count $grid_sampling"
+    "grids ${src[*]/$models\//} --layout ${names//,/, } --count $grid_count $grid_sampling"
 }
 
 # The grid sets the grid stages read, made again where this work directory lacks them (a
-# fresh clone has the recorded stages but not work/).
-grid_sets() {
-  [[ -f $work/grids-edit.done && -f $work/grids-compose.done ]] || stage_grids
+# fresh clone has the recorded stages but not work/); grid_data: their --data arguments.
+grid_sets_made() {
+  local layout
+  for layout in "${grid_layouts[@]}"; do [[ -f $work/grids-$layout.done ]] || return 1; done
 }
+grid_sets() { grid_sets_made || stage_grids; }
+grid_data=()
+for layout in "${grid_layouts[@]}"; do grid_data+=(--data "$work/grids-$layout"); done
+grid_data_names=$(printf ' --data grids-%s' "${grid_layouts[@]}")
 
 stage_grid() {
   grid_sets
   local out=$work/grid.safetensors
   # shellcheck disable=SC2086
-  "$bin" train grid --base "$models/base.safetensors" --data "$work/grids-edit" --data "$work/grids-compose" $grid_steps \
+  "$bin" train grid --base "$models/base.safetensors" "${grid_data[@]}" $grid_steps \
     --out "$out" --log "$work/grid.csv" --checkpoint-every $every --resume
   "$bin" convert --in "$out" --out "$models/grid.safetensors" --dtype f16 >/dev/null
   local s; s=$(summary "$work/grid.csv")
-  record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid --data grids-edit --data grids-compose $grid_steps"
+  record grid grid.safetensors "$grid_steps" "${s%%|*}" "${s##*|}" "$commit" "train grid$grid_data_names $grid_steps"
 }
 
 stage_gridfill() {
@@ -219,12 +231,12 @@ stage_gridfill() {
   local out=$work/gridfill.safetensors
   # shellcheck disable=SC2086
   "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
-    --data "$work/grids-edit" --data "$work/grids-compose" $fill_steps --out "$out" --log "$work/gridfill.csv" \
+    "${grid_data[@]}" $fill_steps --out "$out" --log "$work/gridfill.csv" \
     --checkpoint-every $every --resume
   "$bin" convert --in "$out" --out "$models/gridfill.safetensors" --dtype f16 >/dev/null
   local s; s=$(summary "$work/gridfill.csv")
   record gridfill gridfill.safetensors "$fill_steps" "${s%%|*}" "${s##*|}" "$commit" \
-    "train gridfill --data grids-edit --data grids-compose $fill_steps"
+    "train gridfill$grid_data_names $fill_steps"
 }
 
 # A stage is done when its output is in the models directory and its record row is in
@@ -233,7 +245,7 @@ stage_gridfill() {
 recorded() { grep -q "^| $1 |" "$models/TRAINING.md" 2>/dev/null; }
 stage_done() {
   case $1 in
-    grids) recorded grid || [[ -f $work/grids-edit.done && -f $work/grids-compose.done ]] ;;
+    grids) recorded grid || grid_sets_made ;;
     *) [[ -f $models/$1.safetensors ]] && recorded "$1" ;;
   esac
 }
