@@ -106,6 +106,22 @@ int gl_eval_motion_path(const gl_video *x, const float *alpha, double *err_px);
 int gl_eval_caption_figures(const gl_video *v, int colour, float *fg, double *share, double *present,
                             double *travel, double *area);
 
+/* How far a foreground mask fg [F*H*W] (0/1, gl_eval_foreground) has the outline of
+ * `shape` (a gl_shape): each frame with at least GL_EVAL_SHAPE_MIN_PX foreground pixels
+ * is matched against the silhouette of every shape of the domain (gl_render_scene),
+ * centred on the frame's foreground centroid, scaled to its foreground area (x 0.9, 1,
+ * 1.1) and turned to each of GL_EVAL_SHAPE_ANGLES angles, by intersection over union.
+ * hit: the share of those frames whose best-matching shape is `shape`; iou: their mean
+ * best IoU with `shape`; *frames: how many were matched (0: hit and iou are 0). The blob
+ * template is the circle with a fixed wobble, so circle and blob are told apart only by
+ * it; the truth's own figures (its rendered video through the same estimator) are the
+ * ceiling to read a model's against. GL_EINVAL for sizes < 1 or a shape out of range,
+ * GL_ENOMEM. */
+#define GL_EVAL_SHAPE_MIN_PX 8
+#define GL_EVAL_SHAPE_ANGLES 16
+int gl_eval_shape_figures(const float *fg, int64_t F, int64_t H, int64_t W, int shape, double *hit,
+                          double *iou, int64_t *frames);
+
 /* Temporal consistency: the mean absolute difference between consecutive frames over
  * every value (0 for a still video or a single frame). Compared with the truth's. */
 int gl_eval_temporal(const gl_video *v, double *mad);

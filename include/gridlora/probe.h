@@ -38,7 +38,11 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
  *   present: the share of frames holding at least 4 foreground pixels;
  *   travel: the length of the foreground centroid's path over the frames, pixels;
  *   area: the share of the frames' pixels that are foreground (a subject drawn too big
- *     or too small shows here).
+ *     or too small shows here);
+ *   shape_hit, shape_iou: gl_eval_shape_figures of the foreground against the caption's
+ *     shape: the share of frames whose outline matches it best of the domain's shapes,
+ *     and the mean intersection over union with it (the truth's own figures are the
+ *     ceiling: at 32 x 32 pixels some shapes are hard to tell apart).
  * rows (may be NULL) gets one per concept, means the averages. 0, or a negative GL_E*
  * with msg. */
 typedef struct gl_probe_caption_row {
@@ -47,6 +51,8 @@ typedef struct gl_probe_caption_row {
     double present, present_truth;
     double travel, travel_truth;
     double area, area_truth;
+    double shape_hit, shape_hit_truth;
+    double shape_iou, shape_iou_truth;
 } gl_probe_caption_row;
 
 int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_opts *so,

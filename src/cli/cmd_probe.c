@@ -18,8 +18,10 @@ static void usage(FILE *f) {
                "  --captions K  also sample K held-out concepts from their captions (20 steps,\n"
                "                guidance 3) and measure, on the sample and on the rendered truth\n"
                "                alike: the share of the foreground in the caption's colour, the\n"
-               "                share of frames with a subject, how far it travels (pixels) and\n"
-               "                the share of the frame it covers\n");
+               "                share of frames with a subject, how far it travels (pixels), the\n"
+               "                share of the frame it covers, and its outline against the\n"
+               "                caption's shape (frames where that shape fits best of the\n"
+               "                domain's eight; intersection over union with it)\n");
 }
 
 /* The caption test (gl_probe_captions) of the model in path over n concepts. */
@@ -41,16 +43,21 @@ static int probe_captions(const char *path, long n, long seed) {
         return CLI_FAIL;
     }
     printf("\nsamples from captions (%d steps, guidance %g, seeds from %llu), each against its rendered truth:\n"
-           "caption colour share    frames with a subject    travel, px      foreground area   caption\n"
-           "      sample   truth        sample   truth        sample  truth    sample   truth\n",
+           "caption colour share    frames with a subject    travel, px      foreground area   "
+           "caption's shape best    IoU with that shape   caption\n"
+           "      sample   truth        sample   truth        sample  truth    sample   truth    "
+           "sample   truth         sample   truth\n",
            so.steps, (double)so.cfg, (unsigned long long)so.seed);
     for (long i = 0; i < n; i++)
-        printf("      %6.3f  %6.3f        %6.3f  %6.3f        %6.1f %6.1f    %6.3f  %6.3f    %s\n", rows[i].colour_share,
-               rows[i].colour_share_truth, rows[i].present, rows[i].present_truth, rows[i].travel,
-               rows[i].travel_truth, rows[i].area, rows[i].area_truth, rows[i].caption);
-    printf("mean  %6.3f  %6.3f        %6.3f  %6.3f        %6.1f %6.1f    %6.3f  %6.3f    (%ld concepts)\n",
+        printf("      %6.3f  %6.3f        %6.3f  %6.3f        %6.1f %6.1f    %6.3f  %6.3f    %6.3f  %6.3f"
+               "         %6.3f  %6.3f    %s\n",
+               rows[i].colour_share, rows[i].colour_share_truth, rows[i].present, rows[i].present_truth,
+               rows[i].travel, rows[i].travel_truth, rows[i].area, rows[i].area_truth, rows[i].shape_hit,
+               rows[i].shape_hit_truth, rows[i].shape_iou, rows[i].shape_iou_truth, rows[i].caption);
+    printf("mean  %6.3f  %6.3f        %6.3f  %6.3f        %6.1f %6.1f    %6.3f  %6.3f    %6.3f  %6.3f"
+           "         %6.3f  %6.3f    (%ld concepts)\n",
            mean.colour_share, mean.colour_share_truth, mean.present, mean.present_truth, mean.travel, mean.travel_truth,
-           mean.area, mean.area_truth, n);
+           mean.area, mean.area_truth, mean.shape_hit, mean.shape_hit_truth, mean.shape_iou, mean.shape_iou_truth, n);
     free(rows);
     return CLI_OK;
 }

@@ -327,3 +327,129 @@ int gl_eval_caption_figures(const gl_video *v, int colour, float *fg, double *sh
     free(cx);
     return GL_OK;
 }
+
+/* ---- shape ------------------------------------------------------------------------- */
+
+/* The silhouette of `shape` centred at (x, y) (frame units), of enclosing radius `size`
+ * (shorter-side units) turned by `angle` turns, as the foreground estimate would see it:
+ * coverage >= 0.5, then the same 3x3 opening (kept raw when the opening empties it).
+ * mask [H*W] and scratch [2*H*W]; *area gets the coverage's sum before thresholding.
+ * Returns the mask's pixel count, or a negative GL_E*. */
+static int64_t shape_silhouette(int shape, double x, double y, double size, double angle, int64_t H,
+                                int64_t W, uint8_t *mask, uint8_t *scratch, double *area) {
+    gl_scene s;
+    memset(&s, 0, sizeof s);
+    gl_concept *c = &s.subjects[0];
+    s.n_subjects = 1;
+    c->shape = (gl_shape)shape;
+    c->texture = GL_TEX_GRADIENT;
+    c->n_colours = 2;
+    c->colours[0] = c->colours[2] = GL_RED;
+    c->colours[1] = GL_BLUE;
+    c->tex_freq = 1.0;
+    c->size = size;
+    c->angle = angle;
+    for (int k = 0; k < 3; k++) c->blob_amp[k] = 0.06; /* a fixed, visible wobble */
+    c->path.kind = GL_MOTION_DRIFT;                   /* with no amplitude: it stays put */
+    c->path.x = x;
+    c->path.y = y;
+    c->bg.kind = GL_BG_SAND;
+    c->bg.style = GL_BGSTYLE_SOLID;
+    c->bg.scale = 4;
+    s.bg = c->bg;
+    gl_render_opts o = {.frames = 1, .height = H, .width = W, .supersample = 2};
+    gl_video v = {0};
+    float *alpha = malloc((size_t)(H * W) * sizeof *alpha);
+    int rc = alpha ? gl_render_scene(&s, &o, &v, alpha) : GL_ENOMEM;
+    gl_video_release(&v);
+    if (rc) {
+        free(alpha);
+        return rc < 0 ? rc : GL_EINVAL;
+    }
+    int64_t n_raw = 0;
+    *area = 0;
+    for (int64_t p = 0; p < H * W; p++) {
+        *area += alpha[p];
+        scratch[p] = alpha[p] >= 0.5f;
+        n_raw += scratch[p];
+    }
+    free(alpha);
+    morph(scratch, scratch + H * W, H, W, 1);
+    int64_t n = morph(scratch + H * W, mask, H, W, 0);
+    if (n == 0 && n_raw > 0) {
+        memcpy(mask, scratch, (size_t)(H * W));
+        n = n_raw;
+    }
+    return n;
+}
+
+static double iou(const uint8_t *a, const float *b, int64_t n) {
+    int64_t both = 0, either = 0;
+    for (int64_t p = 0; p < n; p++) {
+        int bb = b[p] >= 0.5f;
+        both += a[p] && bb;
+        either += a[p] || bb;
+    }
+    return either ? (double)both / (double)either : 0.0;
+}
+
+int gl_eval_shape_figures(const float *fg, int64_t F, int64_t H, int64_t W, int shape, double *hit,
+                          double *iou_out, int64_t *frames) {
+    if (!fg || F < 1 || H < 1 || W < 1 || shape < 0 || shape >= GL_SHAPE_COUNT) return GL_EINVAL;
+    const int64_t P = H * W;
+    const double scales[3] = {0.9, 1.0, 1.1};
+    uint8_t *mask = malloc((size_t)P * 3), *scratch = mask ? mask + P : NULL;
+    double *cx = malloc((size_t)(2 * F) * sizeof *cx), *cy = cx ? cx + F : NULL;
+    int rc = mask && cx ? gl_eval_centroids(fg, F, H, W, cx, cy) : GL_ENOMEM;
+    /* each shape's coverage at a reference size, to scale it to a frame's area */
+    const double ref = 0.2;
+    double ref_area[GL_SHAPE_COUNT];
+    for (int s = 0; !rc && s < GL_SHAPE_COUNT; s++) {
+        int64_t n = shape_silhouette(s, 0.5, 0.5, ref, 0.0, H, W, mask, scratch, &ref_area[s]);
+        if (n < 0) rc = (int)n;
+        else if (!(ref_area[s] > 0)) rc = GL_EINVAL; /* a frame too small to draw it */
+    }
+    int64_t n_frames = 0, hits = 0;
+    double iou_sum = 0;
+    for (int64_t f = 0; !rc && f < F; f++) {
+        const float *m = fg + f * P;
+        int64_t n_fg = 0;
+        for (int64_t p = 0; p < P; p++) n_fg += m[p] >= 0.5f;
+        if (n_fg < GL_EVAL_SHAPE_MIN_PX) continue;
+        double best_any = -1, best_own = 0;
+        int best_shape = -1;
+        for (int s = 0; !rc && s < GL_SHAPE_COUNT; s++) {
+            double best_s = 0;
+            for (int k = 0; !rc && k < 3; k++) {
+                double size = ref * sqrt((double)n_fg / ref_area[s]) * scales[k];
+                if (size > 0.5) size = 0.5;
+                for (int a = 0; a < GL_EVAL_SHAPE_ANGLES; a++) {
+                    double area;
+                    int64_t n = shape_silhouette(s, cx[f] / (double)W, cy[f] / (double)H, size,
+                                                 (double)a / GL_EVAL_SHAPE_ANGLES, H, W, mask, scratch, &area);
+                    if (n < 0) {
+                        rc = (int)n;
+                        break;
+                    }
+                    double q = iou(mask, m, P);
+                    if (q > best_s) best_s = q;
+                }
+            }
+            if (best_s > best_any) {
+                best_any = best_s;
+                best_shape = s;
+            }
+            if (s == shape) best_own = best_s;
+        }
+        n_frames++;
+        hits += best_shape == shape;
+        iou_sum += best_own;
+    }
+    free(mask);
+    free(cx);
+    if (rc) return rc;
+    *hit = n_frames ? (double)hits / (double)n_frames : 0.0;
+    *iou_out = n_frames ? iou_sum / (double)n_frames : 0.0;
+    *frames = n_frames;
+    return GL_OK;
+}

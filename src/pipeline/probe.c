@@ -146,6 +146,15 @@ int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_
             snprintf(msg, msglen, "probe: cannot measure '%s': %s", row.caption, gl_strerror(rc));
             goto end;
         }
+        int64_t n_shape;
+        if ((rc = gl_eval_shape_figures(fg, F, H, W, con.shape, &row.shape_hit_truth, &row.shape_iou_truth,
+                                        &n_shape)) ||
+            (rc = gl_eval_caption_figures(&gen, con.colours[0], fg, &row.colour_share, &row.present, &row.travel,
+                                          &row.area)) ||
+            (rc = gl_eval_shape_figures(fg, F, H, W, con.shape, &row.shape_hit, &row.shape_iou, &n_shape))) {
+            snprintf(msg, msglen, "probe: cannot measure the shape in '%s': %s", row.caption, gl_strerror(rc));
+            goto end;
+        }
         gl_video_release(&truth);
         if (rows) rows[i] = row;
         means->colour_share += row.colour_share / n_concepts;
@@ -156,6 +165,10 @@ int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_
         means->travel_truth += row.travel_truth / n_concepts;
         means->area += row.area / n_concepts;
         means->area_truth += row.area_truth / n_concepts;
+        means->shape_hit += row.shape_hit / n_concepts;
+        means->shape_hit_truth += row.shape_hit_truth / n_concepts;
+        means->shape_iou += row.shape_iou / n_concepts;
+        means->shape_iou_truth += row.shape_iou_truth / n_concepts;
     }
     rc = GL_OK;
 end:
