@@ -125,6 +125,14 @@ multidc)
     grep -q "^set stage: nothing to train: the checkpoint is at step 4 of 4" "$tmp/out.txt" || fail "set: $(cat "$tmp/out.txt")"
     grep -q "^sequence stage: trained 6 steps (1 to 6)" "$tmp/out.txt" || fail "seq: $(cat "$tmp/out.txt")"
     cmp -s "$a" "$tmp/whole.safetensors" || fail "the adapter resumed at the stage boundary differs"
+    # token alone for the plain clips: announced, changes the adapter; 0 is the default run
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/t1.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-only 1
+    grep -q "token alone for 1 of the plain clips" "$tmp/out.txt" || fail "token-only: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/t1.safetensors" "$tmp/whole.safetensors" && fail "--token-only 1 changed nothing"
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/t0.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-only 0
+    cmp -s "$tmp/t0.safetensors" "$tmp/whole.safetensors" || fail "--token-only 0 is not the default run"
     # dropout on the adapter's input: announced, changes the adapter, resumes to the same
     # one; 0 is no dropout at all
     d="--base $base --data $tmp/set --set-steps 4 --seq-steps 6 --batch 2 --rank 4 --alpha 2"

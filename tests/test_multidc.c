@@ -3,7 +3,8 @@
  * data set's files within 8-bit rounding); captions carry the sample's own concept
  * token, only the chosen variants occur; more concepts than the model's tokens, a token
  * the model has not got, and prompts without their token are errors; one video makes a
- * one-concept source; the Set stage trains A, B and the tokens and leaves B2 at zero,
+ * one-concept source; with a token-only rate, plain clips are captioned "a <cK>" and
+ * nothing else changes; the Set stage trains A, B and the tokens and leaves B2 at zero,
  * the Sequence stage trains B2 alone. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
 #include <dirent.h>
@@ -201,6 +202,74 @@ static void clips_are_static_or_ordered_with_their_tokens(void **s) {
 }
 
 /* Loads a directory expected to fail; msg must contain the needle. */
+/* Rate 1: every plain clip is captioned with its token alone, the variants keep their
+ * prompts and the pixels are those of rate 0 (only the caption changes). Rate 0 draws
+ * nothing more: its batches equal a source never set. Rates outside [0, 1] fail. */
+static void token_only_captions_plain_clips_with_their_token(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    gl_multidc *d = NULL, *ref = NULL;
+    char msg[512];
+    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_dir(&ref, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    const int32_t *ids;
+    gl_multidc_tokens(d, &ids);
+    gl_tokenizer *tk = NULL;
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    const int32_t a = gl_token_id(tk, "a");
+    assert_true(a >= 0);
+    assert_int_equal(gl_multidc_set_token_only(d, 1.5f, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "1.5"));
+    assert_int_equal(gl_multidc_set_token_only(d, NAN, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_multidc_set_token_only(d, -0.1f, msg, sizeof msg), GL_EINVAL);
+
+    const int64_t B = 8, n = c.frames * c.cell_h * c.cell_w * 3;
+    batch bt, br;
+    batch_new(&bt, &c, B);
+    batch_new(&br, &c, B);
+    assert_int_equal(gl_multidc_set_token_only(d, 0.0f, msg, sizeof msg), GL_OK);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        fill(d, &bt, seed);
+        fill(ref, &br, seed);
+        assert_memory_equal(bt.b.x0, br.b.x0, (size_t)(B * n) * sizeof(float));
+        assert_memory_equal(bt.b.text, br.b.text, (size_t)(B * c.text_len) * sizeof(int32_t));
+    }
+    assert_int_equal(gl_multidc_set_token_only(d, 1.0f, msg, sizeof msg), GL_OK);
+    int alone = 0, kept = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        fill(d, &bt, seed);
+        for (int64_t i = 0; i < B; i++) {
+            const gl_multidc_item *it = gl_multidc_last(d, i);
+            const int32_t *text = bt.b.text + i * c.text_len;
+            if (it->variant == GL_VARIANT_PLAIN) {
+                char want[32];
+                snprintf(want, sizeof want, "a <c%lld>", (long long)it->concept);
+                assert_string_equal(it->caption, want);
+                assert_int_equal(bt.b.text_lens[i], 2);
+                assert_int_equal(text[0], a);
+                assert_int_equal(text[1], ids[it->concept]);
+                alone++;
+            } else {
+                assert_true(bt.b.text_lens[i] > 2);
+                kept++;
+            }
+        }
+    }
+    assert_true(alone > 0 && kept > 0);
+    char buf[16];
+    gl_multidc_token_prompt("<c7>", buf, sizeof buf);
+    assert_string_equal(buf, "a <c7>");
+    batch_free(&bt);
+    batch_free(&br);
+    gl_tokenizer_free(&tk);
+    gl_multidc_free(&d);
+    gl_multidc_free(&ref);
+    tmp_remove(&t);
+}
+
 static void expect_error(const char *dir, const gl_dit_config *c, int code, const char *needle) {
     gl_multidc *d = NULL;
     char msg[512] = "";
@@ -385,6 +454,7 @@ static void stages_train_their_own_tensors(void **s) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(clips_are_static_or_ordered_with_their_tokens),
+    cmocka_unit_test(token_only_captions_plain_clips_with_their_token),
     cmocka_unit_test(too_many_concepts_and_bad_tokens_fail),
     cmocka_unit_test(one_video_is_one_concept),
     cmocka_unit_test(stages_train_their_own_tensors),

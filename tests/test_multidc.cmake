@@ -1,2 +1,2 @@
-gl_test(test_multidc clips_are_static_or_ordered_with_their_tokens too_many_concepts_and_bad_tokens_fail
-        one_video_is_one_concept stages_train_their_own_tensors)
+gl_test(test_multidc clips_are_static_or_ordered_with_their_tokens token_only_captions_plain_clips_with_their_token
+        too_many_concepts_and_bad_tokens_fail one_video_is_one_concept stages_train_their_own_tensors)

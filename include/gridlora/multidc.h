@@ -98,6 +98,19 @@ int gl_multidc_tokens(const gl_multidc *d, const int32_t **ids);
 int64_t gl_multidc_concepts(const gl_multidc *d);
 int64_t gl_multidc_videos(const gl_multidc *d);
 
+/* The prompt that names a concept by its token alone: "a <c3>" (buf of n bytes). What
+ * `eval --multidc` samples from to ask whether the token carries the concept. */
+void gl_multidc_token_prompt(const char *token, char *buf, size_t n);
+
+/* From the next batch on, a plain clip (not a variant) drawn for a sample is captioned,
+ * with probability p, with its token alone (gl_multidc_token_prompt) instead of the
+ * manifest's prompt, so that the token learns to carry the whole concept, its
+ * background too, and not only what the words leave out (DreamBooth's "a [V] dog"). The
+ * variants keep their prompts: the words still name the effects. p = 0 (the default)
+ * draws nothing more from the rng: a run's batches are those of a build without it.
+ * GL_EINVAL for p outside [0, 1]. */
+int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen);
+
 /* The gl_batch_fn (ctx is the gl_multidc *): b->F, b->H, b->W must be the model's cell
  * (else GL_EINVAL); fills x0 in [-1, 1], text and text_lens (cut to b->text_len). */
 int gl_multidc_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,

@@ -14,7 +14,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora train multidc --base FILE --data DIR --out FILE.safetensors\n"
             "                              [--set-steps N] [--seq-steps M] [--rank R] [--alpha A]\n"
-            "                              [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
+            "                              [--lora-dropout P] [--token-only P] [--batch B] [--seed S] [--lr X]\n"
+            "                              [--log FILE.csv]\n"
             "                              [--checkpoint-every K] [--resume] [--threads T]\n"
             "Trains a Multi-DC LoRA on a frozen base: one adapter for every concept of a data set,\n"
             "each named by its own token (<c0>, <c1>, ... from the manifest), whose embedding is\n"
@@ -29,6 +30,9 @@ static void usage(FILE *f) {
             "  --lora-dropout P   drop each element of the adapter's input with probability P while it\n"
             "                     trains, scaling the rest by 1/(1-P) (default 0: none; sampling never\n"
             "                     drops); resume with the same P\n"
+            "  --token-only P     caption a concept's plain clip with its token alone, 'a <cK>', with\n"
+            "                     probability P (default 0: never), so that the token learns the whole\n"
+            "                     concept; the variants keep their prompts; resume with the same P\n"
             "  --batch B          samples a step (default 4); --seed S (default 1)\n"
             "  --lr X             peak learning rate of each stage (default 1e-3), cosine to 10%%\n"
             "  --log FILE.csv     per-step logs FILE.set.csv and FILE.seq.csv\n"
@@ -44,6 +48,7 @@ static void usage(FILE *f) {
 int cmd_train_multidc(int argc, char **argv) {
     cli_stages s = cli_stages_default("train");
     const char *base = NULL, *data = NULL;
+    double token_only = 0.0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -57,6 +62,11 @@ int cmd_train_multidc(int argc, char **argv) {
         int rc = cli_stages_option(&s, argc, argv, &i);
         if (rc >= 0) {
             if (rc) return rc;
+            continue;
+        }
+        if (!strcmp(opt, "--token-only")) {
+            const char *val = cli_value("train", argc, argv, &i);
+            if (!val || cli_parse_float("train", opt, val, 0, 1, 0, &token_only)) return CLI_USAGE;
             continue;
         }
         if (strcmp(opt, "--base") && strcmp(opt, "--data") && strcmp(opt, "--out")) {
@@ -93,9 +103,13 @@ int cmd_train_multidc(int argc, char **argv) {
         cli_error("train: %s", msg);
         goto end;
     }
-    printf("train multidc: base %s (%lld parameters, frozen); %lld concepts, %lld videos\n", base,
+    if (gl_multidc_set_token_only(d, (float)token_only, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    printf("train multidc: base %s (%lld parameters, frozen); %lld concepts, %lld videos; token alone for %g of the plain clips\n", base,
            (long long)gl_params_numel(gl_dit_params(m)), (long long)gl_multidc_concepts(d),
-           (long long)gl_multidc_videos(d));
+           (long long)gl_multidc_videos(d), token_only);
     double secs = 0;
     rc = cli_run_stages(m, d, &s, &secs);
 end:

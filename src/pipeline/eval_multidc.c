@@ -16,6 +16,7 @@
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
 #include "gridlora/eval.h"
+#include "gridlora/multidc.h"
 #include "gridlora/tokenizer.h"
 #include "pipeline/eval_common.h"
 #include "pipeline/manifest.h"
@@ -364,7 +365,7 @@ int gl_eval_multidc_run(gl_dit *m, const gl_eval_multidc_data *d, const gl_eval_
     const gl_dit_config *cfg = gl_dit_cfg(m);
     res->seed = e->concept.seed;
     snprintf(res->token, sizeof res->token, "%s", e->token);
-    snprintf(res->prompts[GL_EVAL_MDC_TOKEN], sizeof res->prompts[0], "a %s", e->token);
+    gl_multidc_token_prompt(e->token, res->prompts[GL_EVAL_MDC_TOKEN], sizeof res->prompts[0]);
     snprintf(res->prompts[GL_EVAL_MDC_PROMPT], sizeof res->prompts[0], "%s", e->prompt);
     snprintf(res->prompts[GL_EVAL_MDC_CAPTION], sizeof res->prompts[0], "%s", e->caption);
     gl_video truth = {0}, out[GL_EVAL_MDC_METHODS] = {{0}};

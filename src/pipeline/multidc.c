@@ -31,12 +31,15 @@ typedef struct mdc_video {
 typedef struct mdc_concept {
     int32_t token;
     int64_t first, count; /* videos [first, first + count) */
+    int32_t alone[2];     /* the token-alone prompt's ids (gl_multidc_token_prompt) */
+    int64_t n_alone;      /* 0 until gl_multidc_set_token_only asks for it */
 } mdc_concept;
 
 struct gl_multidc {
     gl_dit_config cfg;
     gl_tokenizer *tok;
     int mode;
+    float token_only; /* probability that a plain clip is captioned with its token alone */
     mdc_video *videos;
     int64_t n_videos, cap_videos;
     mdc_concept *concepts;
@@ -401,11 +404,40 @@ int gl_multidc_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, cha
             const uint8_t *src = v->px + (it->frame >= 0 ? it->frame : f) * per_frame;
             for (int64_t j = 0; j < per_frame; j++) x[f * per_frame + j] = (float)src[j] * (2.0f / 255.0f) - 1.0f;
         }
-        int64_t len = v->n_tokens < b->text_len ? v->n_tokens : b->text_len;
-        memcpy(b->text + i * b->text_len, v->tokens, (size_t)len * sizeof(int32_t));
+        const int32_t *tokens = v->tokens;
+        int64_t n_tokens = v->n_tokens;
+        /* a fifth draw only when asked for, so that runs without it keep their batches */
+        if (d->token_only > 0 && gl_rng_uniform(rng) < d->token_only && v->variant == GL_VARIANT_PLAIN) {
+            tokens = cc->alone;
+            n_tokens = cc->n_alone;
+            gl_multidc_token_prompt(gl_token_text(d->tok, cc->token), it->caption, sizeof it->caption);
+        }
+        int64_t len = n_tokens < b->text_len ? n_tokens : b->text_len;
+        memcpy(b->text + i * b->text_len, tokens, (size_t)len * sizeof(int32_t));
         b->text_lens[i] = (int32_t)len;
         d->n_last = i + 1;
     }
+    return GL_OK;
+}
+
+void gl_multidc_token_prompt(const char *token, char *buf, size_t n) { snprintf(buf, n, "a %s", token); }
+
+int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen) {
+    if (!(p >= 0.0f && p <= 1.0f)) {
+        snprintf(msg, msglen, "multidc: token-only rate %g is not in [0, 1]", (double)p);
+        return GL_EINVAL;
+    }
+    for (int64_t k = 0; k < d->n_concepts && p > 0; k++) {
+        mdc_concept *c = &d->concepts[k];
+        char text[64], tmsg[256];
+        gl_multidc_token_prompt(gl_token_text(d->tok, c->token), text, sizeof text);
+        int rc = gl_tokenize(d->tok, text, c->alone, 2, &c->n_alone, tmsg, sizeof tmsg);
+        if (rc) {
+            snprintf(msg, msglen, "multidc: prompt '%s': %s", text, tmsg);
+            return rc;
+        }
+    }
+    d->token_only = p;
     return GL_OK;
 }
 
