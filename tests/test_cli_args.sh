@@ -95,6 +95,7 @@ expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safet
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout -1
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-only 1.5
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-only
+expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-init mean
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \

@@ -133,6 +133,10 @@ multidc)
     run train multidc --base "$base" --data "$tmp/set" --out "$tmp/t0.safetensors" --set-steps 4 --seq-steps 6 \
         --batch 2 --rank 4 --alpha 2 --token-only 0
     cmp -s "$tmp/t0.safetensors" "$tmp/whole.safetensors" || fail "--token-only 0 is not the default run"
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/tw.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-init words
+    grep -q "^adapter: .*, tokens from their captions' words$" "$tmp/out.txt" || fail "token-init: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/tw.safetensors" "$tmp/whole.safetensors" && fail "--token-init words changed nothing"
     # dropout on the adapter's input: announced, changes the adapter, resumes to the same
     # one; 0 is no dropout at all
     d="--base $base --data $tmp/set --set-steps 4 --seq-steps 6 --batch 2 --rank 4 --alpha 2"

@@ -4,7 +4,7 @@
  * token, only the chosen variants occur; more concepts than the model's tokens, a token
  * the model has not got, and prompts without their token are errors; one video makes a
  * one-concept source; with a token-only rate, plain clips are captioned "a <cK>" and
- * nothing else changes; the Set stage trains A, B and the tokens and leaves B2 at zero,
+ * nothing else changes; token rows can start from their captions' words; the Set stage trains A, B and the tokens and leaves B2 at zero,
  * the Sequence stage trains B2 alone. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
 #include <dirent.h>
@@ -24,6 +24,8 @@
 #include "gridlora/train.h"
 #include "gridlora/video.h"
 #include "testutil.h"
+
+static gl_dit *frozen_base(const gl_dit_config *c);
 
 /* The tiny preset with 4 frames of 16x16, so order and stillness are visible. */
 static gl_dit_config config(void) {
@@ -270,6 +272,68 @@ static void token_only_captions_plain_clips_with_their_token(void **s) {
     tmp_remove(&t);
 }
 
+/* --token-init words: each token row is the mean of the base's embeddings of its plain
+ * prompt's words (the manifest's caption, tokenized here), its own token left out; an
+ * adapter whose tokens are not the data set's is refused. */
+static void token_rows_start_from_their_captions_words(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    char msg[512];
+    gl_multidc *d = NULL;
+    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    gl_dit *m = frozen_base(&c);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 2;
+    sp.n_tokens = gl_multidc_tokens(d, &sp.tokens);
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_init_token_rows(d, l, m, msg, sizeof msg), GL_OK);
+    gl_tokenizer *tk = NULL;
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    gl_params *mp = gl_dit_params(m), *lp = gl_lora_params(l);
+    const float *table = gl_params_tensor(mp, gl_params_find(mp, "text.token_embed.weight")).data;
+    const float *rows = gl_params_tensor(lp, gl_lora_token_rows(l)).data;
+    for (int64_t k = 0; k < 2; k++) {
+        gl_concept a, b;
+        gl_concept_sample(&a, gl_dataset_concept_seed(5, k), GL_SPLIT_TRAIN);
+        gl_concept_sample(&b, gl_dataset_concept_seed(5, 1 - k), GL_SPLIT_TRAIN);
+        char cap[GL_CAPTION_MAX];
+        int64_t toks[2] = {k, 1 - k};
+        assert_int_equal(gl_variant_caption(&a, &b, GL_VARIANT_PLAIN, toks, cap, sizeof cap), GL_OK);
+        int32_t ids[GL_CAPTION_MAX];
+        int64_t n = 0;
+        assert_int_equal(gl_tokenize(tk, cap, ids, GL_CAPTION_MAX, &n, msg, sizeof msg), GL_OK);
+        int64_t words = 0;
+        for (int64_t j = 0; j < n; j++) words += ids[j] != sp.tokens[k];
+        assert_int_equal(words, n - 1); /* the token once, and the words */
+        for (int64_t e = 0; e < c.text_width; e++) {
+            double want = 0;
+            for (int64_t j = 0; j < n; j++)
+                if (ids[j] != sp.tokens[k]) want += table[(int64_t)ids[j] * c.text_width + e];
+            want /= (double)words;
+            assert_true(fabs(rows[k * c.text_width + e] - want) <= 1e-6 + 1e-5 * fabs(want));
+        }
+    }
+    /* an adapter made for other tokens */
+    gl_lora *other = NULL;
+    const int32_t wrong[1] = {gl_token_id(tk, "<c1>") + 1};
+    gl_lora_spec so = sp;
+    so.tokens = wrong;
+    so.n_tokens = 1;
+    assert_int_equal(gl_lora_new(&other, m, &so, 3, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_init_token_rows(d, other, m, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "none of the data set's concepts"));
+    gl_lora_free(&other);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+    gl_tokenizer_free(&tk);
+    gl_multidc_free(&d);
+    tmp_remove(&t);
+}
+
 static void expect_error(const char *dir, const gl_dit_config *c, int code, const char *needle) {
     gl_multidc *d = NULL;
     char msg[512] = "";
@@ -455,6 +519,7 @@ static void stages_train_their_own_tensors(void **s) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(clips_are_static_or_ordered_with_their_tokens),
     cmocka_unit_test(token_only_captions_plain_clips_with_their_token),
+    cmocka_unit_test(token_rows_start_from_their_captions_words),
     cmocka_unit_test(too_many_concepts_and_bad_tokens_fail),
     cmocka_unit_test(one_video_is_one_concept),
     cmocka_unit_test(stages_train_their_own_tensors),

@@ -111,6 +111,13 @@ void gl_multidc_token_prompt(const char *token, char *buf, size_t n);
  * GL_EINVAL for p outside [0, 1]. */
 int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen);
 
+/* Sets each of l's token rows (gl_lora_token_rows) to the mean of the base model's
+ * embeddings of the words of its concept's plain prompt, the token itself left out:
+ * the token starts from what the caption says (textual inversion's initialisation from
+ * a describing word) instead of from an embedding the base never trained. l must be
+ * made with d's tokens (gl_multidc_tokens); GL_EINVAL otherwise, msg says which. */
+int gl_multidc_init_token_rows(const gl_multidc *d, gl_lora *l, gl_dit *m, char *msg, size_t msglen);
+
 /* The gl_batch_fn (ctx is the gl_multidc *): b->F, b->H, b->W must be the model's cell
  * (else GL_EINVAL); fills x0 in [-1, 1], text and text_lens (cut to b->text_len). */
 int gl_multidc_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,

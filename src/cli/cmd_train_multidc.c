@@ -14,7 +14,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora train multidc --base FILE --data DIR --out FILE.safetensors\n"
             "                              [--set-steps N] [--seq-steps M] [--rank R] [--alpha A]\n"
-            "                              [--lora-dropout P] [--token-only P] [--batch B] [--seed S] [--lr X]\n"
+            "                              [--lora-dropout P] [--token-only P] [--token-init base|words]\n"
+            "                              [--batch B] [--seed S] [--lr X]\n"
             "                              [--log FILE.csv]\n"
             "                              [--checkpoint-every K] [--resume] [--threads T]\n"
             "Trains a Multi-DC LoRA on a frozen base: one adapter for every concept of a data set,\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f) {
             "  --token-only P     caption a concept's plain clip with its token alone, 'a <cK>', with\n"
             "                     probability P (default 0: never), so that the token learns the whole\n"
             "                     concept; the variants keep their prompts; resume with the same P\n"
+            "  --token-init base|words  each token's embedding starts as the base model's (default)\n"
+            "                     or as the mean of its caption's words\n"
             "  --batch B          samples a step (default 4); --seed S (default 1)\n"
             "  --lr X             peak learning rate of each stage (default 1e-3), cosine to 10%%\n"
             "  --log FILE.csv     per-step logs FILE.set.csv and FILE.seq.csv\n"
@@ -67,6 +70,16 @@ int cmd_train_multidc(int argc, char **argv) {
         if (!strcmp(opt, "--token-only")) {
             const char *val = cli_value("train", argc, argv, &i);
             if (!val || cli_parse_float("train", opt, val, 0, 1, 0, &token_only)) return CLI_USAGE;
+            continue;
+        }
+        if (!strcmp(opt, "--token-init")) {
+            const char *val = cli_value("train", argc, argv, &i);
+            if (!val) return CLI_USAGE;
+            if (strcmp(val, "base") && strcmp(val, "words")) {
+                cli_error("train: --token-init: '%s' is neither 'base' nor 'words'", val);
+                return CLI_USAGE;
+            }
+            s.token_init_words = !strcmp(val, "words");
             continue;
         }
         if (strcmp(opt, "--base") && strcmp(opt, "--data") && strcmp(opt, "--out")) {

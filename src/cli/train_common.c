@@ -256,7 +256,8 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
     spec.motion = 1;
     spec.n_tokens = gl_multidc_tokens(d, &spec.tokens);
     if (gl_lora_new(&l, m, &spec, s->t.seed, msg, sizeof msg) || gl_lora_set_dropout(l, s->lora_dropout) ||
-        gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
+        gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg) ||
+        (s->token_init_words && gl_multidc_init_token_rows(d, l, m, msg, sizeof msg))) {
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }
@@ -271,6 +272,7 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
     printf("adapter: rank %d, alpha %g, %d modules, motion branch, %d token%s", s->rank, (double)s->alpha,
            gl_lora_module_count(l), spec.n_tokens, spec.n_tokens == 1 ? "" : "s");
     if (s->lora_dropout > 0) printf(", dropout %g on its input", (double)s->lora_dropout);
+    if (s->token_init_words) printf(", tokens from their captions' words");
     printf("\n");
     for (int k = 0; k < 2; k++) {
         const int stage = k == 0 ? GL_MULTIDC_SET : GL_MULTIDC_SEQUENCE;

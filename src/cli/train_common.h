@@ -58,6 +58,7 @@ typedef struct cli_stages {
     int rank;
     float alpha;
     float lora_dropout;      /* on the new adapter's input while it trains (default 0) */
+    int token_init_words;    /* tokens start from their captions' words (gl_multidc_init_token_rows) */
     int resume;
     int64_t checkpoint_every;
     gl_train_opts t;         /* batch, seed, lr (steps, warm-up, checkpoint, log: set here) */

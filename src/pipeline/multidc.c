@@ -441,6 +441,41 @@ int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen) 
     return GL_OK;
 }
 
+int gl_multidc_init_token_rows(const gl_multidc *d, gl_lora *l, gl_dit *m, char *msg, size_t msglen) {
+    const int32_t *ids;
+    const int n = gl_lora_tokens(l, &ids), rows = gl_lora_token_rows(l);
+    gl_params *mp = gl_dit_params(m);
+    const int ti = gl_params_find(mp, "text.token_embed.weight");
+    if (rows < 0 || ti < 0) {
+        snprintf(msg, msglen, "multidc: the adapter has no token rows, or the model no token table");
+        return GL_EINVAL;
+    }
+    const gl_tensor table = gl_params_tensor(mp, ti), R = gl_params_tensor(gl_lora_params(l), rows);
+    const int64_t w = d->cfg.text_width;
+    for (int i = 0; i < n; i++) {
+        const mdc_concept *cc = NULL;
+        for (int64_t k = 0; k < d->n_concepts && !cc; k++)
+            if (d->concepts[k].token == ids[i]) cc = &d->concepts[k];
+        if (!cc) {
+            snprintf(msg, msglen, "multidc: the adapter's token %s is none of the data set's concepts",
+                     gl_token_text(d->tok, ids[i]));
+            return GL_EINVAL;
+        }
+        const mdc_video *v = &d->videos[cc->first]; /* the plain clip: the caption's words */
+        float *row = R.data + (int64_t)i * w;
+        int64_t words = 0;
+        memset(row, 0, (size_t)w * sizeof(float));
+        for (int64_t j = 0; j < v->n_tokens; j++) {
+            if (v->tokens[j] == cc->token) continue;
+            const float *e = table.data + (int64_t)v->tokens[j] * w;
+            for (int64_t c = 0; c < w; c++) row[c] += e[c];
+            words++;
+        }
+        for (int64_t c = 0; c < w && words > 0; c++) row[c] /= (float)words;
+    }
+    return GL_OK;
+}
+
 /* ---- stages ----------------------------------------------------------------------- */
 
 int gl_lora_set_stage(gl_lora *l, int stage) {
