@@ -1,4 +1,5 @@
-/* nn/linear.c: the linear layer, out = inp . w^T + b, through OpenBLAS sgemm, or in
+/* nn/linear.c: the linear layer, out = inp . w^T + b, through oneDNN's f32 matmul (or
+ * OpenBLAS sgemm when oneDNN refuses, or with GRIDLORA_F32_MATMUL=openblas), or in
  * GL_PRECISION_BF16 through oneDNN's bf16 matmul (nn/matmul.c), float32 accumulation.
  * The batch of every call is folded into the rows (N = B*T), so one product serves it. */
 #include <limits.h>
@@ -16,13 +17,18 @@ static int blas_dim(int64_t n) {
     return (int)n;
 }
 
+typedef int (*mm_fn)(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
+                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
+
+static int onednn_f32(void) { return gl__f32_matmul_onednn(); }
+
 void gl_linear_forward(float *out, const float *inp, const float *w, const float *b,
                        int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
     /* out = inp . w^T: w [OC,IC] read as [IC,OC] through strides (1, IC) */
-    if (IC > 0 && gl_get_precision() == GL_PRECISION_BF16 &&
-        gl__matmul_bf16(out, OC, inp, IC, 1, w, 1, IC, b, N, OC, IC, 0) == GL_OK)
-        return;
+    mm_fn mm = IC == 0 ? NULL : gl_get_precision() == GL_PRECISION_BF16 ? gl__matmul_bf16
+                                : onednn_f32() ? gl__matmul_f32 : NULL;
+    if (mm && mm(out, OC, inp, IC, 1, w, 1, IC, b, N, OC, IC, 0) == GL_OK) return;
     float beta = 0.0f;
     if (b) {
 #pragma omp parallel for schedule(static)
@@ -57,12 +63,12 @@ static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
-    const int bf16 = IC > 0 && gl_get_precision() == GL_PRECISION_BF16;
+    /* the engine for both products: oneDNN bf16, oneDNN f32, or none (sgemm below) */
+    mm_fn mm = IC == 0 ? NULL : gl_get_precision() == GL_PRECISION_BF16 ? gl__matmul_bf16
+                                : onednn_f32() ? gl__matmul_f32 : NULL;
     /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
-    if (bf16 && dinp && gl__matmul_bf16(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK)
-        dinp = NULL;
-    if (bf16 && dw && gl__matmul_bf16(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK)
-        dw = NULL;
+    if (mm && dinp && mm(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK) dinp = NULL;
+    if (mm && dw && mm(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK) dw = NULL;
     if (dinp && IC > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_dim(N), blas_dim(IC),
                     blas_dim(OC), 1.0f, dout, blas_dim(OC), w, blas_dim(IC), 1.0f, dinp,

@@ -27,13 +27,14 @@ enum { PRECISION_UNSET = -1, CACHE_MAX = 128 };
 
 typedef struct entry {
     int64_t M, N, K, ars, acs, brs, bcs, ldc;
-    int acc, bias;
+    int acc, bias, f32; /* f32: float32 operands (gl__matmul_f32), else bf16 */
     dnnl_primitive_t prim;
     dnnl_memory_t src, wei, dst, b;
 } entry;
 
 static struct {
     int precision;
+    int f32_engine;     /* gl__f32_matmul_onednn: -1 until read */
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     uint16_t *ws;       /* bf16 copies of A then B */
@@ -51,7 +52,7 @@ static struct {
     int sp_threads;
     void *cws;              /* gl__bf16_workspace */
     size_t cws_len;
-} S = {.precision = PRECISION_UNSET};
+} S = {.precision = PRECISION_UNSET, .f32_engine = -1};
 
 struct gl__mm {
     int64_t M, N, K, ars, acs, brs, bcs, ldc;
@@ -168,22 +169,23 @@ static int md2(dnnl_memory_desc_t *md, int64_t r, int64_t c, int64_t rs, int64_t
 
 /* The cached primitive for this product, made on first use; NULL if oneDNN refuses. */
 static entry *lookup(int64_t M, int64_t N, int64_t K, int64_t ars, int64_t acs, int64_t brs, int64_t bcs,
-                     int64_t ldc, int acc, int bias) {
+                     int64_t ldc, int acc, int bias, int f32) {
     for (int i = 0; i < S.n_cache; i++) {
         entry *e = &S.cache[i];
         if (e->M == M && e->N == N && e->K == K && e->ars == ars && e->acs == acs && e->brs == brs &&
-            e->bcs == bcs && e->ldc == ldc && e->acc == acc && e->bias == bias)
+            e->bcs == bcs && e->ldc == ldc && e->acc == acc && e->bias == bias && e->f32 == f32)
             return e;
     }
     if (engine_up()) return NULL;
-    if (S.n_cache == CACHE_MAX) return NULL; /* more shapes than any model here has: fp32 */
-    entry e = {M, N, K, ars, acs, brs, bcs, ldc, acc, bias, NULL, NULL, NULL, NULL, NULL};
+    if (S.n_cache == CACHE_MAX) return NULL; /* more shapes than any model here has: sgemm */
+    entry e = {M, N, K, ars, acs, brs, bcs, ldc, acc, bias, f32, NULL, NULL, NULL, NULL, NULL};
+    const dnnl_data_type_t t = f32 ? dnnl_f32 : dnnl_bf16;
     dnnl_memory_desc_t a_md, b_md, c_md, bias_md;
     dnnl_matmul_desc_t desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    int ok = !md2(&a_md, M, K, ars, acs, dnnl_bf16) && !md2(&b_md, K, N, brs, bcs, dnnl_bf16) &&
+    int ok = !md2(&a_md, M, K, ars, acs, t) && !md2(&b_md, K, N, brs, bcs, t) &&
              !md2(&c_md, M, N, ldc, 1, dnnl_f32) && !md2(&bias_md, 1, N, N, 1, dnnl_f32);
     ok = ok && dnnl_matmul_desc_init(&desc, &a_md, &b_md, bias ? &bias_md : NULL, &c_md) == dnnl_success;
     ok = ok && dnnl_primitive_attr_create(&attr) == dnnl_success;
@@ -213,6 +215,19 @@ static entry *lookup(int64_t M, int64_t N, int64_t K, int64_t ars, int64_t acs, 
     return &S.cache[S.n_cache++];
 }
 
+/* Runs a cached product on the caller's operands (bf16 or float32, as e was made). */
+static int execute(entry *e, float *c, const void *a, const void *b, const float *bias) {
+    dnnl_memory_set_data_handle(e->src, (void *)a);
+    dnnl_memory_set_data_handle(e->wei, (void *)b);
+    dnnl_memory_set_data_handle(e->dst, c);
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->wei}, {DNNL_ARG_DST, e->dst},
+                               {DNNL_ARG_BIAS, e->b}};
+    if (bias) dnnl_memory_set_data_handle(e->b, (void *)bias);
+    if (dnnl_primitive_execute(e->prim, S.stream, bias ? 4 : 3, args) != dnnl_success) return GL_EINVAL;
+    dnnl_stream_wait(S.stream);
+    return GL_OK;
+}
+
 int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc) {
     GL_ASSERT(M > 0 && N > 0 && K > 0);
@@ -224,19 +239,26 @@ int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t 
         S.ws = w;
         S.ws_len = (size_t)(na + nb);
     }
-    entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL);
+    entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL, 0);
     if (!e) return GL_EINVAL;
     convert(S.ws, a, na);
     convert(S.ws + na, b, nb);
-    dnnl_memory_set_data_handle(e->src, S.ws);
-    dnnl_memory_set_data_handle(e->wei, S.ws + na);
-    dnnl_memory_set_data_handle(e->dst, c);
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->wei}, {DNNL_ARG_DST, e->dst},
-                               {DNNL_ARG_BIAS, e->b}};
-    if (bias) dnnl_memory_set_data_handle(e->b, (void *)bias);
-    if (dnnl_primitive_execute(e->prim, S.stream, bias ? 4 : 3, args) != dnnl_success) return GL_EINVAL;
-    dnnl_stream_wait(S.stream);
-    return GL_OK;
+    return execute(e, c, S.ws, S.ws + na, bias);
+}
+
+int gl__matmul_f32(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
+                   int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc) {
+    GL_ASSERT(M > 0 && N > 0 && K > 0);
+    entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL, 1);
+    return e ? execute(e, c, a, b, bias) : GL_EINVAL;
+}
+
+int gl__f32_matmul_onednn(void) {
+    if (S.f32_engine < 0) {
+        const char *s = getenv("GRIDLORA_F32_MATMUL");
+        S.f32_engine = !(s && !strcmp(s, "openblas"));
+    }
+    return S.f32_engine;
 }
 
 /* ---- products run concurrently from OpenMP threads -------------------------------------- */

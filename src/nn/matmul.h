@@ -14,6 +14,16 @@
 int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
 
+/* The same product on float32 operands, read in place (no copies), through oneDNN's f32
+ * matmul, which at the model's shapes ran 5-100% faster than OpenBLAS's sgemm
+ * (bench/RESULTS.md). Same returns; GL_EINVAL: the caller takes sgemm. */
+int gl__matmul_f32(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
+                   int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
+
+/* Whether fp32 linear products go through gl__matmul_f32 (1, the default) or straight to
+ * sgemm (0: GRIDLORA_F32_MATMUL=openblas, read once), for comparing the two. */
+int gl__f32_matmul_onednn(void);
+
 /* dst[i] = bf16(src[i] * scale), round to nearest even, n elements. gl__bf16_convert
  * splits long arrays over the OpenMP threads; the _serial one is for inside a parallel
  * region, where a nested region would only add its overhead. */
