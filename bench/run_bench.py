@@ -24,16 +24,17 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def env_for(precision):
+def env_for(precision, extra=None):
     e = dict(os.environ)
+    e.update(extra or {})
     e.pop("OPENBLAS_CORETYPE", None)
     e.pop("OPENBLAS_L2_SIZE", None)
     e["GRIDLORA_PRECISION"] = precision
     return e
 
 
-def run(cmd, precision="fp32"):
-    p = subprocess.run(cmd, env=env_for(precision), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def run(cmd, precision="fp32", extra=None):
+    p = subprocess.run(cmd, env=env_for(precision, extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.stderr.write(p.stderr)
         raise SystemExit(f"run_bench: {' '.join(cmd)} failed ({p.returncode})")
@@ -118,6 +119,8 @@ def main(argv):
             out = run([bm, phase] + dims + [str(reps)], prec)[0]
             r["c_" + prec] = out if out["precision"] == prec else None
             r["py_" + prec] = run(py + [weights, phase, prec] + dims + [str(reps)])[0]
+        # the fp32 linear products through sgemm instead of oneDNN, for the side-by-side ratio
+        r["c_fp32_sgemm"] = run([bm, phase] + dims + [str(reps)], "fp32", {"GRIDLORA_F32_MATMUL": "openblas"})[0]
         rows.append((label, r))
         res[(phase, shp)] = r
     grid = {prec: run([bm, "grid", str(steps)], prec)[0] for prec in ("fp32", "bf16")}
@@ -140,9 +143,13 @@ def main(argv):
     print(f"  best fp32 at the model's shapes (OpenBLAS or oneDNN): {peak['gflops']:.1f} ({peak['at']})")
     print()
     print("seconds (best of %d) and GFLOP/s (model FLOPs: bench_model.c's formula)" % reps)
-    print(f"{'step':30} {'C fp32':>16} {'C bf16':>16} {'PyTorch fp32':>16} {'PyTorch bf16':>16}")
+    print(f"{'step':30} {'C fp32':>16} {'C bf16':>16} {'PyTorch fp32':>16} {'PyTorch bf16':>16}"
+          f" {'C fp32, sgemm':>16}")
     for label, r in rows:
-        print(f"{label:30} {cell(r['c_fp32'])} {cell(r['c_bf16'])} {cell(r['py_fp32'])} {cell(r['py_bf16'])}")
+        print(f"{label:30} {cell(r['c_fp32'])} {cell(r['c_bf16'])} {cell(r['py_fp32'])} {cell(r['py_bf16'])}"
+              f" {cell(r['c_fp32_sgemm'])}")
+    print("(C fp32: linear layers through oneDNN's f32 matmul, the default; C fp32, sgemm: the same"
+          " through OpenBLAS, GRIDLORA_F32_MATMUL=openblas)")
     for prec in ("fp32", "bf16"):
         g = grid[prec]
         if g["precision"] == prec:
