@@ -72,6 +72,15 @@ static void write_set(const char *dir, const gl_dit_config *c, int64_t count) {
     if (gl_dataset_write(dir, &p, msg, sizeof msg)) fail_msg("gl_dataset_write: %s", msg);
 }
 
+/* The prompt write_set's manifest gives concept k's variant (of two concepts, seed 5). */
+static void manifest_caption(int64_t k, int variant, char cap[GL_CAPTION_MAX]) {
+    gl_concept a, b;
+    gl_concept_sample(&a, gl_dataset_concept_seed(5, k), GL_SPLIT_TRAIN);
+    gl_concept_sample(&b, gl_dataset_concept_seed(5, 1 - k), GL_SPLIT_TRAIN);
+    int64_t toks[2] = {k, 1 - k};
+    assert_int_equal(gl_variant_caption(&a, &b, variant, toks, cap, GL_CAPTION_MAX), GL_OK);
+}
+
 typedef struct batch {
     gl_train_batch b;
 } batch;
@@ -163,12 +172,8 @@ static void clips_are_static_or_ordered_with_their_tokens(void **s) {
                 int has = 0;
                 for (int32_t j = 0; j < bt.b.text_lens[i]; j++) has |= text[j] == ids[it->concept];
                 assert_true(has);
-                gl_concept a, b;
-                gl_concept_sample(&a, gl_dataset_concept_seed(5, it->concept), GL_SPLIT_TRAIN);
-                gl_concept_sample(&b, gl_dataset_concept_seed(5, 1 - it->concept), GL_SPLIT_TRAIN);
                 char cap[GL_CAPTION_MAX];
-                int64_t toks[2] = {it->concept, 1 - it->concept};
-                assert_int_equal(gl_variant_caption(&a, &b, it->variant, toks, cap, sizeof cap), GL_OK);
+                manifest_caption(it->concept, it->variant, cap);
                 assert_string_equal(it->caption, cap);
                 /* pixels: the file's frames in order, or its frame it->frame held still */
                 gl_video v = {0};
@@ -203,7 +208,6 @@ static void clips_are_static_or_ordered_with_their_tokens(void **s) {
     tmp_remove(&t);
 }
 
-/* Loads a directory expected to fail; msg must contain the needle. */
 /* Rate 1: every plain clip is captioned with its token alone, the variants keep their
  * prompts and the pixels are those of rate 0 (only the caption changes). Rate 0 draws
  * nothing more: its batches equal a source never set. Rates outside [0, 1] fail. */
@@ -297,12 +301,8 @@ static void token_rows_start_from_their_captions_words(void **s) {
     const float *table = gl_params_tensor(mp, gl_params_find(mp, "text.token_embed.weight")).data;
     const float *rows = gl_params_tensor(lp, gl_lora_token_rows(l)).data;
     for (int64_t k = 0; k < 2; k++) {
-        gl_concept a, b;
-        gl_concept_sample(&a, gl_dataset_concept_seed(5, k), GL_SPLIT_TRAIN);
-        gl_concept_sample(&b, gl_dataset_concept_seed(5, 1 - k), GL_SPLIT_TRAIN);
         char cap[GL_CAPTION_MAX];
-        int64_t toks[2] = {k, 1 - k};
-        assert_int_equal(gl_variant_caption(&a, &b, GL_VARIANT_PLAIN, toks, cap, sizeof cap), GL_OK);
+        manifest_caption(k, GL_VARIANT_PLAIN, cap);
         int32_t ids[GL_CAPTION_MAX];
         int64_t n = 0;
         assert_int_equal(gl_tokenize(tk, cap, ids, GL_CAPTION_MAX, &n, msg, sizeof msg), GL_OK);
@@ -334,6 +334,7 @@ static void token_rows_start_from_their_captions_words(void **s) {
     tmp_remove(&t);
 }
 
+/* Loads a directory expected to fail; msg must contain the needle. */
 static void expect_error(const char *dir, const gl_dit_config *c, int code, const char *needle) {
     gl_multidc *d = NULL;
     char msg[512] = "";

@@ -15,8 +15,7 @@ static void usage(FILE *f) {
             "usage: gridlora train multidc --base FILE --data DIR --out FILE.safetensors\n"
             "                              [--set-steps N] [--seq-steps M] [--rank R] [--alpha A]\n"
             "                              [--lora-dropout P] [--token-only P] [--token-init base|words]\n"
-            "                              [--batch B] [--seed S] [--lr X]\n"
-            "                              [--log FILE.csv]\n"
+            "                              [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
             "                              [--checkpoint-every K] [--resume] [--threads T]\n"
             "Trains a Multi-DC LoRA on a frozen base: one adapter for every concept of a data set,\n"
             "each named by its own token (<c0>, <c1>, ... from the manifest), whose embedding is\n"
@@ -120,8 +119,9 @@ int cmd_train_multidc(int argc, char **argv) {
         cli_error("train: %s", msg);
         goto end;
     }
-    printf("train multidc: base %s (%lld parameters, frozen); %lld concepts, %lld videos; token alone for %g of the plain clips\n", base,
-           (long long)gl_params_numel(gl_dit_params(m)), (long long)gl_multidc_concepts(d),
+    printf("train multidc: base %s (%lld parameters, frozen); %lld concepts, %lld videos; "
+           "token alone for %g of the plain clips\n",
+           base, (long long)gl_params_numel(gl_dit_params(m)), (long long)gl_multidc_concepts(d),
            (long long)gl_multidc_videos(d), token_only);
     double secs = 0;
     rc = cli_run_stages(m, d, &s, &secs);

@@ -20,14 +20,18 @@ static int blas_dim(int64_t n) {
 typedef int (*mm_fn)(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                      int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
 
-static int onednn_f32(void) { return gl__f32_matmul_onednn(); }
+/* The engine of a layer's products: oneDNN bf16, oneDNN f32, or NULL for sgemm. */
+static mm_fn engine(int64_t IC) {
+    if (IC == 0) return NULL;
+    if (gl_get_precision() == GL_PRECISION_BF16) return gl__matmul_bf16;
+    return gl__f32_matmul_onednn() ? gl__matmul_f32 : NULL;
+}
 
 void gl_linear_forward(float *out, const float *inp, const float *w, const float *b,
                        int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
     /* out = inp . w^T: w [OC,IC] read as [IC,OC] through strides (1, IC) */
-    mm_fn mm = IC == 0 ? NULL : gl_get_precision() == GL_PRECISION_BF16 ? gl__matmul_bf16
-                                : onednn_f32() ? gl__matmul_f32 : NULL;
+    mm_fn mm = engine(IC);
     if (mm && mm(out, OC, inp, IC, 1, w, 1, IC, b, N, OC, IC, 0) == GL_OK) return;
     float beta = 0.0f;
     if (b) {
@@ -63,9 +67,7 @@ static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
-    /* the engine for both products: oneDNN bf16, oneDNN f32, or none (sgemm below) */
-    mm_fn mm = IC == 0 ? NULL : gl_get_precision() == GL_PRECISION_BF16 ? gl__matmul_bf16
-                                : onednn_f32() ? gl__matmul_f32 : NULL;
+    mm_fn mm = engine(IC); /* NULL, or a product it refused: sgemm below */
     /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
     if (mm && dinp && mm(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK) dinp = NULL;
     if (mm && dw && mm(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK) dw = NULL;

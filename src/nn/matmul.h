@@ -15,8 +15,9 @@ int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t 
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
 
 /* The same product on float32 operands, read in place (no copies), through oneDNN's f32
- * matmul, which at the model's shapes ran 5-100% faster than OpenBLAS's sgemm
- * (bench/RESULTS.md). Same returns; GL_EINVAL: the caller takes sgemm. */
+ * matmul: as fast as OpenBLAS's sgemm at the model's shapes on an idle machine, and
+ * unaffected by OpenBLAS's kernel choice (bench/RESULTS.md, entry 4). Same returns;
+ * GL_EINVAL: the caller takes sgemm. */
 int gl__matmul_f32(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                    int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
 
