@@ -12,7 +12,8 @@
  * Under GL_PRECISION_BF16 the six tile products (q k^T and P v forward; q k^T, P^T dout,
  * dout v^T, dS k and dS^T q backward) run through oneDNN's bf16 matmul (nn/matmul.h,
  * float32 accumulation and output) on bf16 copies of q, k, v and dout made once per
- * call; P and dS are rounded to bf16 per tile. Softmax, its statistics and every
+ * call; P and dS are rounded to bf16 row by row as they are made (row_exp,
+ * row_dsoftmax_bf16), not in passes of their own. Softmax, its statistics and every
  * output stay float32, and the fp32 path is the same code with sgemm as before. */
 #include <limits.h>
 #include <math.h>
@@ -202,9 +203,22 @@ static float row_mask_max(float *s, const uint8_t *m, int64_t n) {
     return mx;
 }
 
+#if GL_HAVE_AVX512 && defined(__AVX512BF16__)
+#define FUSED_BF16 1
+/* The first `t` lanes of v rounded to bf16 (nearest even, as gl__bf16_convert). */
+static inline void store_bf16(uint16_t *dst, __m512 v, __mmask16 t) {
+    _mm256_mask_storeu_epi16(dst, t, (__m256i)_mm512_cvtneps_pbh(v));
+}
+#else
+#define FUSED_BF16 0
+#endif
+
 /* s = exp(s - sub) for allowed entries, 0 for masked ones (exactly); returns the sum.
- * sub must be finite. */
-static float row_exp(float *s, const uint8_t *m, int64_t n, float sub) {
+ * sub must be finite. pb, when not NULL, also receives the row in bf16 (the bf16 path's
+ * P, rounded here while the row is in registers rather than in a pass of its own);
+ * with keep_f32 0 the float row is then not written back (the forward needs only the
+ * sum and the bf16 row). */
+static float row_exp(float *s, uint16_t *pb, int keep_f32, const uint8_t *m, int64_t n, float sub) {
     int64_t j = 0;
     float sum = 0.0f;
 #if GL_HAVE_AVX512
@@ -214,7 +228,11 @@ static float row_exp(float *s, const uint8_t *m, int64_t n, float sub) {
         __mmask16 t = gl__tail16(w), a = m ? gl__mask16(m + j, w) & t : t;
         __m512 p = gl__exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, s + j), vsub));
         p = _mm512_maskz_mov_ps(a, p);
-        _mm512_mask_storeu_ps(s + j, t, p);
+#if FUSED_BF16
+        if (pb) store_bf16(pb + j, p, t);
+        if (keep_f32 || !pb)
+#endif
+            _mm512_mask_storeu_ps(s + j, t, p);
         vs = _mm512_add_ps(vs, p);
     }
     sum = _mm512_reduce_add_ps(vs);
@@ -223,12 +241,33 @@ static float row_exp(float *s, const uint8_t *m, int64_t n, float sub) {
         s[j] = (!m || m[j]) ? gl__expf(s[j] - sub) : 0.0f;
         sum += s[j];
     }
+#if !FUSED_BF16
+    if (pb) gl__bf16_convert_serial(pb, s, n, 1.0f);
+#endif
+    (void)keep_f32;
     return sum;
 }
 
 /* ds = p * (ds - dvec), elementwise over a row (p = 0 where masked, so those stay 0). */
 static void row_dsoftmax(float *ds, const float *p, int64_t n, float dvec) {
     for (int64_t j = 0; j < n; j++) ds[j] = p[j] * (ds[j] - dvec);
+}
+
+/* The same, written only as bf16 to dsb (the bf16 path's dS: its products read nothing
+ * else). dp is left as it was. */
+static void row_dsoftmax_bf16(uint16_t *dsb, float *dp, const float *p, int64_t n, float dvec) {
+#if FUSED_BF16
+    const __m512 vd = _mm512_set1_ps(dvec);
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 t = gl__tail16(n - j < 16 ? (long)(n - j) : 16);
+        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(t, p + j),
+                                 _mm512_sub_ps(_mm512_maskz_loadu_ps(t, dp + j), vd));
+        store_bf16(dsb + j, x, t);
+    }
+#else
+    row_dsoftmax(dp, p, n, dvec);
+    gl__bf16_convert_serial(dsb, dp, n, 1.0f);
+#endif
 }
 
 /* Head size 0: every score is 0, so an allowed row's softmax is uniform over its allowed
@@ -304,23 +343,23 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
                 const uint8_t *mr = mb ? mb + (i0 + r) * Tk + j0 : NULL;
                 float mnew = row_mask_max(s, mr, bk);
                 if (mrow[r] > mnew) mnew = mrow[r];
+                uint16_t *pr = bf ? pl.pb + (size_t)tid * pl.per16 + r * bk : NULL;
                 if (mnew == -INFINITY) { /* nothing allowed yet: the row adds nothing */
                     memset(s, 0, (size_t)bk * sizeof(float));
+                    if (pr) memset(pr, 0, (size_t)bk * sizeof(uint16_t));
                     continue;
                 }
                 /* Online softmax: rescale what earlier tiles summed to the new max. */
                 float alpha = mrow[r] == -INFINITY ? 0.0f : expf(mrow[r] - mnew);
-                float sum = row_exp(s, mr, bk, mnew);
+                float sum = row_exp(s, pr, 0, mr, bk, mnew);
                 lrow[r] = lrow[r] * alpha + sum;
                 mrow[r] = mnew;
                 if (alpha != 1.0f)
                     for (int64_t e = 0; e < D; e++) O[r * D + e] *= alpha;
             }
             /* O += P v_tile */
-            if (bf) {
-                uint16_t *Pb = pl.pb + (size_t)tid * pl.per16;
-                gl__bf16_convert_serial(Pb, S, bq * bk, 1.0f);
-                tile_run(&pl, MM_PV, bq, bk, tid, O, Pb, pl.v + (b * Tk + j0) * C + h * D);
+            if (bf) { /* P was rounded to bf16 by row_exp */
+                tile_run(&pl, MM_PV, bq, bk, tid, O, pl.pb + (size_t)tid * pl.per16, pl.v + (b * Tk + j0) * C + h * D);
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, id, (int)bk, 1.0f, S, (int)bk,
                             vb + j0 * C, ldx, 1.0f, O, id);
@@ -410,15 +449,16 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                 for (int64_t r = 0; r < bq; r++) {
                     float *p = P + r * bk;
                     const float l = lb[i0 + r];
+                    uint16_t *pr = bf ? Pb + r * bk : NULL;
                     if (l == -INFINITY) { /* a row that attends nothing passes nothing */
                         memset(p, 0, (size_t)bk * sizeof(float));
+                        if (pr) memset(pr, 0, (size_t)bk * sizeof(uint16_t));
                         continue;
                     }
-                    row_exp(p, mb ? mb + (i0 + r) * Tk + j0 : NULL, bk, l);
+                    row_exp(p, pr, 1, mb ? mb + (i0 + r) * Tk + j0 : NULL, bk, l);
                 }
-                /* dv_tile += P^T dout_tile */
+                /* dv_tile += P^T dout_tile (P rounded to bf16 by row_exp) */
                 if (dv && bf) {
-                    gl__bf16_convert_serial(Pb, P, bq * bk, 1.0f);
                     tile_run(&pl, MM_DV, bq, bk, tid, dv + ko, Pb, pl.g + qo);
                 } else if (dv) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)bk, id, (int)bq, 1.0f, P, (int)bk,
@@ -436,11 +476,13 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                     float dot = 0.0f;
                     if (one_tile)
                         for (int64_t j = 0; j < bk; j++) dot += p[j] * dS[r * bk + j];
-                    row_dsoftmax(dS + r * bk, p, bk, one_tile ? dot : Dvec[i0 + r]);
+                    if (bf)
+                        row_dsoftmax_bf16(dSb + r * bk, dS + r * bk, p, bk, one_tile ? dot : Dvec[i0 + r]);
+                    else
+                        row_dsoftmax(dS + r * bk, p, bk, one_tile ? dot : Dvec[i0 + r]);
                 }
                 /* dq_tile += scale dS k_tile;  dk_tile += scale dS^T q_tile */
                 if (bf) {
-                    gl__bf16_convert_serial(dSb, dS, bq * bk, 1.0f);
                     if (dq) tile_run(&pl, MM_DQ, bq, bk, tid, dq + qo, dSb, pl.ks + ko);
                     if (dk) tile_run(&pl, MM_DK, bq, bk, tid, dk + ko, dSb, pl.qs + qo);
                     continue;

@@ -64,10 +64,34 @@ static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
     }
 }
 
+/* The bf16 backward: dout feeds both products, so it is rounded once, not once per
+ * product as gl__matmul_bf16 would. Clears *dinp / *dw for each product done; a
+ * product oneDNN refuses is left for sgemm. */
+static void backward_bf16(float **dinp, float **dw, const float *dout, const float *inp, const float *w,
+                          int64_t N, int64_t IC, int64_t OC) {
+    uint16_t *d16 = gl__bf16_operands(N * OC + (*dinp ? IC * OC : 0) + (*dw ? N * IC : 0));
+    if (!d16) return;
+    gl__bf16_convert(d16, dout, N * OC, 1.0f);
+    uint16_t *o16 = d16 + N * OC;
+    if (*dinp) {
+        gl__bf16_convert(o16, w, IC * OC, 1.0f);
+        if (gl__matmul_bf16_rounded(*dinp, IC, d16, OC, 1, o16, IC, 1, NULL, N, IC, OC, 1) == GL_OK) *dinp = NULL;
+        o16 += IC * OC;
+    }
+    if (*dw) {
+        gl__bf16_convert(o16, inp, N * IC, 1.0f);
+        if (gl__matmul_bf16_rounded(*dw, IC, d16, 1, OC, o16, IC, 1, NULL, OC, IC, N, 1) == GL_OK) *dw = NULL;
+    }
+}
+
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
     mm_fn mm = engine(IC); /* NULL, or a product it refused: sgemm below */
+    if (mm == gl__matmul_bf16 && (dinp || dw)) {
+        backward_bf16(&dinp, &dw, dout, inp, w, N, IC, OC);
+        mm = NULL;
+    }
     /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
     if (mm && dinp && mm(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK) dinp = NULL;
     if (mm && dw && mm(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK) dw = NULL;

@@ -228,22 +228,36 @@ static int execute(entry *e, float *c, const void *a, const void *b, const float
     return GL_OK;
 }
 
+uint16_t *gl__bf16_operands(int64_t n) {
+    GL_ASSERT(n >= 0);
+    if ((size_t)n > S.ws_len) {
+        uint16_t *w = realloc(S.ws, (size_t)n * sizeof(uint16_t));
+        if (!w) return NULL;
+        S.ws = w;
+        S.ws_len = (size_t)n;
+    }
+    return S.ws;
+}
+
+int gl__matmul_bf16_rounded(float *c, int64_t ldc, const uint16_t *a, int64_t ars, int64_t acs, const uint16_t *b,
+                            int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc) {
+    GL_ASSERT(M > 0 && N > 0 && K > 0);
+    entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL, 0);
+    return e ? execute(e, c, a, b, bias) : GL_EINVAL;
+}
+
 int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc) {
     GL_ASSERT(M > 0 && N > 0 && K > 0);
     /* A and B are dense (one of their strides is 1, the other the row length) */
     const int64_t na = M * K, nb = K * N;
-    if ((size_t)(na + nb) > S.ws_len) {
-        uint16_t *w = realloc(S.ws, (size_t)(na + nb) * sizeof(uint16_t));
-        if (!w) return GL_ENOMEM;
-        S.ws = w;
-        S.ws_len = (size_t)(na + nb);
-    }
+    uint16_t *ws = gl__bf16_operands(na + nb);
+    if (!ws) return GL_ENOMEM;
     entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL, 0);
     if (!e) return GL_EINVAL;
-    convert(S.ws, a, na);
-    convert(S.ws + na, b, nb);
-    return execute(e, c, S.ws, S.ws + na, bias);
+    convert(ws, a, na);
+    convert(ws + na, b, nb);
+    return execute(e, c, ws, ws + na, bias);
 }
 
 int gl__matmul_f32(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,

@@ -14,6 +14,15 @@
 int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
                     int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
 
+/* The same product on operands the caller has already rounded (gl__bf16_convert), so
+ * that one operand serving two products is rounded once (the linear layer's backward
+ * reads its output gradient twice). Same returns. gl__bf16_operands: room for n bf16
+ * values, owned by this file and reused; it is the buffer gl__matmul_bf16 converts into,
+ * so nothing in it survives a gl__matmul_bf16 call. NULL when out of memory. */
+int gl__matmul_bf16_rounded(float *c, int64_t ldc, const uint16_t *a, int64_t ars, int64_t acs, const uint16_t *b,
+                            int64_t brs, int64_t bcs, const float *bias, int64_t M, int64_t N, int64_t K, int acc);
+uint16_t *gl__bf16_operands(int64_t n);
+
 /* The same product on float32 operands, read in place (no copies), through oneDNN's f32
  * matmul: as fast as OpenBLAS's sgemm at the model's shapes on an idle machine, and
  * unaffected by OpenBLAS's kernel choice (bench/RESULTS.md, entry 4). Same returns;
