@@ -53,19 +53,24 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
-/* Forward FLOPs of the model's matrix products for B videos of T tokens:
- *   video tokens N = B T, per token 2 (Pf C + time_dim C + C^2 [time embedding]
- *     + depth (6C^2 adaln + 4C^2 q,k,v,o + 2C^2 cross q,o + 2 C M mlp) + 2C^2 + C Pf)
+/* Forward FLOPs of the model's matrix products for B videos of T tokens carrying U
+ * distinct timesteps (the model runs its timestep path once per distinct timestep):
+ *   video tokens N = B T, per token 2 (Pf C + depth (4C^2 q,k,v,o + 2C^2 cross q,o
+ *     + 2 C M mlp) + C Pf)
+ *   timestep rows U: 2 (time_dim C + C^2 [time embedding] + depth 6C^2 [adaln]
+ *     + 2C^2 [final adaln])
  *   text tokens Nt = B L: 2 (layers (4 Ct^2 + 2 Ct Mt) + Ct C + depth 2 C^2 [cross k,v])
  *   attention per block: 4 B T T C (q k^T and p v) + 4 B T L C (cross),
- *   per text layer 4 B L L Ct. */
-static double bench_flops_forward(const gl_dit_config *c, int64_t B, int64_t T) {
+ *   per text layer 4 B L L Ct.
+ * Until bench/RESULTS.md entry 5 the timestep path was counted per token (U = N), as
+ * the model then computed it. */
+static double bench_flops_forward(const gl_dit_config *c, int64_t B, int64_t T, int64_t U) {
     const double C = (double)c->width, M = (double)(c->mlp_ratio * c->width), Ct = (double)c->text_width;
     const double Mt = (double)(c->mlp_ratio * c->text_width), L = (double)c->text_len;
     const double Pf = (double)(c->patch_t * c->patch_h * c->patch_w * c->channels);
     const double N = (double)(B * T), Nt = (double)B * L, dep = (double)c->depth, tl = (double)c->text_layers;
-    double f = 2 * N * (Pf * C + (double)c->time_dim * C + C * C + dep * (6 * C * C + 4 * C * C + 2 * C * C + 2 * C * M) +
-                        2 * C * C + C * Pf);
+    double f = 2 * N * (Pf * C + dep * (4 * C * C + 2 * C * C + 2 * C * M) + C * Pf);
+    f += 2 * (double)U * ((double)c->time_dim * C + C * C + dep * 6 * C * C + 2 * C * C);
     f += 2 * Nt * (tl * (4 * Ct * Ct + 2 * Ct * Mt) + Ct * C + dep * 2 * C * C);
     f += dep * (4.0 * (double)B * (double)T * (double)T * C + 4.0 * (double)B * (double)T * L * C);
     f += tl * 4.0 * (double)B * L * L * Ct;
@@ -166,7 +171,7 @@ static void run_model(int mode, int64_t B, int64_t F, int64_t H, int64_t W, int 
             if (dt < best) best = dt;
         }
     }
-    const double fwd = bench_flops_forward(gl_dit_cfg(m), B, bb.T);
+    const double fwd = bench_flops_forward(gl_dit_cfg(m), B, bb.T, B); /* a timestep per video */
     const double flops = fwd * (mode == MODE_TRAIN ? 3.0 : mode == MODE_FROZEN ? 2.0 : 1.0);
     const char *names[] = {"train", "frozen", "sample"};
     const char *prec = gl_precision_name(gl_get_precision());
@@ -211,7 +216,8 @@ static void run_grid(int steps) {
     double t0 = now();
     if (gl_sample(m, &so, &req, out, msg, sizeof msg)) die(msg);
     double dt = now() - t0;
-    const double flops = bench_flops_forward(c, 2, T) * steps;
+    /* the guided pair shares its timesteps: the step's and the clean cells' 0 */
+    const double flops = bench_flops_forward(c, 2, T, 2) * steps;
     const char *prec = gl_precision_name(gl_get_precision());
     printf("{\"impl\": \"c\", \"precision\": \"%s\", \"phase\": \"grid\", \"steps\": %d, \"T\": %lld, "
            "\"seconds\": %.3f, \"gflops\": %.2f, \"arena_mb\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %d}\n",

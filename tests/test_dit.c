@@ -84,7 +84,10 @@ typedef struct fixture {
 /* A batch of two 2x8x16 canvases (two cells side by side), random weights everywhere
  * (so no gradient is zero by AdaLN-zero), a prompt of 5 tokens and an empty one; RoPE
  * positions per cell (rope_per_cell 1, the presets') or over the canvas (0). */
-static void setup_rope(fixture *f, int masks, int rope_per_cell) {
+/* per_video_t: one timestep per video (the left cell of video 0 clean, at 0), as
+ * training batches have, so the model's timestep path runs on 3 distinct rows; else
+ * one per token (97 distinct: the path runs per token). */
+static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t) {
     memset(f, 0, sizeof *f);
     gl_dit_config cfg;
     char msg[256];
@@ -113,6 +116,8 @@ static void setup_rope(fixture *f, int masks, int rope_per_cell) {
     tu_fill(&r, f->x, f->n, 1.0);
     tu_fill(&r, f->G, f->n, 1.0);
     for (int64_t i = 0; i < B * T; i++) f->t[i] = (float)tu_uniform(&r);
+    if (per_video_t)
+        for (int64_t i = 0; i < B * T; i++) f->t[i] = f->t[i / T * T];
     for (int64_t i = 0; i < T; i++) f->t[i] = (i % gw) < gw / 2 ? 0.0f : f->t[i]; /* a clean cell */
     f->lens[0] = 5;
     f->lens[1] = 0;
@@ -137,6 +142,7 @@ static void setup_rope(fixture *f, int masks, int rope_per_cell) {
     assert_int_equal(gl_arena_new(&f->arena, bytes), GL_OK);
 }
 
+static void setup_rope(fixture *f, int masks, int rope_per_cell) { setup_full(f, masks, rope_per_cell, 0); }
 static void setup(fixture *f, int masks) { setup_rope(f, masks, 1); }
 
 static void teardown(fixture *f) {
@@ -161,9 +167,9 @@ static double loss_of(fixture *f) {
  * forward. The loss is a sum of ~1500 float outputs: its rounding noise is ~1e-6 of
  * it, over h ~ 1e-2 a few 1e-4 of the gradient; a wrong term errs by far more than the
  * 2e-2 allowed. */
-static void check_gradients(int masks) {
+static void check_gradients(int masks, int per_video_t) {
     fixture f;
-    setup(&f, masks);
+    setup_full(&f, masks, 1, per_video_t);
     gl_params *p = gl_dit_params(f.m);
     loss_of(&f);
     gl_params_zero_grad(p);
@@ -198,8 +204,9 @@ static void check_gradients(int masks) {
     teardown(&f);
 }
 
-static void dit_gradients(void **s) { (void)s; check_gradients(0); }
-static void dit_gradients_masked(void **s) { (void)s; check_gradients(1); }
+static void dit_gradients(void **s) { (void)s; check_gradients(0, 0); }
+static void dit_gradients_masked(void **s) { (void)s; check_gradients(1, 0); }
+static void dit_gradients_per_video_t(void **s) { (void)s; check_gradients(1, 1); }
 
 /* Masks do what they say: with the left cell's queries confined to the left cell,
  * changing the right cell's input leaves the left cell's output unchanged. */
@@ -454,9 +461,9 @@ static void write_case(fixture *f, const char *dir, char *wpath, char *cpath) {
     tu_free(text); tu_free(lens); tu_free(sm); tu_free(cm);
 }
 
-static void run_reference(int masks, int rope_per_cell, const char *mode) {
+static void run_reference(int masks, int rope_per_cell, int per_video_t, const char *mode) {
     fixture f;
-    setup_rope(&f, masks, rope_per_cell);
+    setup_full(&f, masks, rope_per_cell, per_video_t);
     char dir[] = "/tmp/gl_dit_parity_XXXXXX", wpath[512], cpath[512], cmd[2048];
     assert_non_null(mkdtemp(dir));
     write_case(&f, dir, wpath, cpath);
@@ -473,17 +480,19 @@ static void run_reference(int masks, int rope_per_cell, const char *mode) {
 
 /* The C model in float32 against the reference in float64: output and every
  * parameter's gradient within 1e-4 relative (tools/reference_dit.py check). */
-static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, "check"); }
-static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, "check"); }
-static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, "check"); }
+static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, 0, "check"); }
+static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, 0, "check"); }
+static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, 0, "check"); }
+static void dit_matches_pytorch_per_video_t(void **s) { (void)s; run_reference(1, 1, 1, "check"); }
 /* The reference itself against central differences in float64 (torch gradcheck). */
-static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, "gradcheck"); }
+static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, 0, "gradcheck"); }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(config_presets_and_json),
     cmocka_unit_test(config_rejects),
     cmocka_unit_test(dit_gradients),
     cmocka_unit_test(dit_gradients_masked),
+    cmocka_unit_test(dit_gradients_per_video_t),
     cmocka_unit_test(dit_mask_isolates_cell),
     cmocka_unit_test(dit_text_mask_isolates_prompt),
     cmocka_unit_test(dit_init_and_errors),
@@ -492,6 +501,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_matches_pytorch),
     cmocka_unit_test(dit_matches_pytorch_masked),
     cmocka_unit_test(dit_matches_pytorch_canvas_rope),
+    cmocka_unit_test(dit_matches_pytorch_per_video_t),
     cmocka_unit_test(dit_rope_per_cell),
     cmocka_unit_test(reference_gradcheck),
 };

@@ -25,13 +25,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_dit as ref  # noqa: E402
 
 
-def flops_forward(c, B, T):
+def flops_forward(c, B, T, U):
+    """U: distinct timesteps in the batch; the timestep path and the modulations count
+    once per distinct timestep, as the C model computes them (this reference computes
+    them per token: more work than counted)."""
     C, M, Ct = c["width"], c["mlp_ratio"] * c["width"], c["text_width"]
     Mt, L = c["mlp_ratio"] * c["text_width"], c["text_len"]
     Pf = c["patch_t"] * c["patch_h"] * c["patch_w"] * c["channels"]
     N, Nt, dep, tl = B * T, B * L, c["depth"], c["text_layers"]
-    f = 2 * N * (Pf * C + c["time_dim"] * C + C * C + dep * (6 * C * C + 4 * C * C + 2 * C * C + 2 * C * M)
-                 + 2 * C * C + C * Pf)
+    f = 2 * N * (Pf * C + dep * (4 * C * C + 2 * C * C + 2 * C * M) + C * Pf)
+    f += 2 * U * (c["time_dim"] * C + C * C + dep * 6 * C * C + 2 * C * C)
     f += 2 * Nt * (tl * (4 * Ct * Ct + 2 * Ct * Mt) + Ct * C + dep * 2 * C * C)
     f += dep * (4.0 * B * T * T * C + 4.0 * B * T * L * C)
     f += tl * 4.0 * B * L * L * Ct
@@ -85,7 +88,7 @@ def main(argv):
         dt = time.perf_counter() - t0
         if rep > 0:
             times.append(dt)
-    flops = flops_forward(cfg, B, T) * {"train": 3.0, "frozen": 2.0, "sample": 1.0}[phase]
+    flops = flops_forward(cfg, B, T, B) * {"train": 3.0, "frozen": 2.0, "sample": 1.0}[phase]
     best = min(times)
     print(json.dumps({"impl": "pytorch", "precision": prec, "phase": phase, "B": B, "F": F, "H": H, "W": W,
                       "T": T, "reps": reps, "best_s": round(best, 5),

@@ -116,7 +116,9 @@ typedef struct gl_dit_batch {
                                     depend on the split; 0 otherwise; at most 2^24 */
 } gl_dit_batch;
 
-/* Bytes of arena a forward and backward of this batch shape need. */
+/* Bytes of arena a forward and backward of this batch shape need, at the precision set
+ * now: under GL_PRECISION_BF16 it includes bf16 copies of the layers' inputs, which an
+ * arena sized under fp32 goes without (the layers then round their inputs each time). */
 size_t gl_dit_arena_bytes(const gl_dit *m, int64_t B, int64_t F, int64_t H, int64_t W);
 
 /* Predicts v = e - x0 for every element: out [B,F,H,W,channels]. Activations for

@@ -31,6 +31,17 @@ void gl_linear_forward(float *out, const float *inp, const float *w, const float
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC);
 
+/* The same two, keeping under GL_PRECISION_BF16 the input's rounding to bf16 in inp16
+ * [N*IC], so that the layers reading one input and their backward round it once: the
+ * forward writes it there (inp16_ready 0) or reads it from there (1, written by an
+ * earlier call on the same, unchanged input); the backward reads it. Outside bf16, or
+ * with inp16 NULL, they are gl_linear_forward and gl_linear_backward and inp16 is not
+ * touched. */
+void gl_linear_forward_rounded(float *out, const float *inp, uint16_t *inp16, int inp16_ready, const float *w,
+                               const float *b, int64_t N, int64_t IC, int64_t OC);
+void gl_linear_backward_rounded(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                const uint16_t *inp16, const float *w, int64_t N, int64_t IC, int64_t OC);
+
 /* ---- low-rank adapters (LoRA) -------------------------------------------------- */
 
 /* out[N,OC] += scale * (inp[N,IC] . A[r,IC]^T) . B[OC,r]^T, the adapter's share of a

@@ -11,6 +11,7 @@
 #include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/nn.h"
+#include "gridlora/precision.h"
 
 #define NORM_EPS 1e-6f
 
@@ -33,6 +34,10 @@ typedef struct block_a {
     float *ln1, *mean1, *rstd1, *x1m, *q, *k, *v, *qn, *kn, *rq, *rk, *qr, *kr, *lse, *att, *o, *xa;
     float *c1, *cmean, *crstd, *cq, *cqn, *rcq, *ck, *cv, *ckn, *rck, *clse, *ca, *co, *xc;
     float *ln2, *mean2, *rstd2, *x2m, *h1, *hg, *mo;
+    /* bf16 roundings of the video linear layers' inputs (gl_linear_forward_rounded),
+     * made once in the forward for every layer reading them and for the backward;
+     * NULL outside bf16 (or when the arena was sized without them) */
+    uint16_t *x1m16, *att16, *c1_16, *ca16, *x2m16, *hg16;
 } block_a;
 
 typedef struct text_a {
@@ -55,6 +60,13 @@ typedef struct acts {
     uint8_t *tmask, *cmask;
     float *temb_in, *tfin, *tln, *tm, *tr, *ctx;
     float *x_final, *fmod, *fln, *fmean, *frstd, *fm, *fout;
+    /* The timestep path (features, MLP, SiLU, every modulation's linear layer) runs once
+     * per distinct timestep, not per token: U rows, token n's being grp[n] (time_groups).
+     * tu [U] holds the timesteps, urows the U rows of one modulation (forward) or of
+     * its gradient (backward) before they are broadcast to, or summed from, the tokens. */
+    int64_t U;
+    int32_t *grp;
+    float *tu, *urows;
     block_a *blk;   /* [depth], owned by the model */
     text_a *tblk;   /* [text_layers], owned by the model */
     grad_a g;
@@ -122,8 +134,10 @@ static int64_t drop_offset(const gl_dit *m, int64_t N, int64_t IC) {
     return m->drop_first * (N / m->a.B) * IC;
 }
 
-static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
-    gl_linear_forward(out, in, P(m, l.w), l.b >= 0 ? P(m, l.b) : NULL, N, IC, OC);
+/* in16, ready: the input's bf16 rounding (gl_linear_forward_rounded); NULL, 0 for none */
+static void lin_fwd_r(const gl_dit *m, lin l, float *out, const float *in, uint16_t *in16, int ready, int64_t N,
+                      int64_t IC, int64_t OC) {
+    gl_linear_forward_rounded(out, in, in16, ready, P(m, l.w), l.b >= 0 ? P(m, l.b) : NULL, N, IC, OC);
     for (int k = 0; k < m->n_att; k++) {
         const attached *t = &m->att[k];
         int i = t->mod_of[l.w], a, b, b2;
@@ -144,9 +158,9 @@ static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t
     }
 }
 
-static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const float *in, int64_t N,
-                    int64_t IC, int64_t OC) {
-    gl_linear_backward(din, G(m, l.w), G(m, l.b), dout, in, P(m, l.w), N, IC, OC);
+static void lin_bwd_r(const gl_dit *m, lin l, float *din, const float *dout, const float *in, const uint16_t *in16,
+                      int64_t N, int64_t IC, int64_t OC) {
+    gl_linear_backward_rounded(din, G(m, l.w), G(m, l.b), dout, in, in16, P(m, l.w), N, IC, OC);
     for (int k = 0; k < m->n_att; k++) {
         const attached *t = &m->att[k];
         int i = t->mod_of[l.w], a, b, b2;
@@ -171,6 +185,15 @@ static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const
                              gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
         if (p > 0 && din) gl_dropout_backward(din, m->drop_dx, N * IC, p, key, off);
     }
+}
+
+static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
+    lin_fwd_r(m, l, out, in, NULL, 0, N, IC, OC);
+}
+
+static void lin_bwd(const gl_dit *m, lin l, float *din, const float *dout, const float *in, int64_t N,
+                    int64_t IC, int64_t OC) {
+    lin_bwd_r(m, l, din, dout, in, NULL, N, IC, OC);
 }
 
 static int add_param(gl_params *p, const char *name, int ndim, int64_t d0, int64_t d1, int flags, int *rc) {
@@ -321,6 +344,7 @@ typedef struct plan {
     gl_arena *arena; /* NULL: only count bytes */
     size_t bytes;
     int failed;
+    int no16;        /* take16 ran out of room: the bf16 copies are all left out */
 } plan;
 
 static float *take(plan *pl, int64_t n) {
@@ -329,6 +353,17 @@ static float *take(plan *pl, int64_t n) {
     if (!pl->arena) return NULL;
     float *p = gl_arena_alloc(pl->arena, (size_t)n);
     if (!p) pl->failed = 1;
+    return p;
+}
+
+/* n bf16 values that the model can do without: an arena sized before the precision
+ * was set to bf16 has no room for them, and the layers then round as they go. */
+static uint16_t *take16(plan *pl, int64_t n) {
+    const int64_t floats = (n + 1) / 2;
+    pl->bytes += ((size_t)floats * sizeof(float) + 63) / 64 * 64;
+    if (!pl->arena || pl->no16) return NULL;
+    uint16_t *p = (uint16_t *)gl_arena_alloc(pl->arena, (size_t)floats);
+    if (!p) pl->no16 = 1;
     return p;
 }
 
@@ -345,6 +380,9 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     a->te1s = take(pl, N * C);
     a->temb = take(pl, N * C);
     a->st = take(pl, N * C);
+    a->grp = (int32_t *)take(pl, N); /* int32 and float share a size */
+    a->tu = take(pl, N);
+    a->urows = take(pl, N * 6 * C);
     a->rcos = take(pl, T * D / 2);
     a->rsin = take(pl, T * D / 2);
     a->pos = (int32_t *)take(pl, T * 3);            /* int32 and float share a size */
@@ -431,6 +469,21 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     if (pl->arena) {
         ((gl_dit *)mc)->drop_x = dx;
         ((gl_dit *)mc)->drop_dx = ddx;
+    }
+    /* last, so that leaving them out leaves everything above in place */
+    const int bf16 = gl_get_precision() == GL_PRECISION_BF16;
+    for (int64_t i = 0; i < c->depth; i++) {
+        block_a *b = &a->blk[i];
+        b->x1m16 = b->att16 = b->c1_16 = b->ca16 = b->x2m16 = b->hg16 = NULL;
+        if (!bf16) continue;
+        b->x1m16 = take16(pl, N * C); b->att16 = take16(pl, N * C); b->c1_16 = take16(pl, N * C);
+        b->ca16 = take16(pl, N * C); b->x2m16 = take16(pl, N * C); b->hg16 = take16(pl, N * M);
+    }
+    if (pl->no16) { /* all or none: a half-made set would only complicate the reader */
+        for (int64_t i = 0; i < c->depth; i++) {
+            block_a *b = &a->blk[i];
+            b->x1m16 = b->att16 = b->c1_16 = b->ca16 = b->x2m16 = b->hg16 = NULL;
+        }
     }
 }
 
@@ -527,43 +580,137 @@ static void text_block_backward(const gl_dit *m, const text_block_p *p, const te
     gl_layernorm_backward(dh, g->dtl, t->h_in, t->m1, t->r1, Nt, Ct);
 }
 
+/* ---- the timestep path, on distinct timesteps ------------------------------------ */
+
+/* Most batches carry a handful of distinct timesteps (one per video, 0 for clean cells),
+ * so the timestep MLP and the modulations' linear layers run on those rows only and
+ * the modulations are broadcast to the tokens: at the default preset the modulations
+ * are a quarter of a block's linear-layer work. Past MAX_DISTINCT distinct values (a
+ * batch with a timestep per token, as the gradient tests use) finding the groups would
+ * cost more than it saves, and every token is its own row. An adapter on a layer of
+ * this path also keeps every token its own row: its dropout masks are drawn per token. */
+enum { MAX_DISTINCT = 64 };
+
+static int time_path_adapted(const gl_dit *m) {
+    for (int k = 0; k < m->n_att; k++) {
+        const int *mod_of = m->att[k].mod_of;
+        if (mod_of[m->t1.w] >= 0 || mod_of[m->t2.w] >= 0 || mod_of[m->fin_ada.w] >= 0) return 1;
+        for (int64_t i = 0; i < m->cfg.depth; i++)
+            if (mod_of[m->blk[i].ada.w] >= 0) return 1;
+    }
+    return 0;
+}
+
+/* a->U, a->grp and a->tu for the timesteps t [N]; groups in order of first appearance,
+ * values compared bit for bit. */
+static void time_groups(const gl_dit *m, acts *a, const float *t) {
+    const int64_t N = a->N;
+    int64_t U = 0;
+    int grouped = !time_path_adapted(m);
+    for (int64_t n = 0; n < N && grouped; n++) {
+        int64_t u = 0;
+        while (u < U && memcmp(&a->tu[u], &t[n], sizeof(float)) != 0) u++;
+        if (u == U) {
+            if (U == MAX_DISTINCT) {
+                grouped = 0;
+                break;
+            }
+            a->tu[U++] = t[n];
+        }
+        a->grp[n] = (int32_t)u;
+    }
+    if (!grouped || U == N) { /* every token its own row: grp is the identity */
+        memcpy(a->tu, t, (size_t)N * sizeof(float));
+        for (int64_t n = 0; n < N; n++) a->grp[n] = (int32_t)n;
+        U = N;
+    }
+    a->U = U;
+}
+
+/* out [N,S] row n = rows [U,S] row grp[n]. */
+static void broadcast_rows(float *out, const float *rows, const int32_t *grp, int64_t N, int64_t S) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) memcpy(out + n * S, rows + (int64_t)grp[n] * S, (size_t)S * sizeof(float));
+}
+
+/* rows [U,S] row u = sum of in [N,S] rows n with grp[n] = u, summed in token order
+ * (split over columns, so the same for any thread count). */
+static void sum_rows(float *rows, const float *in, const int32_t *grp, int64_t U, int64_t N, int64_t S) {
+    enum { COLS = 64 };
+    const int64_t blocks = (S + COLS - 1) / COLS;
+    memset(rows, 0, (size_t)(U * S) * sizeof(float));
+#pragma omp parallel for schedule(static)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t c0 = blk * COLS, c1 = c0 + COLS < S ? c0 + COLS : S;
+        for (int64_t n = 0; n < N; n++) {
+            float *r = rows + (int64_t)grp[n] * S;
+            const float *x = in + n * S;
+            for (int64_t c = c0; c < c1; c++) r[c] += x[c];
+        }
+    }
+}
+
+/* mod [N,S] = the modulation layer l of SiLU(temb), per token. */
+static void modulation_forward(const gl_dit *m, lin l, float *mod, int64_t S) {
+    const acts *a = &m->a;
+    const int64_t C = m->cfg.width;
+    if (a->U == a->N) {
+        lin_fwd(m, l, mod, a->st, a->N, C, S);
+        return;
+    }
+    lin_fwd(m, l, a->urows, a->st, a->U, C, S);
+    broadcast_rows(mod, a->urows, a->grp, a->N, S);
+}
+
+/* Its backward from dmod [N,S]: the layer's gradients, and g.dst [U,C] added to. */
+static void modulation_backward(const gl_dit *m, lin l, const float *dmod, int64_t S) {
+    const acts *a = &m->a;
+    const int64_t C = m->cfg.width;
+    if (a->U == a->N) {
+        lin_bwd(m, l, a->g.dst, dmod, a->st, a->N, C, S);
+        return;
+    }
+    sum_rows(a->urows, dmod, a->grp, a->U, a->N, S);
+    lin_bwd(m, l, a->g.dst, a->urows, a->st, a->U, C, S);
+}
+
 static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *x_out, const acts *a,
                           const gl_dit_batch *bt) {
     const gl_dit_config *c = &m->cfg;
     const int64_t N = a->N, Nt = a->Nt, C = c->width, M = c->mlp_ratio * C, Hh = c->heads, D = C / Hh;
     const int64_t S = 6 * C; /* row stride of the modulation */
-    lin_fwd(m, p->ada, b->mod, a->st, N, C, S);
+    modulation_forward(m, p->ada, b->mod, S);
     /* self-attention, modulated and gated */
     gl_layernorm_forward(b->ln1, b->mean1, b->rstd1, b->x_in, N, C, NORM_EPS);
     gl_modulate_forward(b->x1m, b->ln1, b->mod, b->mod + C, N, C, S);
-    lin_fwd(m, p->q, b->q, b->x1m, N, C, C);
-    lin_fwd(m, p->k, b->k, b->x1m, N, C, C);
-    lin_fwd(m, p->v, b->v, b->x1m, N, C, C);
+    lin_fwd_r(m, p->q, b->q, b->x1m, b->x1m16, 0, N, C, C);
+    lin_fwd_r(m, p->k, b->k, b->x1m, b->x1m16, 1, N, C, C);
+    lin_fwd_r(m, p->v, b->v, b->x1m, b->x1m16, 1, N, C, C);
     gl_rmsnorm_forward(b->qn, b->rq, b->q, P(m, p->qn), N * Hh, D, NORM_EPS);
     gl_rmsnorm_forward(b->kn, b->rk, b->k, P(m, p->kn), N * Hh, D, NORM_EPS);
     gl_rope_forward(b->qr, b->qn, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_rope_forward(b->kr, b->kn, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_attention_forward(b->att, b->lse, a->g.scratch, b->qr, b->kr, b->v, bt->self_mask,
                          bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
-    lin_fwd(m, p->o, b->o, b->att, N, C, C);
+    lin_fwd_r(m, p->o, b->o, b->att, b->att16, 0, N, C, C);
     gl_gated_residual_forward(b->xa, b->x_in, b->o, b->mod + 2 * C, N, C, S);
     /* cross-attention to the text, plain residual */
     gl_layernorm_forward(b->c1, b->cmean, b->crstd, b->xa, N, C, NORM_EPS);
-    lin_fwd(m, p->cq, b->cq, b->c1, N, C, C);
+    lin_fwd_r(m, p->cq, b->cq, b->c1, b->c1_16, 0, N, C, C);
     lin_fwd(m, p->ck, b->ck, a->ctx, Nt, C, C);
     lin_fwd(m, p->cv, b->cv, a->ctx, Nt, C, C);
     gl_rmsnorm_forward(b->cqn, b->rcq, b->cq, P(m, p->cqn), N * Hh, D, NORM_EPS);
     gl_rmsnorm_forward(b->ckn, b->rck, b->ck, P(m, p->ckn), Nt * Hh, D, NORM_EPS);
     gl_attention_forward(b->ca, b->clse, a->g.scratch, b->cqn, b->ckn, b->cv, a->cmask, a->T * a->L,
                          (gl_attn_dims){a->B, a->T, a->L, Hh, D});
-    lin_fwd(m, p->co, b->co, b->ca, N, C, C);
+    lin_fwd_r(m, p->co, b->co, b->ca, b->ca16, 0, N, C, C);
     residual(b->xc, b->xa, b->co, N * C);
     /* MLP, modulated and gated */
     gl_layernorm_forward(b->ln2, b->mean2, b->rstd2, b->xc, N, C, NORM_EPS);
     gl_modulate_forward(b->x2m, b->ln2, b->mod + 3 * C, b->mod + 4 * C, N, C, S);
-    lin_fwd(m, p->fc1, b->h1, b->x2m, N, C, M);
+    lin_fwd_r(m, p->fc1, b->h1, b->x2m, b->x2m16, 0, N, C, M);
     gl_gelu_forward(b->hg, b->h1, N * M);
-    lin_fwd(m, p->fc2, b->mo, b->hg, N, M, C);
+    lin_fwd_r(m, p->fc2, b->mo, b->hg, b->hg16, 0, N, M, C);
     gl_gated_residual_forward(x_out, b->xc, b->mo, b->mod + 5 * C, N, C, S);
 }
 
@@ -581,17 +728,17 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->dmo, N * C);
     gl_gated_residual_backward(NULL, g->dmo, dmod + 5 * C, dx, b->mo, b->mod + 5 * C, N, C, S);
     zero(g->dhg, N * M);
-    lin_bwd(m, p->fc2, g->dhg, g->dmo, b->hg, N, M, C);
+    lin_bwd_r(m, p->fc2, g->dhg, g->dmo, b->hg, b->hg16, N, M, C);
     zero(g->dh1, N * M);
     gl_gelu_backward(g->dh1, g->dhg, b->h1, N * M);
     zero(g->dx2m, N * C);
-    lin_bwd(m, p->fc1, g->dx2m, g->dh1, b->x2m, N, C, M);
+    lin_bwd_r(m, p->fc1, g->dx2m, g->dh1, b->x2m, b->x2m16, N, C, M);
     zero(g->dln2, N * C);
     gl_modulate_backward(g->dln2, dmod + 3 * C, dmod + 4 * C, g->dx2m, b->ln2, b->mod + 4 * C, N, C, S);
     gl_layernorm_backward(dx, g->dln2, b->xc, b->mean2, b->rstd2, N, C);
     /* cross-attention: xc = xa + co */
     zero(g->dca, N * C);
-    lin_bwd(m, p->co, g->dca, dx, b->ca, N, C, C);
+    lin_bwd_r(m, p->co, g->dca, dx, b->ca, b->ca16, N, C, C);
     zero(g->dcqn, N * C); zero(g->dckn, Nt * C); zero(g->dcv, Nt * C);
     gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->ca, b->clse, b->cqn, b->ckn,
                           b->cv, a->cmask, a->T * a->L, (gl_attn_dims){a->B, a->T, a->L, Hh, D});
@@ -599,7 +746,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     gl_rmsnorm_backward(g->dcq, G(m, p->cqn), g->dcqn, b->cq, P(m, p->cqn), b->rcq, N * Hh, D);
     gl_rmsnorm_backward(g->dck, G(m, p->ckn), g->dckn, b->ck, P(m, p->ckn), b->rck, Nt * Hh, D);
     zero(g->dc1, N * C);
-    lin_bwd(m, p->cq, g->dc1, g->dcq, b->c1, N, C, C);
+    lin_bwd_r(m, p->cq, g->dc1, g->dcq, b->c1, b->c1_16, N, C, C);
     lin_bwd(m, p->ck, g->dctx, g->dck, a->ctx, Nt, C, C);
     lin_bwd(m, p->cv, g->dctx, g->dcv, a->ctx, Nt, C, C);
     gl_layernorm_backward(dx, g->dc1, b->xa, b->cmean, b->crstd, N, C);
@@ -607,7 +754,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->do_, N * C);
     gl_gated_residual_backward(NULL, g->do_, dmod + 2 * C, dx, b->o, b->mod + 2 * C, N, C, S);
     zero(g->datt, N * C);
-    lin_bwd(m, p->o, g->datt, g->do_, b->att, N, C, C);
+    lin_bwd_r(m, p->o, g->datt, g->do_, b->att, b->att16, N, C, C);
     zero(g->dqr, N * C); zero(g->dkr, N * C); zero(g->dv, N * C);
     gl_attention_backward(g->dqr, g->dkr, g->dv, g->scratch, g->datt, b->att, b->lse, b->qr, b->kr, b->v,
                           bt->self_mask, bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
@@ -618,14 +765,14 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     gl_rmsnorm_backward(g->dq, G(m, p->qn), g->dqn, b->q, P(m, p->qn), b->rq, N * Hh, D);
     gl_rmsnorm_backward(g->dk, G(m, p->kn), g->dkn, b->k, P(m, p->kn), b->rk, N * Hh, D);
     zero(g->dx1m, N * C);
-    lin_bwd(m, p->q, g->dx1m, g->dq, b->x1m, N, C, C);
-    lin_bwd(m, p->k, g->dx1m, g->dk, b->x1m, N, C, C);
-    lin_bwd(m, p->v, g->dx1m, g->dv, b->x1m, N, C, C);
+    lin_bwd_r(m, p->q, g->dx1m, g->dq, b->x1m, b->x1m16, N, C, C);
+    lin_bwd_r(m, p->k, g->dx1m, g->dk, b->x1m, b->x1m16, N, C, C);
+    lin_bwd_r(m, p->v, g->dx1m, g->dv, b->x1m, b->x1m16, N, C, C);
     zero(g->dln1, N * C);
     gl_modulate_backward(g->dln1, dmod, dmod + C, g->dx1m, b->ln1, b->mod + C, N, C, S);
     gl_layernorm_backward(dx, g->dln1, b->x_in, b->mean1, b->rstd1, N, C);
     /* the modulation came from SiLU(temb) */
-    lin_bwd(m, p->ada, g->dst, dmod, a->st, N, C, S);
+    modulation_backward(m, p->ada, dmod, S);
 }
 
 /* ---- the whole model ------------------------------------------------------------ */
@@ -696,12 +843,14 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     int64_t split[3];
     gl_rope_default_split(D, split);
     gl_rope_tables(a->rcos, a->rsin, a->pos, T, D, split, (float)c->rope_theta);
-    /* timestep embedding, per token */
-    time_features(a->tfeat, bt->t, N, c->time_dim);
-    lin_fwd(m, m->t1, a->te1, a->tfeat, N, c->time_dim, C);
-    gl_silu_forward(a->te1s, a->te1, N * C);
-    lin_fwd(m, m->t2, a->temb, a->te1s, N, C, C);
-    gl_silu_forward(a->st, a->temb, N * C);
+    /* timestep embedding, per distinct timestep */
+    time_groups(m, a, bt->t);
+    const int64_t U = a->U;
+    time_features(a->tfeat, a->tu, U, c->time_dim);
+    lin_fwd(m, m->t1, a->te1, a->tfeat, U, c->time_dim, C);
+    gl_silu_forward(a->te1s, a->te1, U * C);
+    lin_fwd(m, m->t2, a->temb, a->te1s, U, C, C);
+    gl_silu_forward(a->st, a->temb, U * C);
     /* text encoder */
     gl_embedding_forward(a->temb_in, bt->text, P(m, m->tok_emb), Nt, c->text_vocab, Ct);
     /* an adapter's own rows for its tokens (concept tokens trained with it) */
@@ -730,7 +879,7 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
         float *x_out = i + 1 < c->depth ? a->blk[i + 1].x_in : a->x_final;
         block_forward(m, &m->blk[i], &a->blk[i], x_out, a, bt);
     }
-    lin_fwd(m, m->fin_ada, a->fmod, a->st, N, C, 2 * C);
+    modulation_forward(m, m->fin_ada, a->fmod, 2 * C);
     gl_layernorm_forward(a->fln, a->fmean, a->frstd, a->x_final, N, C, NORM_EPS);
     gl_modulate_forward(a->fm, a->fln, a->fmod, a->fmod + C, N, C, 2 * C);
     lin_fwd(m, m->fin, a->fout, a->fm, N, C, Pf);
@@ -759,20 +908,21 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     gl_modulate_backward(g->dfln, g->dfmod, g->dfmod + C, g->dfm, a->fln, a->fmod + C, N, C, 2 * C);
     zero(g->dx, N * C);
     gl_layernorm_backward(g->dx, g->dfln, a->x_final, a->fmean, a->frstd, N, C);
-    zero(g->dst, N * C);
-    lin_bwd(m, m->fin_ada, g->dst, g->dfmod, a->st, N, C, 2 * C);
+    const int64_t U = a->U;
+    zero(g->dst, U * C);
+    modulation_backward(m, m->fin_ada, g->dfmod, 2 * C);
     /* blocks, last first */
     zero(g->dctx, Nt * C);
     for (int64_t i = c->depth - 1; i >= 0; i--) block_backward(m, &m->blk[i], &a->blk[i], a);
     lin_bwd(m, m->patch, NULL, g->dx, a->tok, N, Pf, C);
     /* timestep embedding */
-    zero(g->dtemb, N * C);
-    gl_silu_backward(g->dtemb, g->dst, a->temb, N * C);
-    zero(g->dte1s, N * C);
-    lin_bwd(m, m->t2, g->dte1s, g->dtemb, a->te1s, N, C, C);
-    zero(g->dte1, N * C);
-    gl_silu_backward(g->dte1, g->dte1s, a->te1, N * C);
-    lin_bwd(m, m->t1, NULL, g->dte1, a->tfeat, N, c->time_dim, C);
+    zero(g->dtemb, U * C);
+    gl_silu_backward(g->dtemb, g->dst, a->temb, U * C);
+    zero(g->dte1s, U * C);
+    lin_bwd(m, m->t2, g->dte1s, g->dtemb, a->te1s, U, C, C);
+    zero(g->dte1, U * C);
+    gl_silu_backward(g->dte1, g->dte1s, a->te1, U * C);
+    lin_bwd(m, m->t1, NULL, g->dte1, a->tfeat, U, c->time_dim, C);
     /* text encoder */
     zero(g->dtln, Nt * Ct);
     lin_bwd(m, m->tproj, g->dtln, g->dctx, a->tln, Nt, Ct, C);

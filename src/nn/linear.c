@@ -64,12 +64,29 @@ static void bias_backward(float *db, const float *dout, int64_t N, int64_t OC) {
     }
 }
 
+void gl_linear_forward_rounded(float *out, const float *inp, uint16_t *inp16, int inp16_ready, const float *w,
+                               const float *b, int64_t N, int64_t IC, int64_t OC) {
+    if (!inp16 || N == 0 || engine(IC) != gl__matmul_bf16) {
+        gl_linear_forward(out, inp, w, b, N, IC, OC);
+        return;
+    }
+    if (!inp16_ready) gl__bf16_convert(inp16, inp, N * IC, 1.0f);
+    if (OC == 0) return;
+    uint16_t *w16 = gl__bf16_operands(IC * OC);
+    if (w16) {
+        gl__bf16_convert(w16, w, IC * OC, 1.0f);
+        if (gl__matmul_bf16_rounded(out, OC, inp16, IC, 1, w16, 1, IC, b, N, OC, IC, 0) == GL_OK) return;
+    }
+    gl_linear_forward(out, inp, w, b, N, IC, OC); /* out of memory, or oneDNN refused: sgemm */
+}
+
 /* The bf16 backward: dout feeds both products, so it is rounded once, not once per
- * product as gl__matmul_bf16 would. Clears *dinp / *dw for each product done; a
- * product oneDNN refuses is left for sgemm. */
-static void backward_bf16(float **dinp, float **dw, const float *dout, const float *inp, const float *w,
-                          int64_t N, int64_t IC, int64_t OC) {
-    uint16_t *d16 = gl__bf16_operands(N * OC + (*dinp ? IC * OC : 0) + (*dw ? N * IC : 0));
+ * product as gl__matmul_bf16 would; the input's rounding comes from inp16 when the
+ * forward kept it. Clears *dinp / *dw for each product done; a product oneDNN refuses
+ * is left for sgemm. */
+static void backward_bf16(float **dinp, float **dw, const float *dout, const float *inp, const uint16_t *inp16,
+                          const float *w, int64_t N, int64_t IC, int64_t OC) {
+    uint16_t *d16 = gl__bf16_operands(N * OC + (*dinp ? IC * OC : 0) + (*dw && !inp16 ? N * IC : 0));
     if (!d16) return;
     gl__bf16_convert(d16, dout, N * OC, 1.0f);
     uint16_t *o16 = d16 + N * OC;
@@ -79,17 +96,25 @@ static void backward_bf16(float **dinp, float **dw, const float *dout, const flo
         o16 += IC * OC;
     }
     if (*dw) {
-        gl__bf16_convert(o16, inp, N * IC, 1.0f);
-        if (gl__matmul_bf16_rounded(*dw, IC, d16, 1, OC, o16, IC, 1, NULL, OC, IC, N, 1) == GL_OK) *dw = NULL;
+        if (!inp16) {
+            gl__bf16_convert(o16, inp, N * IC, 1.0f);
+            inp16 = o16;
+        }
+        if (gl__matmul_bf16_rounded(*dw, IC, d16, 1, OC, inp16, IC, 1, NULL, OC, IC, N, 1) == GL_OK) *dw = NULL;
     }
 }
 
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
+    gl_linear_backward_rounded(dinp, dw, db, dout, inp, NULL, w, N, IC, OC);
+}
+
+void gl_linear_backward_rounded(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                const uint16_t *inp16, const float *w, int64_t N, int64_t IC, int64_t OC) {
     if (N == 0 || OC == 0) return;
     mm_fn mm = engine(IC); /* NULL, or a product it refused: sgemm below */
     if (mm == gl__matmul_bf16 && (dinp || dw)) {
-        backward_bf16(&dinp, &dw, dout, inp, w, N, IC, OC);
+        backward_bf16(&dinp, &dw, dout, inp, inp16, w, N, IC, OC);
         mm = NULL;
     }
     /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
