@@ -96,6 +96,9 @@ expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" 
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-only 1.5
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-only
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-init mean
+expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-lr-scale 0
+expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-lr-scale -2
+expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --token-lr-scale inf
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \

@@ -137,6 +137,14 @@ multidc)
         --batch 2 --rank 4 --alpha 2 --token-init words
     grep -q "^adapter: .*, tokens from their captions' words$" "$tmp/out.txt" || fail "token-init: $(cat "$tmp/out.txt")"
     cmp -s "$tmp/tw.safetensors" "$tmp/whole.safetensors" && fail "--token-init words changed nothing"
+    # tokens at a scaled learning rate: announced, changes the adapter; 1 is the default run
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/ts.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-lr-scale 10
+    grep -q "^adapter: .*, tokens at 10 x the learning rate$" "$tmp/out.txt" || fail "token-lr-scale: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/ts.safetensors" "$tmp/whole.safetensors" && fail "--token-lr-scale 10 changed nothing"
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/t1s.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-lr-scale 1
+    cmp -s "$tmp/t1s.safetensors" "$tmp/whole.safetensors" || fail "--token-lr-scale 1 is not the default run"
     # dropout on the adapter's input: announced, changes the adapter, resumes to the same
     # one; 0 is no dropout at all
     d="--base $base --data $tmp/set --set-steps 4 --seq-steps 6 --batch 2 --rank 4 --alpha 2"

@@ -142,7 +142,8 @@ static void params_store_by_name(void **s) {
 }
 
 /* AdamW against a double reference with PyTorch's semantics (decoupled decay applied
- * to the weight before the step), over several steps; frozen and no-decay flags. */
+ * to the weight before the step), over several steps; frozen and no-decay flags, and a
+ * tensor at 3x the learning rate (gl_params_set_lr_scale). */
 static void params_adamw_matches_reference(void **s) {
     (void)s;
     enum { N = 50, STEPS = 5 };
@@ -152,6 +153,14 @@ static void params_adamw_matches_reference(void **s) {
     int ib = gl_params_add(p, "b", 1, (int64_t[]){N}, GL_PARAM_NO_DECAY);
     int iz = gl_params_add(p, "frozen", 1, (int64_t[]){N}, GL_PARAM_FROZEN);
     assert_int_equal(gl_params_alloc(p), GL_OK);
+    assert_true(gl_params_lr_scale(p, iw) == 1.0f);
+    assert_int_equal(gl_params_set_lr_scale(p, ib, 3.0f), GL_OK);
+    assert_true(gl_params_lr_scale(p, ib) == 3.0f);
+    const float bad[] = {0.0f, -1.0f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gl_params_set_lr_scale(p, iw, bad[i]), GL_EINVAL);
+        assert_true(gl_params_lr_scale(p, iw) == 1.0f);
+    }
     gl_adamw opt = gl_adamw_default();
     opt.lr = 0.01f;
     opt.weight_decay = 0.1f;
@@ -168,13 +177,13 @@ static void params_adamw_matches_reference(void **s) {
         tu_fill(&r, gl_params_grads(p), gl_params_numel(p), 1.0);
         for (int k = 0; k < 2; k++) {
             const float *g = gl_params_tensor(p, idx[k]).grad;
-            double wd = k == 0 ? opt.weight_decay : 0.0;
+            double wd = k == 0 ? opt.weight_decay : 0.0, lr = opt.lr * (k == 1 ? 3.0 : 1.0);
             for (int i = 0; i < N; i++) {
-                w[k][i] *= 1.0 - opt.lr * wd;
+                w[k][i] *= 1.0 - lr * wd;
                 m[k][i] = 0.9 * m[k][i] + 0.1 * g[i];
                 v[k][i] = 0.999 * v[k][i] + 0.001 * g[i] * g[i];
                 double mh = m[k][i] / (1 - pow(0.9, step)), vh = v[k][i] / (1 - pow(0.999, step));
-                w[k][i] -= opt.lr * mh / (sqrt(vh) + opt.eps);
+                w[k][i] -= lr * mh / (sqrt(vh) + opt.eps);
             }
         }
         assert_int_equal(gl_params_adamw_step(p, &opt, step), GL_OK);

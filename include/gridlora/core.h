@@ -150,6 +150,11 @@ int gl_params_find(const gl_params *p, const char *name);
 const char *gl_params_name(const gl_params *p, int idx);
 int gl_params_flags(const gl_params *p, int idx);
 void gl_params_set_flags(gl_params *p, int idx, int flags);
+/* Parameter idx learns at the optimizer's rate times `scale` (default 1; weight decay,
+ * decoupled, scales with it): for tensors that see few gradients per step, as a
+ * Multi-DC adapter's concept tokens do. GL_EINVAL unless scale is finite and > 0. */
+int gl_params_set_lr_scale(gl_params *p, int idx, float scale);
+float gl_params_lr_scale(const gl_params *p, int idx);
 /* View of parameter idx: data, grad and shape. Only valid after gl_params_alloc. */
 gl_tensor gl_params_tensor(const gl_params *p, int idx);
 

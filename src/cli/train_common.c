@@ -154,14 +154,15 @@ long long cli_checkpoint_step(const char *path) {
 
 cli_stages cli_stages_default(const char *cmd) {
     cli_stages s = {.cmd = cmd, .set_steps = 400, .seq_steps = 400, .rank = 8, .alpha = 8.0f,
-                    .t = gl_train_default_opts()};
+                    .token_lr_scale = 1.0f, .t = gl_train_default_opts()};
     s.t.lr = 1e-3f;
     return s;
 }
 
 int cli_stages_option(cli_stages *s, int argc, char **argv, int *i) {
     static const char *const valued[] = {"--set-steps", "--seq-steps", "--rank", "--alpha", "--batch", "--seed",
-                                         "--lr", "--log", "--checkpoint-every", "--threads", "--lora-dropout"};
+                                         "--lr", "--log", "--checkpoint-every", "--threads", "--lora-dropout",
+                                         "--token-lr-scale"};
     const char *opt = argv[*i], *val;
     long v = 0;
     double d = 0;
@@ -191,6 +192,9 @@ int cli_stages_option(cli_stages *s, int argc, char **argv, int *i) {
     } else if (!strcmp(opt, "--lora-dropout")) {
         if (cli_parse_float(s->cmd, opt, val, 0, 0.99, 0, &d)) return CLI_USAGE;
         s->lora_dropout = (float)d;
+    } else if (!strcmp(opt, "--token-lr-scale")) {
+        if (cli_parse_float(s->cmd, opt, val, 0, 1000, 1, &d)) return CLI_USAGE;
+        s->token_lr_scale = (float)d;
     } else if (!strcmp(opt, "--batch")) {
         if (cli_parse_long(s->cmd, opt, val, 1, 4096, &v)) return CLI_USAGE;
         s->t.batch = v;
@@ -261,6 +265,8 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }
+    if (gl_lora_token_rows(l) >= 0)
+        gl_params_set_lr_scale(gl_lora_params(l), gl_lora_token_rows(l), s->token_lr_scale); /* > 0: parsed so */
     const int keep_ckpt = s->checkpoint_every > 0 || s->resume;
     for (int k = 0; k < 2; k++) {
         if ((keep_ckpt && !(ckpt[k] = cli_with_suffix(s->out, ".safetensors", ckpt_suffix[k]))) ||
@@ -273,6 +279,7 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
            gl_lora_module_count(l), spec.n_tokens, spec.n_tokens == 1 ? "" : "s");
     if (s->lora_dropout > 0) printf(", dropout %g on its input", (double)s->lora_dropout);
     if (s->token_init_words) printf(", tokens from their captions' words");
+    if (s->token_lr_scale != 1.0f) printf(", tokens at %g x the learning rate", (double)s->token_lr_scale);
     printf("\n");
     for (int k = 0; k < 2; k++) {
         const int stage = k == 0 ? GL_MULTIDC_SET : GL_MULTIDC_SEQUENCE;

@@ -59,6 +59,7 @@ typedef struct cli_stages {
     float alpha;
     float lora_dropout;      /* on the new adapter's input while it trains (default 0) */
     int token_init_words;    /* tokens start from their captions' words (gl_multidc_init_token_rows) */
+    float token_lr_scale;    /* the tokens' learning rate is --lr times this (default 1) */
     int resume;
     int64_t checkpoint_every;
     gl_train_opts t;         /* batch, seed, lr (steps, warm-up, checkpoint, log: set here) */
@@ -69,8 +70,8 @@ typedef struct cli_stages {
 cli_stages cli_stages_default(const char *cmd);
 
 /* Parses argv[*i] when it is one of the options the stages share (--set-steps,
- * --seq-steps, --rank, --alpha, --lora-dropout, --batch, --seed, --lr, --log,
- * --checkpoint-every, --resume, --threads), advancing *i past its value: CLI_OK, CLI_USAGE (a message
+ * --seq-steps, --rank, --alpha, --lora-dropout, --token-lr-scale, --batch, --seed, --lr,
+ * --log, --checkpoint-every, --resume, --threads), advancing *i past its value: CLI_OK, CLI_USAGE (a message
  * printed), or -1 when argv[*i] is none of them. */
 int cli_stages_option(cli_stages *s, int argc, char **argv, int *i);
 

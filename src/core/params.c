@@ -15,6 +15,7 @@ typedef struct param_entry {
     int ndim, flags;
     int64_t shape[GL_MAX_DIMS];
     int64_t offset, numel;
+    float lr_scale; /* its learning rate is the optimizer's times this (default 1) */
 } param_entry;
 
 struct gl_params {
@@ -73,6 +74,7 @@ int gl_params_add(gl_params *p, const char *name, int ndim, const int64_t *shape
     strcpy(e->name, name);
     e->ndim = ndim;
     e->flags = flags;
+    e->lr_scale = 1.0f;
     for (int i = 0; i < ndim; i++) e->shape[i] = shape[i];
     e->offset = p->total;
     e->numel = n;
@@ -117,6 +119,18 @@ void gl_params_set_flags(gl_params *p, int idx, int flags) {
     p->e[idx].flags = flags;
 }
 
+int gl_params_set_lr_scale(gl_params *p, int idx, float scale) {
+    GL_ASSERT(idx >= 0 && idx < p->count);
+    if (!(scale > 0.0f) || !isfinite(scale)) return GL_EINVAL;
+    p->e[idx].lr_scale = scale;
+    return GL_OK;
+}
+
+float gl_params_lr_scale(const gl_params *p, int idx) {
+    GL_ASSERT(idx >= 0 && idx < p->count);
+    return p->e[idx].lr_scale;
+}
+
 gl_tensor gl_params_tensor(const gl_params *p, int idx) {
     GL_ASSERT(idx >= 0 && idx < p->count && p->allocated);
     const param_entry *e = &p->e[idx];
@@ -158,7 +172,7 @@ int gl_params_adamw_step(gl_params *p, const gl_adamw *opt, int64_t step) {
     for (int i = 0; i < p->count; i++) {
         const param_entry *e = &p->e[i];
         if (e->flags & GL_PARAM_FROZEN) continue;
-        const float wd = (e->flags & GL_PARAM_NO_DECAY) ? 0.0f : opt->weight_decay;
+        const float wd = (e->flags & GL_PARAM_NO_DECAY) ? 0.0f : opt->weight_decay, lr = opt->lr * e->lr_scale;
         float *w = p->data + e->offset, *g = p->grad + e->offset;
         float *m = p->m + e->offset, *v = p->v + e->offset;
 #pragma omp parallel for schedule(static) if (e->numel > 16384)
@@ -166,7 +180,7 @@ int gl_params_adamw_step(gl_params *p, const gl_adamw *opt, int64_t step) {
             m[j] = b1 * m[j] + (1.0f - b1) * g[j];
             v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
             float mhat = m[j] / c1, vhat = v[j] / c2;
-            w[j] -= opt->lr * (mhat / (sqrtf(vhat) + opt->eps) + wd * w[j]);
+            w[j] -= lr * (mhat / (sqrtf(vhat) + opt->eps) + wd * w[j]);
         }
     }
     return GL_OK;
