@@ -11,7 +11,11 @@ Every child runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
 environment (the Makefile removes them too; this makes the script safe to run alone).
 
 Usage: bench/run_bench.py BUILD_DIR [--quick]
-Times are the best of REPS timed repetitions after one untimed warm-up, for both sides.
+Times are the best of REPS timed repetitions after one untimed warm-up, for both sides,
+and the best over ROUNDS rounds (3; 1 with --quick): each round runs every configuration
+once, one after another, so that a burst of load from the machine's other tenants costs
+one round of the configurations it overlapped, not their figures. The matrix-product
+peak is the best over the rounds too.
 """
 import json
 import os
@@ -102,28 +106,39 @@ def main(argv):
     tmp = tempfile.mkdtemp(prefix="gl_bench_")
     weights = os.path.join(tmp, "weights.safetensors")
     run([bm, "save", weights])
-    sg = run([bm, "sgemm"])
-    peak = next(r for r in sg if r["phase"] == "sgemm_peak")
     steps = 20
     reps = 2 if quick else 5
+    rounds = 1 if quick else 3
     cases = [("train", (4, 8, 32, 32), "train, 4 cells 8x32x32"),
              ("train", (2, 8, 64, 64), "train, 2 canvases 8x64x64"),
              ("frozen", (2, 8, 64, 64), "frozen base, 2 canvases"),
              ("sample", (2, 8, 64, 64), "sample step (B=2, guided)")]
-    rows = []
-    res = {}
-    for phase, shp, label in cases:
-        dims = [str(d) for d in shp]
-        r = {}
+    def faster(old, new, key):
+        return new if old is None or (new is not None and new[key] < old[key]) else old
+
+    sg, peak = None, None
+    res = {(phase, shp): {} for phase, shp, _ in cases}
+    grid = {}
+    for rnd in range(rounds):
+        print(f"round {rnd + 1} of {rounds}", file=sys.stderr)
+        s_rows = run([bm, "sgemm"])
+        s_peak = next(r for r in s_rows if r["phase"] == "sgemm_peak")
+        if peak is None or s_peak["gflops"] > peak["gflops"]:
+            sg, peak = s_rows, s_peak  # the table shown is the round of the best peak
+        for phase, shp, label in cases:
+            dims = [str(d) for d in shp]
+            r = res[(phase, shp)]
+            for prec in ("fp32", "bf16"):
+                out = run([bm, phase] + dims + [str(reps)], prec)[0]
+                r["c_" + prec] = faster(r.get("c_" + prec), out if out["precision"] == prec else None, "best_s")
+                out = run(py + [weights, phase, prec] + dims + [str(reps)])[0]
+                r["py_" + prec] = faster(r.get("py_" + prec), out, "best_s")
+            # the fp32 linear products through sgemm instead of oneDNN, for the side-by-side ratio
+            out = run([bm, phase] + dims + [str(reps)], "fp32", {"GRIDLORA_F32_MATMUL": "openblas"})[0]
+            r["c_fp32_sgemm"] = faster(r.get("c_fp32_sgemm"), out, "best_s")
         for prec in ("fp32", "bf16"):
-            out = run([bm, phase] + dims + [str(reps)], prec)[0]
-            r["c_" + prec] = out if out["precision"] == prec else None
-            r["py_" + prec] = run(py + [weights, phase, prec] + dims + [str(reps)])[0]
-        # the fp32 linear products through sgemm instead of oneDNN, for the side-by-side ratio
-        r["c_fp32_sgemm"] = run([bm, phase] + dims + [str(reps)], "fp32", {"GRIDLORA_F32_MATMUL": "openblas"})[0]
-        rows.append((label, r))
-        res[(phase, shp)] = r
-    grid = {prec: run([bm, "grid", str(steps)], prec)[0] for prec in ("fp32", "bf16")}
+            grid[prec] = faster(grid.get(prec), run([bm, "grid", str(steps)], prec)[0], "seconds")
+    rows = [(label, res[(phase, shp)]) for phase, shp, label in cases]
     os.remove(weights)
     os.rmdir(tmp)
 
@@ -142,7 +157,8 @@ def main(argv):
                   f"   engine bf16 {r['engine_bf16_fwd_bwd_gflops']:7.1f}")
     print(f"  best fp32 at the model's shapes (OpenBLAS or oneDNN): {peak['gflops']:.1f} ({peak['at']})")
     print()
-    print("seconds (best of %d) and GFLOP/s (model FLOPs: bench_model.c's formula)" % reps)
+    print("seconds (best of %d, over %d round%s) and GFLOP/s (FLOPs: bench_model.c's formula)"
+          % (reps, rounds, "" if rounds == 1 else "s"))
     print(f"{'step':30} {'C fp32':>16} {'C bf16':>16} {'PyTorch fp32':>16} {'PyTorch bf16':>16}"
           f" {'C fp32, sgemm':>16}")
     for label, r in rows:
