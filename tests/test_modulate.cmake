@@ -1,1 +1,1 @@
-gl_test(test_modulate modulate_strided modulate_null_grads gated_residual_strided gated_residual_null_grads modulate_accumulates)
+gl_test(test_modulate modulate_strided modulate_null_grads gated_residual_strided gated_residual_null_grads shared_rows modulate_accumulates)

@@ -151,23 +151,25 @@ void gl_rope_forward(float *out, const float *inp, const float *cos_t, const flo
 void gl_rope_backward(float *dinp, const float *dout, const float *cos_t, const float *sin_t,
                       int64_t B, int64_t T, int64_t H, int64_t D);
 
-/* ---- AdaLN modulation, per token ---------------------------------------------- */
+/* ---- AdaLN modulation ----------------------------------------------------------- */
 
-/* out[N,C] = x * (1 + scale) + shift. shift and scale hold one row of C per token at a
- * row stride of mstride floats (they are slices of one [N, 6C] modulation tensor). */
-void gl_modulate_forward(float *out, const float *x, const float *shift, const float *scale,
+/* out[N,C] = x * (1 + scale) + shift. Token n's shift and scale are row rows[n] (rows
+ * NULL: row n) of tensors whose rows lie mstride floats apart (slices of one [U, 6C]
+ * modulation tensor: the model computes a row per distinct timestep, not per token). */
+void gl_modulate_forward(float *out, const float *x, const float *shift, const float *scale, const int32_t *rows,
                          int64_t N, int64_t C, int64_t mstride);
-/* dx[N,C]; dshift, dscale at stride mstride. Any may be NULL. */
-void gl_modulate_backward(float *dx, float *dshift, float *dscale, const float *dout,
-                          const float *x, const float *scale, int64_t N, int64_t C,
-                          int64_t mstride);
+/* dx[N,C] += dout (1 + scale); each row of dshift and dscale (stride mstride) += the
+ * sum over the tokens reading it of dout and dout x. Any of the three may be NULL. The
+ * same for any thread count. */
+void gl_modulate_backward(float *dx, float *dshift, float *dscale, const float *dout, const float *x,
+                          const float *scale, const int32_t *rows, int64_t N, int64_t C, int64_t mstride);
 
-/* out[N,C] = res + gate * y, gate at row stride mstride. out may equal res. */
-void gl_gated_residual_forward(float *out, const float *res, const float *y,
-                               const float *gate, int64_t N, int64_t C, int64_t mstride);
-void gl_gated_residual_backward(float *dres, float *dy, float *dgate, const float *dout,
-                                const float *y, const float *gate, int64_t N, int64_t C,
-                                int64_t mstride);
+/* out[N,C] = res + gate * y, token n's gate row rows[n] (NULL: n) at row stride mstride.
+ * out may equal res. The backward sums each gate row's gradient over its tokens. */
+void gl_gated_residual_forward(float *out, const float *res, const float *y, const float *gate,
+                               const int32_t *rows, int64_t N, int64_t C, int64_t mstride);
+void gl_gated_residual_backward(float *dres, float *dy, float *dgate, const float *dout, const float *y,
+                                const float *gate, const int32_t *rows, int64_t N, int64_t C, int64_t mstride);
 
 /* ---- 3D patches ---------------------------------------------------------------- */
 

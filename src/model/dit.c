@@ -61,12 +61,12 @@ typedef struct acts {
     float *temb_in, *tfin, *tln, *tm, *tr, *ctx;
     float *x_final, *fmod, *fln, *fmean, *frstd, *fm, *fout;
     /* The timestep path (features, MLP, SiLU, every modulation's linear layer) runs once
-     * per distinct timestep, not per token: U rows, token n's being grp[n] (time_groups).
-     * tu [U] holds the timesteps, urows the U rows of one modulation (forward) or of
-     * its gradient (backward) before they are broadcast to, or summed from, the tokens. */
+     * per distinct timestep, not per token: U rows, token n's being grp[n] (time_groups);
+     * tu [U] holds the timesteps. The modulations (mod, fmod) and their gradients have
+     * U rows, which the modulation layers index by grp (rows: NULL when U = N). */
     int64_t U;
-    int32_t *grp;
-    float *tu, *urows;
+    int32_t *grp, *rows;
+    float *tu;
     block_a *blk;   /* [depth], owned by the model */
     text_a *tblk;   /* [text_layers], owned by the model */
     grad_a g;
@@ -382,7 +382,6 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     a->st = take(pl, N * C);
     a->grp = (int32_t *)take(pl, N); /* int32 and float share a size */
     a->tu = take(pl, N);
-    a->urows = take(pl, N * 6 * C);
     a->rcos = take(pl, T * D / 2);
     a->rsin = take(pl, T * D / 2);
     a->pos = (int32_t *)take(pl, T * 3);            /* int32 and float share a size */
@@ -583,9 +582,10 @@ static void text_block_backward(const gl_dit *m, const text_block_p *p, const te
 /* ---- the timestep path, on distinct timesteps ------------------------------------ */
 
 /* Most batches carry a handful of distinct timesteps (one per video, 0 for clean cells),
- * so the timestep MLP and the modulations' linear layers run on those rows only and
- * the modulations are broadcast to the tokens: at the default preset the modulations
- * are a quarter of a block's linear-layer work. Past MAX_DISTINCT distinct values (a
+ * so the timestep MLP and the modulations' linear layers run on those rows only, and
+ * the modulation layers read each token's row through grp (gl_modulate_forward's rows):
+ * at the default preset the modulations are a quarter of a block's linear-layer work,
+ * and per-token copies of them would be the largest tensors of a block. Past MAX_DISTINCT distinct values (a
  * batch with a timestep per token, as the gradient tests use) finding the groups would
  * cost more than it saves, and every token is its own row. An adapter on a layer of
  * this path also keeps every token its own row: its dropout masks are drawn per token. */
@@ -625,53 +625,17 @@ static void time_groups(const gl_dit *m, acts *a, const float *t) {
         U = N;
     }
     a->U = U;
+    a->rows = U == N ? NULL : a->grp;
 }
 
-/* out [N,S] row n = rows [U,S] row grp[n]. */
-static void broadcast_rows(float *out, const float *rows, const int32_t *grp, int64_t N, int64_t S) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; n++) memcpy(out + n * S, rows + (int64_t)grp[n] * S, (size_t)S * sizeof(float));
-}
-
-/* rows [U,S] row u = sum of in [N,S] rows n with grp[n] = u, summed in token order
- * (split over columns, so the same for any thread count). */
-static void sum_rows(float *rows, const float *in, const int32_t *grp, int64_t U, int64_t N, int64_t S) {
-    enum { COLS = 64 };
-    const int64_t blocks = (S + COLS - 1) / COLS;
-    memset(rows, 0, (size_t)(U * S) * sizeof(float));
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        const int64_t c0 = blk * COLS, c1 = c0 + COLS < S ? c0 + COLS : S;
-        for (int64_t n = 0; n < N; n++) {
-            float *r = rows + (int64_t)grp[n] * S;
-            const float *x = in + n * S;
-            for (int64_t c = c0; c < c1; c++) r[c] += x[c];
-        }
-    }
-}
-
-/* mod [N,S] = the modulation layer l of SiLU(temb), per token. */
+/* mod [U,S] = the modulation layer l of SiLU(temb), one row per distinct timestep. */
 static void modulation_forward(const gl_dit *m, lin l, float *mod, int64_t S) {
-    const acts *a = &m->a;
-    const int64_t C = m->cfg.width;
-    if (a->U == a->N) {
-        lin_fwd(m, l, mod, a->st, a->N, C, S);
-        return;
-    }
-    lin_fwd(m, l, a->urows, a->st, a->U, C, S);
-    broadcast_rows(mod, a->urows, a->grp, a->N, S);
+    lin_fwd(m, l, mod, m->a.st, m->a.U, m->cfg.width, S);
 }
 
-/* Its backward from dmod [N,S]: the layer's gradients, and g.dst [U,C] added to. */
+/* Its backward from dmod [U,S]: the layer's gradients, and g.dst [U,C] added to. */
 static void modulation_backward(const gl_dit *m, lin l, const float *dmod, int64_t S) {
-    const acts *a = &m->a;
-    const int64_t C = m->cfg.width;
-    if (a->U == a->N) {
-        lin_bwd(m, l, a->g.dst, dmod, a->st, a->N, C, S);
-        return;
-    }
-    sum_rows(a->urows, dmod, a->grp, a->U, a->N, S);
-    lin_bwd(m, l, a->g.dst, a->urows, a->st, a->U, C, S);
+    lin_bwd(m, l, m->a.g.dst, dmod, m->a.st, m->a.U, m->cfg.width, S);
 }
 
 static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *x_out, const acts *a,
@@ -682,7 +646,7 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     modulation_forward(m, p->ada, b->mod, S);
     /* self-attention, modulated and gated */
     gl_layernorm_forward(b->ln1, b->mean1, b->rstd1, b->x_in, N, C, NORM_EPS);
-    gl_modulate_forward(b->x1m, b->ln1, b->mod, b->mod + C, N, C, S);
+    gl_modulate_forward(b->x1m, b->ln1, b->mod, b->mod + C, a->rows, N, C, S);
     lin_fwd_r(m, p->q, b->q, b->x1m, b->x1m16, 0, N, C, C);
     lin_fwd_r(m, p->k, b->k, b->x1m, b->x1m16, 1, N, C, C);
     lin_fwd_r(m, p->v, b->v, b->x1m, b->x1m16, 1, N, C, C);
@@ -693,7 +657,7 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     gl_attention_forward(b->att, b->lse, a->g.scratch, b->qr, b->kr, b->v, bt->self_mask,
                          bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
     lin_fwd_r(m, p->o, b->o, b->att, b->att16, 0, N, C, C);
-    gl_gated_residual_forward(b->xa, b->x_in, b->o, b->mod + 2 * C, N, C, S);
+    gl_gated_residual_forward(b->xa, b->x_in, b->o, b->mod + 2 * C, a->rows, N, C, S);
     /* cross-attention to the text, plain residual */
     gl_layernorm_forward(b->c1, b->cmean, b->crstd, b->xa, N, C, NORM_EPS);
     lin_fwd_r(m, p->cq, b->cq, b->c1, b->c1_16, 0, N, C, C);
@@ -707,11 +671,11 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     residual(b->xc, b->xa, b->co, N * C);
     /* MLP, modulated and gated */
     gl_layernorm_forward(b->ln2, b->mean2, b->rstd2, b->xc, N, C, NORM_EPS);
-    gl_modulate_forward(b->x2m, b->ln2, b->mod + 3 * C, b->mod + 4 * C, N, C, S);
+    gl_modulate_forward(b->x2m, b->ln2, b->mod + 3 * C, b->mod + 4 * C, a->rows, N, C, S);
     lin_fwd_r(m, p->fc1, b->h1, b->x2m, b->x2m16, 0, N, C, M);
     gl_gelu_forward(b->hg, b->h1, N * M);
     lin_fwd_r(m, p->fc2, b->mo, b->hg, b->hg16, 0, N, M, C);
-    gl_gated_residual_forward(x_out, b->xc, b->mo, b->mod + 5 * C, N, C, S);
+    gl_gated_residual_forward(x_out, b->xc, b->mo, b->mod + 5 * C, a->rows, N, C, S);
 }
 
 /* dx: gradient of the block's output on entry, of its input on return. Adds into
@@ -723,10 +687,10 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     const int64_t S = 6 * C;
     grad_a *g = &a->g;
     float *dx = g->dx, *dmod = g->dmod;
-    zero(dmod, N * S);
+    zero(dmod, a->U * S);
     /* MLP: out = xc + gate2 * mo; dx passes to xc unchanged */
     zero(g->dmo, N * C);
-    gl_gated_residual_backward(NULL, g->dmo, dmod + 5 * C, dx, b->mo, b->mod + 5 * C, N, C, S);
+    gl_gated_residual_backward(NULL, g->dmo, dmod + 5 * C, dx, b->mo, b->mod + 5 * C, a->rows, N, C, S);
     zero(g->dhg, N * M);
     lin_bwd_r(m, p->fc2, g->dhg, g->dmo, b->hg, b->hg16, N, M, C);
     zero(g->dh1, N * M);
@@ -734,7 +698,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->dx2m, N * C);
     lin_bwd_r(m, p->fc1, g->dx2m, g->dh1, b->x2m, b->x2m16, N, C, M);
     zero(g->dln2, N * C);
-    gl_modulate_backward(g->dln2, dmod + 3 * C, dmod + 4 * C, g->dx2m, b->ln2, b->mod + 4 * C, N, C, S);
+    gl_modulate_backward(g->dln2, dmod + 3 * C, dmod + 4 * C, g->dx2m, b->ln2, b->mod + 4 * C, a->rows, N, C, S);
     gl_layernorm_backward(dx, g->dln2, b->xc, b->mean2, b->rstd2, N, C);
     /* cross-attention: xc = xa + co */
     zero(g->dca, N * C);
@@ -752,7 +716,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     gl_layernorm_backward(dx, g->dc1, b->xa, b->cmean, b->crstd, N, C);
     /* self-attention: xa = x_in + gate1 * o */
     zero(g->do_, N * C);
-    gl_gated_residual_backward(NULL, g->do_, dmod + 2 * C, dx, b->o, b->mod + 2 * C, N, C, S);
+    gl_gated_residual_backward(NULL, g->do_, dmod + 2 * C, dx, b->o, b->mod + 2 * C, a->rows, N, C, S);
     zero(g->datt, N * C);
     lin_bwd_r(m, p->o, g->datt, g->do_, b->att, b->att16, N, C, C);
     zero(g->dqr, N * C); zero(g->dkr, N * C); zero(g->dv, N * C);
@@ -769,7 +733,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     lin_bwd_r(m, p->k, g->dx1m, g->dk, b->x1m, b->x1m16, N, C, C);
     lin_bwd_r(m, p->v, g->dx1m, g->dv, b->x1m, b->x1m16, N, C, C);
     zero(g->dln1, N * C);
-    gl_modulate_backward(g->dln1, dmod, dmod + C, g->dx1m, b->ln1, b->mod + C, N, C, S);
+    gl_modulate_backward(g->dln1, dmod, dmod + C, g->dx1m, b->ln1, b->mod + C, a->rows, N, C, S);
     gl_layernorm_backward(dx, g->dln1, b->x_in, b->mean1, b->rstd1, N, C);
     /* the modulation came from SiLU(temb) */
     modulation_backward(m, p->ada, dmod, S);
@@ -881,7 +845,7 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     }
     modulation_forward(m, m->fin_ada, a->fmod, 2 * C);
     gl_layernorm_forward(a->fln, a->fmean, a->frstd, a->x_final, N, C, NORM_EPS);
-    gl_modulate_forward(a->fm, a->fln, a->fmod, a->fmod + C, N, C, 2 * C);
+    gl_modulate_forward(a->fm, a->fln, a->fmod, a->fmod + C, a->rows, N, C, 2 * C);
     lin_fwd(m, m->fin, a->fout, a->fm, N, C, Pf);
     gl_unpatchify_forward(out, a->fout, pd);
     m->batch = *bt;
@@ -904,8 +868,8 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     gl_unpatchify_backward(g->dfout, dout, pd);
     zero(g->dfm, N * C);
     lin_bwd(m, m->fin, g->dfm, g->dfout, a->fm, N, C, Pf);
-    zero(g->dfln, N * C); zero(g->dfmod, N * 2 * C);
-    gl_modulate_backward(g->dfln, g->dfmod, g->dfmod + C, g->dfm, a->fln, a->fmod + C, N, C, 2 * C);
+    zero(g->dfln, N * C); zero(g->dfmod, a->U * 2 * C);
+    gl_modulate_backward(g->dfln, g->dfmod, g->dfmod + C, g->dfm, a->fln, a->fmod + C, a->rows, N, C, 2 * C);
     zero(g->dx, N * C);
     gl_layernorm_backward(g->dx, g->dfln, a->x_final, a->fmean, a->frstd, N, C);
     const int64_t U = a->U;
