@@ -253,11 +253,9 @@ int gl__matmul_bf16(float *c, int64_t ldc, const float *a, int64_t ars, int64_t 
     const int64_t na = M * K, nb = K * N;
     uint16_t *ws = gl__bf16_operands(na + nb);
     if (!ws) return GL_ENOMEM;
-    entry *e = lookup(M, N, K, ars, acs, brs, bcs, ldc, acc, bias != NULL, 0);
-    if (!e) return GL_EINVAL;
     convert(ws, a, na);
     convert(ws + na, b, nb);
-    return execute(e, c, ws, ws + na, bias);
+    return gl__matmul_bf16_rounded(c, ldc, ws, ars, acs, ws + na, brs, bcs, bias, M, N, K, acc);
 }
 
 int gl__matmul_f32(float *c, int64_t ldc, const float *a, int64_t ars, int64_t acs, const float *b,
