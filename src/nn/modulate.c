@@ -5,7 +5,8 @@
  * gradients of a row sum over the tokens reading it.
  * The backward passes split over blocks of columns, each summing over every token in
  * token order, so a row's gradient is the same for any thread count and no two threads
- * write one element. */
+ * write one element. The column loops are marked omp simd: each element is read and
+ * written at one index only (out may be x or res), which the compiler cannot prove. */
 #include "gridlora/core.h"
 #include "gridlora/nn.h"
 
@@ -21,6 +22,7 @@ void gl_modulate_forward(float *out, const float *x, const float *shift, const f
         const int64_t r = row_of(rows, n);
         const float *xr = x + n * C, *sh = shift + r * mstride, *sc = scale + r * mstride;
         float *o = out + n * C;
+#pragma omp simd
         for (int64_t c = 0; c < C; c++) o[c] = xr[c] * (1.0f + sc[c]) + sh[c];
     }
 }
@@ -38,15 +40,18 @@ void gl_modulate_backward(float *dx, float *dshift, float *dscale, const float *
             if (dx) {
                 const float *sc = scale + r * mstride;
                 float *d = dx + n * C;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c] * (1.0f + sc[c]);
             }
             if (dshift) {
                 float *d = dshift + r * mstride;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c];
             }
             if (dscale) {
                 const float *xr = x + n * C;
                 float *d = dscale + r * mstride;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c] * xr[c];
             }
         }
@@ -62,6 +67,7 @@ void gl_gated_residual_forward(float *out, const float *res, const float *y, con
     for (int64_t n = 0; n < N; n++) {
         const float *r = res + n * C, *yr = y + n * C, *gt = gate + row_of(rows, n) * mstride;
         float *o = out + n * C;
+#pragma omp simd
         for (int64_t c = 0; c < C; c++) o[c] = r[c] + gt[c] * yr[c];
     }
 }
@@ -82,16 +88,19 @@ void gl_gated_residual_backward(float *dres, float *dy, float *dgate, const floa
             const float *g = dout + n * C;
             if (dres) {
                 float *d = dres + n * C;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c];
             }
             if (dy) {
                 const float *gt = gate + r * mstride;
                 float *d = dy + n * C;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c] * gt[c];
             }
             if (dgate) {
                 const float *yr = y + n * C;
                 float *d = dgate + r * mstride;
+#pragma omp simd
                 for (int64_t c = c0; c < c1; c++) d[c] += g[c] * yr[c];
             }
         }

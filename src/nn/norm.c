@@ -1,7 +1,9 @@
 /* nn/norm.c: layer norm (no affine) and RMS norm (with weight), forward and backward.
  * Rows are independent, so every loop over rows runs in parallel; the one reduction over
  * rows (RMS norm's dw) is split over columns instead, so results do not depend on the
- * thread count. */
+ * thread count. The sums along a row are vector reductions (omp simd): a sum kept in
+ * one register waits on its own previous add at every element, and these rows are short
+ * (a width, a head) and many. Their order is fixed by the build, not by the threads. */
 #include <math.h>
 
 #include "gridlora/core.h"
@@ -19,9 +21,11 @@ void gl_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
         /* Two passes in double: one pass (E[x^2] - E[x]^2) cancels catastrophically when
          * the mean is large against the spread, as it is for raw latents. */
         double s = 0.0;
+#pragma omp simd reduction(+ : s)
         for (int64_t c = 0; c < C; c++) s += x[c];
         double m = s / (double)C;
         double v = 0.0;
+#pragma omp simd reduction(+ : v)
         for (int64_t c = 0; c < C; c++) {
             double d = x[c] - m;
             v += d * d;
@@ -46,6 +50,7 @@ void gl_layernorm_backward(float *dinp, const float *dout, const float *inp,
         float *dx = dinp + n * C;
         float m = mean[n], r = rstd[n];
         float sg = 0.0f, sgx = 0.0f;
+#pragma omp simd reduction(+ : sg, sgx)
         for (int64_t c = 0; c < C; c++) {
             float xhat = (x[c] - m) * r;
             sg += g[c];
@@ -70,6 +75,7 @@ void gl_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *
         const float *x = inp + n * C;
         float *o = out + n * C;
         double ss = 0.0; /* no cancellation here, but a long row of large values loses bits */
+#pragma omp simd reduction(+ : ss)
         for (int64_t c = 0; c < C; c++) ss += (double)x[c] * x[c];
         float r = (float)(1.0 / sqrt(ss / (double)C + (double)eps));
         for (int64_t c = 0; c < C; c++) o[c] = x[c] * r * w[c];
@@ -108,6 +114,7 @@ void gl_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float 
             float *dx = dinp + n * C;
             float r = rstd[n];
             float s = 0.0f;
+#pragma omp simd reduction(+ : s)
             for (int64_t c = 0; c < C; c++) s += g[c] * w[c] * x[c];
             float k = r * r * s / (float)C;
             for (int64_t c = 0; c < C; c++) dx[c] += r * (g[c] * w[c] - x[c] * k);
