@@ -12,9 +12,14 @@
  * Under GL_PRECISION_BF16 the six tile products (q k^T and P v forward; q k^T, P^T dout,
  * dout v^T, dS k and dS^T q backward) run through oneDNN's bf16 matmul (nn/matmul.h,
  * float32 accumulation and output) on bf16 copies of q, k, v and dout made once per
- * call; P and dS are rounded to bf16 row by row as they are made (row_exp,
- * row_dsoftmax_bf16), not in passes of their own. Softmax, its statistics and every
- * output stay float32, and the fp32 path is the same code with sgemm as before. */
+ * call, head by head ([B,H,T,D]), and into dense float tiles: oneDNN runs a product of
+ * dense operands through its brgemm kernels and a strided one through its older gemm,
+ * which packs both operands on every call (1.2-1.5x slower at these tile shapes,
+ * measured with oneDNN 2.6 on Zen 4). The backward therefore collects dq, dk and dv in
+ * per-thread dense tiles and adds them to the strided gradients once per tile. P and dS
+ * are rounded to bf16 row by row as they are made (row_exp, row_dsoftmax_bf16), not in
+ * passes of their own. Softmax, its statistics and every output stay float32, and the
+ * fp32 path is the same code with sgemm as before. */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -78,10 +83,13 @@ enum { MM_QK, MM_PV, MM_DV, MM_DP, MM_DQ, MM_DK, MM_N };
 
 /* What a bf16 call sets up before its parallel region (oneDNN objects cannot be made
  * safely inside it): the products for each tile shape, a tile being full or the last,
- * shorter one along queries and keys; bf16 copies of the operands, with 1/sqrt(D) folded
- * into ks = k / sqrt(D) and qs = q / sqrt(D) (the products then need no output scale,
- * and bf16(k s) is as close to k s as bf16(k) is to k); and per-thread tiles. The float
- * tiles live here too, not in the caller's scratch, which is sized for the fp32 tiles. */
+ * shorter one along queries and keys; bf16 copies of the operands, head by head
+ * ([B,H,T,D], so that a tile is a dense matrix), with 1/sqrt(D) folded into
+ * ks = k / sqrt(D) and qs = q / sqrt(D) (the products then need no output scale, and
+ * bf16(k s) is as close to k s as bf16(k) is to k); and per-thread tiles. The float
+ * tiles live here too, not in the caller's scratch, which is sized for the fp32 tiles:
+ * the backward's per thread are P and dS [tq,tk], Dvec [Tq], and the dense gradient
+ * tiles dq [Tq,D], dk and dv [tk,D]. */
 typedef struct bf16_plan {
     const gl__mm *mm[MM_N][2][2]; /* [product][last query tile][last key tile] */
     int64_t tq, tk;               /* full tile sizes, min(BQ16, Tq) and min(BK16, Tk) */
@@ -91,14 +99,34 @@ typedef struct bf16_plan {
     size_t per, per16;
 } bf16_plan;
 
-static const gl__mm *tile_product(int which, int64_t bq, int64_t bk, int64_t D, int64_t C, int nt) {
+/* Every operand and result of a tile product is dense: bf16 tiles of the head-major
+ * copies (row stride D), P and dS (row stride bk), float tiles (row stride bk or D). */
+static const gl__mm *tile_product(int which, int64_t bq, int64_t bk, int64_t D, int nt) {
     switch (which) {
     case MM_QK: /* S [bq,bk] = q [bq,D] ks^T; also dP = dout v^T */
-    case MM_DP: return gl__mm_get(bq, bk, D, C, 1, 1, C, bk, 0, nt);
-    case MM_PV: return gl__mm_get(bq, D, bk, bk, 1, C, 1, D, 1, nt);     /* O += P v */
-    case MM_DQ: return gl__mm_get(bq, D, bk, bk, 1, C, 1, C, 1, nt);     /* dq += dS ks */
-    default: return gl__mm_get(bk, D, bq, 1, bk, C, 1, C, 1, nt);        /* dv += P^T dout, dk += dS^T qs */
+    case MM_DP: return gl__mm_get(bq, bk, D, D, 1, 1, D, bk, 0, nt);
+    case MM_PV:                                                        /* O += P v */
+    case MM_DQ: return gl__mm_get(bq, D, bk, bk, 1, D, 1, D, 1, nt);   /* dq += dS ks */
+    default: return gl__mm_get(bk, D, bq, 1, bk, D, 1, D, 1, nt);      /* dv += P^T dout, dk += dS^T qs */
     }
+}
+
+/* dst [B,H,T,D] = bf16(src [B,T,H*D] * scale). */
+static void convert_heads(uint16_t *dst, const float *src, int64_t B, int64_t T, int64_t H, int64_t D,
+                          float scale) {
+    const int64_t rows = B * T;
+#pragma omp parallel for schedule(static) if (rows * H * D > 65536)
+    for (int64_t row = 0; row < rows; row++) {
+        const int64_t b = row / T, t = row % T;
+        for (int64_t h = 0; h < H; h++)
+            gl__bf16_convert_serial(dst + ((b * H + h) * T + t) * D, src + row * H * D + h * D, D, scale);
+    }
+}
+
+/* The dense float tile src [n,D] added to the rows of dst at row stride C. */
+static void add_tile(float *dst, int64_t C, const float *src, int64_t n, int64_t D) {
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t e = 0; e < D; e++) dst[r * C + e] += src[r * D + e];
 }
 
 static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
@@ -108,7 +136,7 @@ static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 static int bf16_setup(bf16_plan *pl, gl_attn_dims d, int nt, const float *q, const float *k, const float *v,
                       const float *g) {
     if (gl_get_precision() != GL_PRECISION_BF16) return -1;
-    const int64_t C = d.H * d.D, nq = d.B * d.Tq * C, nk = d.B * d.Tk * C;
+    const int64_t nq = d.B * d.Tq * d.H * d.D, nk = d.B * d.Tk * d.H * d.D;
     const float scale = 1.0f / sqrtf((float)d.D);
     pl->tq = min64(BQ16, d.Tq);
     pl->tk = min64(BK16, d.Tk);
@@ -117,11 +145,12 @@ static int bf16_setup(bf16_plan *pl, gl_attn_dims d, int nt, const float *q, con
         if (!g && w != MM_QK && w != MM_PV) continue;
         for (int a = 0; a < 2; a++)
             for (int b = 0; b < 2; b++) {
-                pl->mm[w][a][b] = tile_product(w, a ? eq : pl->tq, b ? ek : pl->tk, d.D, C, nt);
+                pl->mm[w][a][b] = tile_product(w, a ? eq : pl->tq, b ? ek : pl->tk, d.D, nt);
                 if (!pl->mm[w][a][b]) return -1;
             }
     }
     pl->per = tile_floats(d, BQ16, BK16);
+    if (g) pl->per += (size_t)((d.Tq + 2 * pl->tk) * d.D + 15) / 16 * 16;
     pl->per16 = align64((size_t)(2 * pl->tq * pl->tk) * sizeof(uint16_t)) / sizeof(uint16_t);
     const size_t sq = align64((size_t)nq * sizeof(uint16_t)), sk = align64((size_t)nk * sizeof(uint16_t));
     const size_t tiles = (size_t)nt * (pl->per * sizeof(float) + pl->per16 * sizeof(uint16_t));
@@ -131,21 +160,21 @@ static int bf16_setup(bf16_plan *pl, gl_attn_dims d, int nt, const float *q, con
     pl->tiles = (float *)w;
     pl->pb = (uint16_t *)(w + (size_t)nt * pl->per * sizeof(float));
     uint16_t *c = (uint16_t *)(w + tiles);
-    gl__bf16_convert(c, q, nq, 1.0f);
+    convert_heads(c, q, d.B, d.Tq, d.H, d.D, 1.0f);
     pl->q = c;
     c += sq / sizeof(uint16_t);
-    gl__bf16_convert(c, k, nk, scale);
+    convert_heads(c, k, d.B, d.Tk, d.H, d.D, scale);
     pl->ks = c;
     c += sk / sizeof(uint16_t);
-    gl__bf16_convert(c, v, nk, 1.0f);
+    convert_heads(c, v, d.B, d.Tk, d.H, d.D, 1.0f);
     pl->v = c;
     c += sk / sizeof(uint16_t);
     pl->g = pl->qs = NULL;
     if (g) {
-        gl__bf16_convert(c, g, nq, 1.0f);
+        convert_heads(c, g, d.B, d.Tq, d.H, d.D, 1.0f);
         pl->g = c;
         c += sq / sizeof(uint16_t);
-        gl__bf16_convert(c, q, nq, scale);
+        convert_heads(c, q, d.B, d.Tq, d.H, d.D, scale);
         pl->qs = c;
     }
     return 0;
@@ -333,8 +362,7 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
             if (mb && !tile_any(mb, Tk, i0, bq, j0, bk)) continue;
             /* S = q_tile k_tile^T / sqrt(D) */
             if (bf)
-                tile_run(&pl, MM_QK, bq, bk, tid, S, pl.q + (b * Tq + i0) * C + h * D,
-                         pl.ks + (b * Tk + j0) * C + h * D);
+                tile_run(&pl, MM_QK, bq, bk, tid, S, pl.q + (bh * Tq + i0) * D, pl.ks + (bh * Tk + j0) * D);
             else
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, id, scale, qb, ldx,
                             kb + j0 * C, ldx, 0.0f, S, (int)bk);
@@ -359,7 +387,7 @@ void gl_attention_forward(float *out, float *lse, float *scratch, const float *q
             }
             /* O += P v_tile */
             if (bf) { /* P was rounded to bf16 by row_exp */
-                tile_run(&pl, MM_PV, bq, bk, tid, O, pl.pb + (size_t)tid * pl.per16, pl.v + (b * Tk + j0) * C + h * D);
+                tile_run(&pl, MM_PV, bq, bk, tid, O, pl.pb + (size_t)tid * pl.per16, pl.v + (bh * Tk + j0) * D);
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, id, (int)bk, 1.0f, S, (int)bk,
                             vb + j0 * C, ldx, 1.0f, O, id);
@@ -408,6 +436,8 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
         GL_ASSERT(tid < nt);
         const int64_t bq0 = min64(TQ, Tq), bk0 = min64(TK, Tk);
         float *P = tiles + (size_t)tid * per, *dS = P + bq0 * bk0, *Dvec = dS + bq0 * bk0;
+        /* bf16: the dense gradient tiles (bf16_plan), added to dq, dk, dv as they finish */
+        float *dqt = bf ? Dvec + Tq : NULL, *dkt = bf ? dqt + Tq * D : NULL, *dvt = bf ? dkt + bk0 * D : NULL;
         uint16_t *Pb = bf ? pl.pb + (size_t)tid * pl.per16 : NULL, *dSb = bf ? Pb + bq0 * bk0 : NULL;
         const int64_t qoff = b * Tq * C + h * D, koff = b * Tk * C + h * D;
         const float *lb = lse + bh * Tq;
@@ -424,22 +454,25 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                 if (bf) {
                     /* dP is made from bf16(dout), so Dvec is too: dP - Dvec then cancels
                      * as it should where it should (a row with one key: exactly) */
-                    const uint16_t *gb = pl.g + qoff + i * C;
+                    const uint16_t *gb = pl.g + (bh * Tq + i) * D;
                     for (int64_t e = 0; e < D; e++) acc += bf16_float(gb[e]) * o[e];
                 } else {
                     for (int64_t e = 0; e < D; e++) acc += g[e] * o[e];
                 }
                 Dvec[i] = acc;
             }
+        if (bf && dq) memset(dqt, 0, (size_t)(Tq * D) * sizeof(float));
         /* Keys outer, so dk and dv of a key tile collect every query tile while hot. */
         for (int64_t j0 = 0; j0 < Tk; j0 += TK) {
             const int64_t bk = min64(TK, Tk - j0);
+            if (bf && dk) memset(dkt, 0, (size_t)(bk * D) * sizeof(float));
+            if (bf && dv) memset(dvt, 0, (size_t)(bk * D) * sizeof(float));
             for (int64_t i0 = 0; i0 < Tq; i0 += TQ) {
                 const int64_t bq = min64(TQ, Tq - i0);
                 if (mb && !tile_any(mb, Tk, i0, bq, j0, bk)) continue;
                 const float *qi = q + qoff + i0 * C, *gi = dout + qoff + i0 * C;
                 const float *kj = k + koff + j0 * C, *vj = v + koff + j0 * C;
-                const int64_t qo = qoff + i0 * C, ko = koff + j0 * C; /* bf16 copies' offsets */
+                const int64_t qo = (bh * Tq + i0) * D, ko = (bh * Tk + j0) * D; /* in the bf16 copies */
                 /* P = exp(q k^T / sqrt(D) - lse), recomputed; 0 where masked */
                 if (bf)
                     tile_run(&pl, MM_QK, bq, bk, tid, P, pl.q + qo, pl.ks + ko);
@@ -459,7 +492,7 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                 }
                 /* dv_tile += P^T dout_tile (P rounded to bf16 by row_exp) */
                 if (dv && bf) {
-                    tile_run(&pl, MM_DV, bq, bk, tid, dv + ko, Pb, pl.g + qo);
+                    tile_run(&pl, MM_DV, bq, bk, tid, dvt, Pb, pl.g + qo);
                 } else if (dv) {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)bk, id, (int)bq, 1.0f, P, (int)bk,
                                 gi, ldx, 1.0f, dv + koff + j0 * C, ldx);
@@ -483,8 +516,8 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                 }
                 /* dq_tile += scale dS k_tile;  dk_tile += scale dS^T q_tile */
                 if (bf) {
-                    if (dq) tile_run(&pl, MM_DQ, bq, bk, tid, dq + qo, dSb, pl.ks + ko);
-                    if (dk) tile_run(&pl, MM_DK, bq, bk, tid, dk + ko, dSb, pl.qs + qo);
+                    if (dq) tile_run(&pl, MM_DQ, bq, bk, tid, dqt + i0 * D, dSb, pl.ks + ko);
+                    if (dk) tile_run(&pl, MM_DK, bq, bk, tid, dkt, dSb, pl.qs + qo);
                     continue;
                 }
                 if (dq)
@@ -494,6 +527,9 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)bk, id, (int)bq, scale, dS, (int)bk,
                                 qi, ldx, 1.0f, dk + koff + j0 * C, ldx);
             }
+            if (bf && dk) add_tile(dk + koff + j0 * C, C, dkt, bk, D);
+            if (bf && dv) add_tile(dv + koff + j0 * C, C, dvt, bk, D);
         }
+        if (bf && dq) add_tile(dq + qoff, C, dqt, Tq, D);
     }
 }
