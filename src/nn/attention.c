@@ -455,8 +455,10 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                     /* dP is made from bf16(dout), so Dvec is too: dP - Dvec then cancels
                      * as it should where it should (a row with one key: exactly) */
                     const uint16_t *gb = pl.g + (bh * Tq + i) * D;
+#pragma omp simd reduction(+ : acc)
                     for (int64_t e = 0; e < D; e++) acc += bf16_float(gb[e]) * o[e];
                 } else {
+#pragma omp simd reduction(+ : acc)
                     for (int64_t e = 0; e < D; e++) acc += g[e] * o[e];
                 }
                 Dvec[i] = acc;
@@ -507,8 +509,10 @@ void gl_attention_backward(float *dq, float *dk, float *dv, float *scratch, cons
                 for (int64_t r = 0; r < bq; r++) {
                     const float *p = P + r * bk;
                     float dot = 0.0f;
-                    if (one_tile)
+                    if (one_tile) {
+#pragma omp simd reduction(+ : dot)
                         for (int64_t j = 0; j < bk; j++) dot += p[j] * dS[r * bk + j];
+                    }
                     if (bf)
                         row_dsoftmax_bf16(dSb + r * bk, dS + r * bk, p, bk, one_tile ? dot : Dvec[i0 + r]);
                     else
