@@ -216,10 +216,10 @@ static float row_mask_max(float *s, const uint8_t *m, int64_t n) {
     for (; j < n; j += 16) {
         long w = n - j < 16 ? (long)(n - j) : 16;
         __mmask16 t = gl__tail16(w), a = m ? gl__mask16(m + j, w) & t : t;
-        __m512 x = _mm512_maskz_loadu_ps(t, s + j);
+        __m512 x = gl__load16(s + j, t);
         if (m) {
             x = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), a, x);
-            _mm512_mask_storeu_ps(s + j, t, x);
+            gl__store16(s + j, x, t);
         }
         vm = _mm512_mask_max_ps(vm, a, vm, x);
     }
@@ -234,9 +234,14 @@ static float row_mask_max(float *s, const uint8_t *m, int64_t n) {
 
 #if GL_HAVE_AVX512 && defined(__AVX512BF16__)
 #define FUSED_BF16 1
-/* The first `t` lanes of v rounded to bf16 (nearest even, as gl__bf16_convert). */
+/* The first `t` lanes of v rounded to bf16 (nearest even, as gl__bf16_convert); a plain
+ * store when t is full (gl__store16). */
 static inline void store_bf16(uint16_t *dst, __m512 v, __mmask16 t) {
-    _mm256_mask_storeu_epi16(dst, t, (__m256i)_mm512_cvtneps_pbh(v));
+    __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+    if (t == 0xffff)
+        _mm256_storeu_si256((__m256i *)dst, h);
+    else
+        _mm256_mask_storeu_epi16(dst, t, h);
 }
 #else
 #define FUSED_BF16 0
@@ -255,13 +260,13 @@ static float row_exp(float *s, uint16_t *pb, int keep_f32, const uint8_t *m, int
     for (; j < n; j += 16) {
         long w = n - j < 16 ? (long)(n - j) : 16;
         __mmask16 t = gl__tail16(w), a = m ? gl__mask16(m + j, w) & t : t;
-        __m512 p = gl__exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, s + j), vsub));
+        __m512 p = gl__exp16(_mm512_sub_ps(gl__load16(s + j, t), vsub));
         p = _mm512_maskz_mov_ps(a, p);
 #if FUSED_BF16
         if (pb) store_bf16(pb + j, p, t);
         if (keep_f32 || !pb)
 #endif
-            _mm512_mask_storeu_ps(s + j, t, p);
+            gl__store16(s + j, p, t);
         vs = _mm512_add_ps(vs, p);
     }
     sum = _mm512_reduce_add_ps(vs);
@@ -289,8 +294,7 @@ static void row_dsoftmax_bf16(uint16_t *dsb, float *dp, const float *p, int64_t 
     const __m512 vd = _mm512_set1_ps(dvec);
     for (int64_t j = 0; j < n; j += 16) {
         __mmask16 t = gl__tail16(n - j < 16 ? (long)(n - j) : 16);
-        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(t, p + j),
-                                 _mm512_sub_ps(_mm512_maskz_loadu_ps(t, dp + j), vd));
+        __m512 x = _mm512_mul_ps(gl__load16(p + j, t), _mm512_sub_ps(gl__load16(dp + j, t), vd));
         store_bf16(dsb + j, x, t);
     }
 #else
