@@ -585,9 +585,9 @@ static void text_block_backward(const gl_dit *m, const text_block_p *p, const te
  * so the timestep MLP and the modulations' linear layers run on those rows only, and
  * the modulation layers read each token's row through grp (gl_modulate_forward's rows):
  * at the default preset the modulations are a quarter of a block's linear-layer work,
- * and per-token copies of them would be the largest tensors of a block. Past MAX_DISTINCT distinct values (a
- * batch with a timestep per token, as the gradient tests use) finding the groups would
- * cost more than it saves, and every token is its own row. An adapter on a layer of
+ * and per-token copies of them would be the largest tensors of a block. Past
+ * MAX_DISTINCT distinct values (a batch with a timestep per token, as the gradient tests
+ * use) finding the groups would cost more than it saves, and every token is its own row. An adapter on a layer of
  * this path also keeps every token its own row: its dropout masks are drawn per token. */
 enum { MAX_DISTINCT = 64 };
 

@@ -14,6 +14,22 @@ enum { COLS = 16 }; /* one AVX-512 vector, one 64-byte line of a row */
 
 static int64_t row_of(const int32_t *rows, int64_t n) { return rows ? (int64_t)rows[n] : n; }
 
+/* The backward passes' column-block updates: d[c] += g[c], g[c] s[c], g[c] (1 + s[c]). */
+static void add_cols(float *d, const float *g, int64_t c0, int64_t c1) {
+#pragma omp simd
+    for (int64_t c = c0; c < c1; c++) d[c] += g[c];
+}
+
+static void add_prod_cols(float *d, const float *g, const float *s, int64_t c0, int64_t c1) {
+#pragma omp simd
+    for (int64_t c = c0; c < c1; c++) d[c] += g[c] * s[c];
+}
+
+static void add_scaled_cols(float *d, const float *g, const float *s, int64_t c0, int64_t c1) {
+#pragma omp simd
+    for (int64_t c = c0; c < c1; c++) d[c] += g[c] * (1.0f + s[c]);
+}
+
 void gl_modulate_forward(float *out, const float *x, const float *shift, const float *scale, const int32_t *rows,
                          int64_t N, int64_t C, int64_t mstride) {
     GL_ASSERT(N >= 0 && C >= 0 && mstride >= C);
@@ -37,23 +53,9 @@ void gl_modulate_backward(float *dx, float *dshift, float *dscale, const float *
         for (int64_t n = 0; n < N; n++) {
             const int64_t r = row_of(rows, n);
             const float *g = dout + n * C;
-            if (dx) {
-                const float *sc = scale + r * mstride;
-                float *d = dx + n * C;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c] * (1.0f + sc[c]);
-            }
-            if (dshift) {
-                float *d = dshift + r * mstride;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c];
-            }
-            if (dscale) {
-                const float *xr = x + n * C;
-                float *d = dscale + r * mstride;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c] * xr[c];
-            }
+            if (dx) add_scaled_cols(dx + n * C, g, scale + r * mstride, c0, c1);
+            if (dshift) add_cols(dshift + r * mstride, g, c0, c1);
+            if (dscale) add_prod_cols(dscale + r * mstride, g, x + n * C, c0, c1);
         }
     }
 }
@@ -86,23 +88,9 @@ void gl_gated_residual_backward(float *dres, float *dy, float *dgate, const floa
         for (int64_t n = 0; n < N; n++) {
             const int64_t r = row_of(rows, n);
             const float *g = dout + n * C;
-            if (dres) {
-                float *d = dres + n * C;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c];
-            }
-            if (dy) {
-                const float *gt = gate + r * mstride;
-                float *d = dy + n * C;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c] * gt[c];
-            }
-            if (dgate) {
-                const float *yr = y + n * C;
-                float *d = dgate + r * mstride;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) d[c] += g[c] * yr[c];
-            }
+            if (dres) add_cols(dres + n * C, g, c0, c1);
+            if (dy) add_prod_cols(dy + n * C, g, gate + r * mstride, c0, c1);
+            if (dgate) add_prod_cols(dgate + r * mstride, g, y + n * C, c0, c1);
         }
     }
 }
