@@ -62,6 +62,18 @@ resume)
     cmp -s "$m" "$tmp/m2.safetensors" && fail "training from --init changed nothing"
     expect 1 "^gridlora: train: --init: .*none.safetensors" -- train base --init "$tmp/none.safetensors" \
         --procedural --steps 5 --out "$tmp/m3.safetensors"
+    # --predict x0: in the configuration, from scratch or switched on --init weights (announced)
+    train --steps 3 --predict x0 --out "$tmp/x0.safetensors"
+    "$bin" info "$tmp/x0.safetensors" | grep -q '"predict_x0":1' || fail "--predict x0 not in the configuration"
+    "$bin" info "$m" | grep -q 'predict_x0' && fail "a v-predicting model's configuration names predict_x0"
+    "$bin" train base --init "$m" --procedural --steps 3 --predict x0 --out "$tmp/x1.safetensors" \
+        >"$tmp/out.txt" 2>&1 || fail "train --init --predict x0 exited $?"
+    grep -q "predicts v; this run trains it to predict x0 (final.linear starts at zero)" "$tmp/out.txt" ||
+        fail "no switch note: $(cat "$tmp/out.txt")"
+    "$bin" info "$tmp/x1.safetensors" | grep -q '"predict_x0":1' || fail "the switched model does not say x0"
+    "$bin" train base --init "$tmp/x1.safetensors" --procedural --steps 3 --predict x0 --out "$tmp/x2.safetensors" \
+        >"$tmp/out.txt" 2>&1 || fail "train --init --predict x0 (already x0) exited $?"
+    grep -q "this run trains it to predict" "$tmp/out.txt" && fail "a switch announced where nothing changed"
     # --stop-after: a part of a run, then --resume; the same weights as the run in one go
     train --steps 20 --seed 8 --out "$tmp/whole.safetensors"
     train --steps 20 --seed 8 --out "$tmp/part.safetensors" --stop-after 7

@@ -39,6 +39,14 @@ static void config_presets_and_json(void **s) {
     gl_dit_config old;
     assert_int_equal(gl_dit_config_from_json(js, &old, msg, sizeof msg), GL_OK);
     assert_int_equal(old.rope_per_cell, 0);
+    assert_int_equal(old.predict_x0, 0); /* nor predict_x0: v-predicting */
+    free(js);
+    /* an x-predicting model says so, and reads back so */
+    c.predict_x0 = 1;
+    js = gl_dit_config_to_json(&c);
+    assert_non_null(strstr(js, "\"predict_x0\":1"));
+    assert_int_equal(gl_dit_config_from_json(js, &old, msg, sizeof msg), GL_OK);
+    assert_memory_equal(&c, &old, sizeof c);
     free(js);
 }
 
@@ -57,6 +65,7 @@ static void config_rejects(void **s) {
         {"\"width\":16", "\"width\":\"16\"", "'width' is missing or not an integer"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":2", "'rope_per_cell' must be 0 or 1"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":true", "'rope_per_cell' must be 0 or 1"},
+        {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"predict_x0\":2", "'predict_x0' must be 0 or 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[2048];
@@ -87,12 +96,14 @@ typedef struct fixture {
 /* per_video_t: one timestep per video (the left cell of video 0 clean, at 0), as
  * training batches have, so the model's timestep path runs on 3 distinct rows; else
  * one per token (97 distinct: the path runs per token). */
-static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t) {
+/* predict_x0: the model's last layer predicts x0 (cfg predict_x0), turned into v. */
+static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t, int predict_x0) {
     memset(f, 0, sizeof *f);
     gl_dit_config cfg;
     char msg[256];
     gl_dit_config_preset("tiny", &cfg);
     cfg.rope_per_cell = rope_per_cell;
+    cfg.predict_x0 = predict_x0;
     assert_int_equal(gl_dit_new(&f->m, &cfg, msg, sizeof msg), GL_OK);
     tu_rng r;
     tu_seed(&r, 5);
@@ -142,7 +153,7 @@ static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t
     assert_int_equal(gl_arena_new(&f->arena, bytes), GL_OK);
 }
 
-static void setup_rope(fixture *f, int masks, int rope_per_cell) { setup_full(f, masks, rope_per_cell, 0); }
+static void setup_rope(fixture *f, int masks, int rope_per_cell) { setup_full(f, masks, rope_per_cell, 0, 0); }
 static void setup(fixture *f, int masks) { setup_rope(f, masks, 1); }
 
 static void teardown(fixture *f) {
@@ -167,9 +178,9 @@ static double loss_of(fixture *f) {
  * forward. The loss is a sum of ~1500 float outputs: its rounding noise is ~1e-6 of
  * it, over h ~ 1e-2 a few 1e-4 of the gradient; a wrong term errs by far more than the
  * 2e-2 allowed. */
-static void check_gradients(int masks, int per_video_t) {
+static void check_gradients(int masks, int per_video_t, int predict_x0) {
     fixture f;
-    setup_full(&f, masks, 1, per_video_t);
+    setup_full(&f, masks, 1, per_video_t, predict_x0);
     gl_params *p = gl_dit_params(f.m);
     loss_of(&f);
     gl_params_zero_grad(p);
@@ -204,9 +215,11 @@ static void check_gradients(int masks, int per_video_t) {
     teardown(&f);
 }
 
-static void dit_gradients(void **s) { (void)s; check_gradients(0, 0); }
-static void dit_gradients_masked(void **s) { (void)s; check_gradients(1, 0); }
-static void dit_gradients_per_video_t(void **s) { (void)s; check_gradients(1, 1); }
+static void dit_gradients(void **s) { (void)s; check_gradients(0, 0, 0); }
+static void dit_gradients_masked(void **s) { (void)s; check_gradients(1, 0, 0); }
+static void dit_gradients_per_video_t(void **s) { (void)s; check_gradients(1, 1, 0); }
+/* x-prediction: the clean cell (t = 0) and tokens below the floor divide by it */
+static void dit_gradients_predict_x0(void **s) { (void)s; check_gradients(1, 1, 1); }
 
 /* Masks do what they say: with the left cell's queries confined to the left cell,
  * changing the right cell's input leaves the left cell's output unchanged. */
@@ -461,9 +474,9 @@ static void write_case(fixture *f, const char *dir, char *wpath, char *cpath) {
     tu_free(text); tu_free(lens); tu_free(sm); tu_free(cm);
 }
 
-static void run_reference(int masks, int rope_per_cell, int per_video_t, const char *mode) {
+static void run_reference(int masks, int rope_per_cell, int per_video_t, int predict_x0, const char *mode) {
     fixture f;
-    setup_full(&f, masks, rope_per_cell, per_video_t);
+    setup_full(&f, masks, rope_per_cell, per_video_t, predict_x0);
     char dir[] = "/tmp/gl_dit_parity_XXXXXX", wpath[512], cpath[512], cmd[2048];
     assert_non_null(mkdtemp(dir));
     write_case(&f, dir, wpath, cpath);
@@ -480,12 +493,13 @@ static void run_reference(int masks, int rope_per_cell, int per_video_t, const c
 
 /* The C model in float32 against the reference in float64: output and every
  * parameter's gradient within 1e-4 relative (tools/reference_dit.py check). */
-static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, 0, "check"); }
-static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, 0, "check"); }
-static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, 0, "check"); }
-static void dit_matches_pytorch_per_video_t(void **s) { (void)s; run_reference(1, 1, 1, "check"); }
+static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, 0, 0, "check"); }
+static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, 0, 0, "check"); }
+static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, 0, 0, "check"); }
+static void dit_matches_pytorch_per_video_t(void **s) { (void)s; run_reference(1, 1, 1, 0, "check"); }
+static void dit_matches_pytorch_predict_x0(void **s) { (void)s; run_reference(1, 1, 0, 1, "check"); }
 /* The reference itself against central differences in float64 (torch gradcheck). */
-static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, 0, "gradcheck"); }
+static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, 0, 0, "gradcheck"); }
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(config_presets_and_json),
@@ -493,6 +507,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_gradients),
     cmocka_unit_test(dit_gradients_masked),
     cmocka_unit_test(dit_gradients_per_video_t),
+    cmocka_unit_test(dit_gradients_predict_x0),
     cmocka_unit_test(dit_mask_isolates_cell),
     cmocka_unit_test(dit_text_mask_isolates_prompt),
     cmocka_unit_test(dit_init_and_errors),
@@ -502,6 +517,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_matches_pytorch_masked),
     cmocka_unit_test(dit_matches_pytorch_canvas_rope),
     cmocka_unit_test(dit_matches_pytorch_per_video_t),
+    cmocka_unit_test(dit_matches_pytorch_predict_x0),
     cmocka_unit_test(dit_rope_per_cell),
     cmocka_unit_test(reference_gradcheck),
 };

@@ -206,7 +206,12 @@ class DiT:
             xs = xs + g2 * self.lin(self.gelu(self.lin(x2, pre + "mlp.fc1")), pre + "mlp.fc2")
         fm = self.lin(st, "final.adaln")
         y = self.ln(xs) * (1 + fm[..., C:]) + fm[..., :C]
-        return self.unpatchify(self.lin(y, "final.linear"), F, H, W)
+        out = self.unpatchify(self.lin(y, "final.linear"), F, H, W)
+        if c.get("predict_x0", 0):  # the last layer gives x0_hat: v = (x_t - x0_hat) / max(t, 0.05)
+            Pf = c["patch_t"] * c["patch_h"] * c["patch_w"] * c["channels"]
+            tt = self.unpatchify(t[..., None].expand(B, T, Pf).to(out.dtype), F, H, W)
+            out = (x - out) / torch.clamp(tt, min=0.05)  # 0.05: GL_DIT_X0_T_FLOOR (model.h)
+        return out
 
     def rms_heads(self, x, w):
         B, T, C = x.shape

@@ -49,7 +49,18 @@ typedef struct gl_dit_config {
      * output cell finds the input's content where its own goes). One cell alone is the
      * same either way. Absent from a file's JSON (files before it): 0. */
     int64_t rope_per_cell;
+    /* What the network's last layer predicts: 0, the velocity v = e - x0 itself; 1, the
+     * clean video x0, turned into v = (x_t - x0_hat) / max(t, GL_DIT_X0_T_FLOOR) inside
+     * the model ("x-prediction": a small pixel-space model places a clean subject more
+     * easily than it carries the noise through; Li and He 2025, arXiv 2511.13720). The
+     * model's output is v either way, so training and sampling do not change. Absent
+     * from a file's JSON (files before it): 0. */
+    int64_t predict_x0;
 } gl_dit_config;
+
+/* The smallest t an x-predicting model divides by: the clean context cells (t = 0) and
+ * the last sampling steps stay finite, the loss weight 1/t^2 at most 400. */
+#define GL_DIT_X0_T_FLOOR 0.05f
 
 /* Fills cfg with a named preset: "tiny" (tests: a few thousand parameters) or
  * "default". GL_ENOTFOUND for another name. */

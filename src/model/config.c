@@ -64,6 +64,7 @@ int gl_dit_config_validate(const gl_dit_config *c, char *msg, size_t msglen) {
     if (c->concept_tokens >= c->text_vocab) FAIL("config: concept_tokens %lld must be below text_vocab %lld", (long long)c->concept_tokens, (long long)c->text_vocab);
     if (!(c->rope_theta > 1.0 && c->rope_theta < 1e9)) FAIL("config: rope_theta %g must be in (1, 1e9)", c->rope_theta);
     if (c->rope_per_cell != 0 && c->rope_per_cell != 1) FAIL("config: rope_per_cell is %lld, must be 0 or 1", (long long)c->rope_per_cell);
+    if (c->predict_x0 != 0 && c->predict_x0 != 1) FAIL("config: predict_x0 is %lld, must be 0 or 1", (long long)c->predict_x0);
     return GL_OK;
 }
 
@@ -75,6 +76,8 @@ char *gl_dit_config_to_json(const gl_dit_config *c) {
 #undef ADD
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
     cJSON_AddNumberToObject(o, "rope_per_cell", (double)c->rope_per_cell);
+    if (c->predict_x0) /* absent means 0: files of v-predicting models read as before */
+        cJSON_AddNumberToObject(o, "predict_x0", (double)c->predict_x0);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -84,7 +87,18 @@ static int known_key(const char *k) {
 #define IS(f) if (!strcmp(k, #f)) return 1;
     CONFIG_INT_FIELDS(IS)
 #undef IS
-    return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell");
+    return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell") || !strcmp(k, "predict_x0");
+}
+
+/* A key that may be absent (then 0) and is otherwise 0 or 1. */
+static int optional_flag(const cJSON *o, const char *key, int64_t *out, char *msg, size_t msglen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v && (!cJSON_IsNumber(v) || (v->valuedouble != 0.0 && v->valuedouble != 1.0))) {
+        snprintf(msg, msglen, "config: '%s' must be 0 or 1", key);
+        return GL_EINVAL;
+    }
+    *out = v ? (int64_t)v->valuedouble : 0;
+    return GL_OK;
 }
 
 int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_t msglen) {
@@ -123,15 +137,10 @@ int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_
             c->rope_theta = v->valuedouble;
         }
     }
-    if (rc == GL_OK) { /* optional: files written before it hold canvas-wide positions */
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "rope_per_cell");
-        if (v && (!cJSON_IsNumber(v) || (v->valuedouble != 0.0 && v->valuedouble != 1.0))) {
-            snprintf(msg, msglen, "config: 'rope_per_cell' must be 0 or 1");
-            rc = GL_EINVAL;
-        } else {
-            c->rope_per_cell = v ? (int64_t)v->valuedouble : 0;
-        }
-    }
+    /* optional flags: files written before rope_per_cell hold canvas-wide positions,
+     * files before predict_x0 predict v */
+    if (rc == GL_OK) rc = optional_flag(o, "rope_per_cell", &c->rope_per_cell, msg, msglen);
+    if (rc == GL_OK) rc = optional_flag(o, "predict_x0", &c->predict_x0, msg, msglen);
     cJSON_Delete(o);
     return rc == GL_OK ? gl_dit_config_validate(c, msg, msglen) : rc;
 }

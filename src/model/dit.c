@@ -741,6 +741,30 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
 
 /* ---- the whole model ------------------------------------------------------------ */
 
+/* x-prediction (cfg predict_x0): the last layer's rows out[N,Pf] hold x0_hat per token;
+ * they become v = (x_t - x0_hat) / max(t, floor), x_t the patchified input xt[N,Pf].
+ * Only x0_hat's gradient is wanted (the input gets none), so backward scales dv by
+ * -1 / max(t, floor). */
+static float x0_divisor(float t) { return t > GL_DIT_X0_T_FLOOR ? t : GL_DIT_X0_T_FLOOR; }
+
+static void x0_to_velocity(float *out, const float *xt, const float *t, int64_t N, int64_t Pf) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float inv = 1.0f / x0_divisor(t[n]);
+        float *o = out + n * Pf;
+        const float *x = xt + n * Pf;
+        for (int64_t j = 0; j < Pf; j++) o[j] = (x[j] - o[j]) * inv;
+    }
+}
+
+static void x0_to_velocity_backward(float *d, const float *t, int64_t N, int64_t Pf) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float ninv = -1.0f / x0_divisor(t[n]);
+        for (int64_t j = 0; j < Pf; j++) d[n * Pf + j] *= ninv;
+    }
+}
+
 int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *out, char *msg, size_t msglen) {
     const gl_dit_config *c = &m->cfg;
     acts *a = &m->a;
@@ -847,6 +871,7 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     gl_layernorm_forward(a->fln, a->fmean, a->frstd, a->x_final, N, C, NORM_EPS);
     gl_modulate_forward(a->fm, a->fln, a->fmod, a->fmod + C, a->rows, N, C, 2 * C);
     lin_fwd(m, m->fin, a->fout, a->fm, N, C, Pf);
+    if (c->predict_x0) x0_to_velocity(a->fout, a->tok, bt->t, N, Pf);
     gl_unpatchify_forward(out, a->fout, pd);
     m->batch = *bt;
     m->have_forward = 1;
@@ -866,6 +891,7 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     /* final layer */
     zero(g->dfout, N * Pf);
     gl_unpatchify_backward(g->dfout, dout, pd);
+    if (c->predict_x0) x0_to_velocity_backward(g->dfout, bt->t, N, Pf);
     zero(g->dfm, N * C);
     lin_bwd(m, m->fin, g->dfm, g->dfout, a->fm, N, C, Pf);
     zero(g->dfln, N * C); zero(g->dfmod, a->U * 2 * C);
