@@ -1,9 +1,11 @@
 /* tests/test_linear.c: the linear layer against a double reference and finite
  * differences; the pattern every op test follows (see testutil.h). */
+#include <math.h>
 #include <string.h>
 
 #include "gridlora/core.h"
 #include "gridlora/nn.h"
+#include "gridlora/precision.h"
 #include "testutil.h"
 
 typedef struct lin_ctx {
@@ -119,10 +121,41 @@ static void linear_accumulates(void **s) {
     for (int i = 0; i < OC * IC; i++) assert_float_equal(dw2[i], dw1[i] - 2.0f, 1e-5);
 }
 
+/* dinp_acc 0 overwrites dinp (whatever it held: NaN here) with what accumulating into
+ * zeros gives, bit for bit, in fp32 and (where the CPU has it) bf16; with OC = 0 the
+ * product is zero. */
+static void linear_overwrites(void **s) {
+    (void)s;
+    enum { N = 64, IC = 48, OC = 40 };
+    tu_rng r;
+    tu_seed(&r, 8);
+    float *x = tu_falloc(N * IC), *w = tu_falloc(OC * IC), *g = tu_falloc(N * OC);
+    float *acc = tu_falloc(N * IC), *set = tu_falloc(N * IC);
+    tu_fill(&r, x, N * IC, 1);
+    tu_fill(&r, w, OC * IC, 1);
+    tu_fill(&r, g, N * OC, 1);
+    const gl_precision was = gl_get_precision();
+    for (int prec = 0; prec < 2; prec++) {
+        if (gl_set_precision(prec ? GL_PRECISION_BF16 : GL_PRECISION_FP32) != GL_OK) continue;
+        memset(acc, 0, N * IC * sizeof(float));
+        for (int i = 0; i < N * IC; i++) set[i] = NAN;
+        gl_linear_backward_rounded(acc, 1, NULL, NULL, g, x, NULL, w, N, IC, OC);
+        gl_linear_backward_rounded(set, 0, NULL, NULL, g, x, NULL, w, N, IC, OC);
+        for (int i = 0; i < N * IC; i++)
+            if (!(set[i] == acc[i])) fail_msg("%s: element %d overwritten as %g, accumulated %g", prec ? "bf16" : "fp32", i, set[i], acc[i]);
+        for (int i = 0; i < N * IC; i++) set[i] = NAN;
+        gl_linear_backward_rounded(set, 0, NULL, NULL, g, x, NULL, w, N, IC, 0);
+        for (int i = 0; i < N * IC; i++) assert_true(set[i] == 0.0f);
+    }
+    gl_set_precision(was);
+    tu_free(x); tu_free(w); tu_free(g); tu_free(acc); tu_free(set);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(linear_bias),
     cmocka_unit_test(linear_no_bias),
     cmocka_unit_test(linear_frozen_weight),
     cmocka_unit_test(linear_accumulates),
+    cmocka_unit_test(linear_overwrites),
 };
 TU_MAIN("linear", tests)

@@ -36,10 +36,12 @@ void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
  * forward writes it there (inp16_ready 0) or reads it from there (1, written by an
  * earlier call on the same, unchanged input); the backward reads it. Outside bf16, or
  * with inp16 NULL, they are gl_linear_forward and gl_linear_backward and inp16 is not
- * touched. */
+ * touched. The backward adds into dinp (dinp_acc 1) or overwrites it (0: the first
+ * writer of a gradient buffer, which then needs no zeroing, nor the product a read of
+ * the zeros). */
 void gl_linear_forward_rounded(float *out, const float *inp, uint16_t *inp16, int inp16_ready, const float *w,
                                const float *b, int64_t N, int64_t IC, int64_t OC);
-void gl_linear_backward_rounded(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+void gl_linear_backward_rounded(float *dinp, int dinp_acc, float *dw, float *db, const float *dout, const float *inp,
                                 const uint16_t *inp16, const float *w, int64_t N, int64_t IC, int64_t OC);
 
 /* ---- low-rank adapters (LoRA) -------------------------------------------------- */

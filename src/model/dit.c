@@ -158,9 +158,10 @@ static void lin_fwd_r(const gl_dit *m, lin l, float *out, const float *in, uint1
     }
 }
 
-static void lin_bwd_r(const gl_dit *m, lin l, float *din, const float *dout, const float *in, const uint16_t *in16,
-                      int64_t N, int64_t IC, int64_t OC) {
-    gl_linear_backward_rounded(din, G(m, l.w), G(m, l.b), dout, in, in16, P(m, l.w), N, IC, OC);
+/* din_acc 0: the layer is din's first writer (no zeroing before); 1: it adds. */
+static void lin_bwd_to(const gl_dit *m, lin l, float *din, int din_acc, const float *dout, const float *in,
+                       const uint16_t *in16, int64_t N, int64_t IC, int64_t OC) {
+    gl_linear_backward_rounded(din, din_acc, G(m, l.w), G(m, l.b), dout, in, in16, P(m, l.w), N, IC, OC);
     for (int k = 0; k < m->n_att; k++) {
         const attached *t = &m->att[k];
         int i = t->mod_of[l.w], a, b, b2;
@@ -185,6 +186,11 @@ static void lin_bwd_r(const gl_dit *m, lin l, float *din, const float *dout, con
                              gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
         if (p > 0 && din) gl_dropout_backward(din, m->drop_dx, N * IC, p, key, off);
     }
+}
+
+static void lin_bwd_r(const gl_dit *m, lin l, float *din, const float *dout, const float *in, const uint16_t *in16,
+                      int64_t N, int64_t IC, int64_t OC) {
+    lin_bwd_to(m, l, din, 1, dout, in, in16, N, IC, OC);
 }
 
 static void lin_fwd(const gl_dit *m, lin l, float *out, const float *in, int64_t N, int64_t IC, int64_t OC) {
@@ -691,34 +697,29 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     /* MLP: out = xc + gate2 * mo; dx passes to xc unchanged */
     zero(g->dmo, N * C);
     gl_gated_residual_backward(NULL, g->dmo, dmod + 5 * C, dx, b->mo, b->mod + 5 * C, a->rows, N, C, S);
-    zero(g->dhg, N * M);
-    lin_bwd_r(m, p->fc2, g->dhg, g->dmo, b->hg, b->hg16, N, M, C);
+    lin_bwd_to(m, p->fc2, g->dhg, 0, g->dmo, b->hg, b->hg16, N, M, C);
     zero(g->dh1, N * M);
     gl_gelu_backward(g->dh1, g->dhg, b->h1, N * M);
-    zero(g->dx2m, N * C);
-    lin_bwd_r(m, p->fc1, g->dx2m, g->dh1, b->x2m, b->x2m16, N, C, M);
+    lin_bwd_to(m, p->fc1, g->dx2m, 0, g->dh1, b->x2m, b->x2m16, N, C, M);
     zero(g->dln2, N * C);
     gl_modulate_backward(g->dln2, dmod + 3 * C, dmod + 4 * C, g->dx2m, b->ln2, b->mod + 4 * C, a->rows, N, C, S);
     gl_layernorm_backward(dx, g->dln2, b->xc, b->mean2, b->rstd2, N, C);
     /* cross-attention: xc = xa + co */
-    zero(g->dca, N * C);
-    lin_bwd_r(m, p->co, g->dca, dx, b->ca, b->ca16, N, C, C);
+    lin_bwd_to(m, p->co, g->dca, 0, dx, b->ca, b->ca16, N, C, C);
     zero(g->dcqn, N * C); zero(g->dckn, Nt * C); zero(g->dcv, Nt * C);
     gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->ca, b->clse, b->cqn, b->ckn,
                           b->cv, a->cmask, a->T * a->L, (gl_attn_dims){a->B, a->T, a->L, Hh, D});
     zero(g->dcq, N * C); zero(g->dck, Nt * C);
     gl_rmsnorm_backward(g->dcq, G(m, p->cqn), g->dcqn, b->cq, P(m, p->cqn), b->rcq, N * Hh, D);
     gl_rmsnorm_backward(g->dck, G(m, p->ckn), g->dckn, b->ck, P(m, p->ckn), b->rck, Nt * Hh, D);
-    zero(g->dc1, N * C);
-    lin_bwd_r(m, p->cq, g->dc1, g->dcq, b->c1, b->c1_16, N, C, C);
+    lin_bwd_to(m, p->cq, g->dc1, 0, g->dcq, b->c1, b->c1_16, N, C, C);
     lin_bwd(m, p->ck, g->dctx, g->dck, a->ctx, Nt, C, C);
     lin_bwd(m, p->cv, g->dctx, g->dcv, a->ctx, Nt, C, C);
     gl_layernorm_backward(dx, g->dc1, b->xa, b->cmean, b->crstd, N, C);
     /* self-attention: xa = x_in + gate1 * o */
     zero(g->do_, N * C);
     gl_gated_residual_backward(NULL, g->do_, dmod + 2 * C, dx, b->o, b->mod + 2 * C, a->rows, N, C, S);
-    zero(g->datt, N * C);
-    lin_bwd_r(m, p->o, g->datt, g->do_, b->att, b->att16, N, C, C);
+    lin_bwd_to(m, p->o, g->datt, 0, g->do_, b->att, b->att16, N, C, C);
     zero(g->dqr, N * C); zero(g->dkr, N * C); zero(g->dv, N * C);
     gl_attention_backward(g->dqr, g->dkr, g->dv, g->scratch, g->datt, b->att, b->lse, b->qr, b->kr, b->v,
                           bt->self_mask, bt->self_mask_bstride, (gl_attn_dims){a->B, a->T, a->T, Hh, D});
@@ -728,8 +729,7 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     zero(g->dq, N * C); zero(g->dk, N * C);
     gl_rmsnorm_backward(g->dq, G(m, p->qn), g->dqn, b->q, P(m, p->qn), b->rq, N * Hh, D);
     gl_rmsnorm_backward(g->dk, G(m, p->kn), g->dkn, b->k, P(m, p->kn), b->rk, N * Hh, D);
-    zero(g->dx1m, N * C);
-    lin_bwd_r(m, p->q, g->dx1m, g->dq, b->x1m, b->x1m16, N, C, C);
+    lin_bwd_to(m, p->q, g->dx1m, 0, g->dq, b->x1m, b->x1m16, N, C, C);
     lin_bwd_r(m, p->k, g->dx1m, g->dk, b->x1m, b->x1m16, N, C, C);
     lin_bwd_r(m, p->v, g->dx1m, g->dv, b->x1m, b->x1m16, N, C, C);
     zero(g->dln1, N * C);
@@ -892,8 +892,7 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     zero(g->dfout, N * Pf);
     gl_unpatchify_backward(g->dfout, dout, pd);
     if (c->predict_x0) x0_to_velocity_backward(g->dfout, bt->t, N, Pf);
-    zero(g->dfm, N * C);
-    lin_bwd(m, m->fin, g->dfm, g->dfout, a->fm, N, C, Pf);
+    lin_bwd_to(m, m->fin, g->dfm, 0, g->dfout, a->fm, NULL, N, C, Pf);
     zero(g->dfln, N * C); zero(g->dfmod, a->U * 2 * C);
     gl_modulate_backward(g->dfln, g->dfmod, g->dfmod + C, g->dfm, a->fln, a->fmod + C, a->rows, N, C, 2 * C);
     zero(g->dx, N * C);

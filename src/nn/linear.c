@@ -84,15 +84,16 @@ void gl_linear_forward_rounded(float *out, const float *inp, uint16_t *inp16, in
  * product as gl__matmul_bf16 would; the input's rounding comes from inp16 when the
  * forward kept it. Clears *dinp / *dw for each product done; a product oneDNN refuses
  * is left for sgemm. */
-static void backward_bf16(float **dinp, float **dw, const float *dout, const float *inp, const uint16_t *inp16,
-                          const float *w, int64_t N, int64_t IC, int64_t OC) {
+static void backward_bf16(float **dinp, int dinp_acc, float **dw, const float *dout, const float *inp,
+                          const uint16_t *inp16, const float *w, int64_t N, int64_t IC, int64_t OC) {
     uint16_t *d16 = gl__bf16_operands(N * OC + (*dinp ? IC * OC : 0) + (*dw && !inp16 ? N * IC : 0));
     if (!d16) return;
     gl__bf16_convert(d16, dout, N * OC, 1.0f);
     uint16_t *o16 = d16 + N * OC;
     if (*dinp) {
         gl__bf16_convert(o16, w, IC * OC, 1.0f);
-        if (gl__matmul_bf16_rounded(*dinp, IC, d16, OC, 1, o16, IC, 1, NULL, N, IC, OC, 1) == GL_OK) *dinp = NULL;
+        if (gl__matmul_bf16_rounded(*dinp, IC, d16, OC, 1, o16, IC, 1, NULL, N, IC, OC, dinp_acc) == GL_OK)
+            *dinp = NULL;
         o16 += IC * OC;
     }
     if (*dw) {
@@ -106,23 +107,24 @@ static void backward_bf16(float **dinp, float **dw, const float *dout, const flo
 
 void gl_linear_backward(float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int64_t N, int64_t IC, int64_t OC) {
-    gl_linear_backward_rounded(dinp, dw, db, dout, inp, NULL, w, N, IC, OC);
+    gl_linear_backward_rounded(dinp, 1, dw, db, dout, inp, NULL, w, N, IC, OC);
 }
 
-void gl_linear_backward_rounded(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+void gl_linear_backward_rounded(float *dinp, int dinp_acc, float *dw, float *db, const float *dout, const float *inp,
                                 const uint16_t *inp16, const float *w, int64_t N, int64_t IC, int64_t OC) {
+    if (N > 0 && OC == 0 && dinp && !dinp_acc) memset(dinp, 0, (size_t)(N * IC) * sizeof(float));
     if (N == 0 || OC == 0) return;
     mm_fn mm = engine(IC); /* NULL, or a product it refused: sgemm below */
     if (mm == gl__matmul_bf16 && (dinp || dw)) {
-        backward_bf16(&dinp, &dw, dout, inp, inp16, w, N, IC, OC);
+        backward_bf16(&dinp, dinp_acc, &dw, dout, inp, inp16, w, N, IC, OC);
         mm = NULL;
     }
     /* dinp += dout . w;  dw += dout^T . inp (dout [N,OC] read as [OC,N] through strides) */
-    if (mm && dinp && mm(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, 1) == GL_OK) dinp = NULL;
+    if (mm && dinp && mm(dinp, IC, dout, OC, 1, w, IC, 1, NULL, N, IC, OC, dinp_acc) == GL_OK) dinp = NULL;
     if (mm && dw && mm(dw, IC, dout, 1, OC, inp, IC, 1, NULL, OC, IC, N, 1) == GL_OK) dw = NULL;
     if (dinp && IC > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_dim(N), blas_dim(IC),
-                    blas_dim(OC), 1.0f, dout, blas_dim(OC), w, blas_dim(IC), 1.0f, dinp,
+                    blas_dim(OC), 1.0f, dout, blas_dim(OC), w, blas_dim(IC), dinp_acc ? 1.0f : 0.0f, dinp,
                     blas_dim(IC));
     if (dw && IC > 0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blas_dim(OC), blas_dim(IC),
