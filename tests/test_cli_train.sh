@@ -74,6 +74,14 @@ resume)
     "$bin" train base --init "$tmp/x1.safetensors" --procedural --steps 3 --predict x0 --out "$tmp/x2.safetensors" \
         >"$tmp/out.txt" 2>&1 || fail "train --init --predict x0 (already x0) exited $?"
     grep -q "this run trains it to predict" "$tmp/out.txt" && fail "a switch announced where nothing changed"
+    # --text-pool 1 on --init weights: the pooled caption's path added (announced, in the file)
+    "$bin" train base --init "$m" --procedural --steps 3 --text-pool 1 --out "$tmp/p1.safetensors" \
+        >"$tmp/out.txt" 2>&1 || fail "train --init --text-pool 1 exited $?"
+    grep -q "adding the pooled caption in AdaLN (time_embed.text, starting at zero)" "$tmp/out.txt" ||
+        fail "no text-pool note: $(cat "$tmp/out.txt")"
+    out=$("$bin" info "$tmp/p1.safetensors")
+    grep -q '"text_pool":1' <<<"$out" || fail "the model with pooled text does not say so"
+    grep -q "time_embed\.text\.weight" <<<"$out" || fail "no time_embed.text.weight: $out"
     # --stop-after: a part of a run, then --resume; the same weights as the run in one go
     train --steps 20 --seed 8 --out "$tmp/whole.safetensors"
     train --steps 20 --seed 8 --out "$tmp/part.safetensors" --stop-after 7

@@ -41,10 +41,12 @@ static void config_presets_and_json(void **s) {
     assert_int_equal(old.rope_per_cell, 0);
     assert_int_equal(old.predict_x0, 0); /* nor predict_x0: v-predicting */
     free(js);
-    /* an x-predicting model says so, and reads back so */
+    /* an x-predicting, caption-pooling model says so, and reads back so */
     c.predict_x0 = 1;
+    c.text_pool = 1;
     js = gl_dit_config_to_json(&c);
     assert_non_null(strstr(js, "\"predict_x0\":1"));
+    assert_non_null(strstr(js, "\"text_pool\":1"));
     assert_int_equal(gl_dit_config_from_json(js, &old, msg, sizeof msg), GL_OK);
     assert_memory_equal(&c, &old, sizeof c);
     free(js);
@@ -66,6 +68,7 @@ static void config_rejects(void **s) {
         {"\"rope_per_cell\":1", "\"rope_per_cell\":2", "'rope_per_cell' must be 0 or 1"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":true", "'rope_per_cell' must be 0 or 1"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"predict_x0\":2", "'predict_x0' must be 0 or 1"},
+        {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"text_pool\":-1", "'text_pool' must be 0 or 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[2048];
@@ -96,14 +99,17 @@ typedef struct fixture {
 /* per_video_t: one timestep per video (the left cell of video 0 clean, at 0), as
  * training batches have, so the model's timestep path runs on 3 distinct rows; else
  * one per token (97 distinct: the path runs per token). */
-/* predict_x0: the model's last layer predicts x0 (cfg predict_x0), turned into v. */
-static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t, int predict_x0) {
+/* flags: X0, the model's last layer predicts x0 (cfg predict_x0), turned into v; POOL,
+ * the pooled caption conditions AdaLN (cfg text_pool). */
+enum { X0 = 1, POOL = 2 };
+static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t, int flags) {
     memset(f, 0, sizeof *f);
     gl_dit_config cfg;
     char msg[256];
     gl_dit_config_preset("tiny", &cfg);
     cfg.rope_per_cell = rope_per_cell;
-    cfg.predict_x0 = predict_x0;
+    cfg.predict_x0 = (flags & X0) != 0;
+    cfg.text_pool = (flags & POOL) != 0;
     assert_int_equal(gl_dit_new(&f->m, &cfg, msg, sizeof msg), GL_OK);
     tu_rng r;
     tu_seed(&r, 5);
@@ -155,6 +161,7 @@ static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t
 
 static void setup_rope(fixture *f, int masks, int rope_per_cell) { setup_full(f, masks, rope_per_cell, 0, 0); }
 static void setup(fixture *f, int masks) { setup_rope(f, masks, 1); }
+static void setup_flags(fixture *f, int masks, int flags) { setup_full(f, masks, 1, 0, flags); }
 
 static void teardown(fixture *f) {
     gl_dit_free(&f->m);
@@ -178,9 +185,9 @@ static double loss_of(fixture *f) {
  * forward. The loss is a sum of ~1500 float outputs: its rounding noise is ~1e-6 of
  * it, over h ~ 1e-2 a few 1e-4 of the gradient; a wrong term errs by far more than the
  * 2e-2 allowed. */
-static void check_gradients(int masks, int per_video_t, int predict_x0) {
+static void check_gradients(int masks, int per_video_t, int flags) {
     fixture f;
-    setup_full(&f, masks, 1, per_video_t, predict_x0);
+    setup_full(&f, masks, 1, per_video_t, flags);
     gl_params *p = gl_dit_params(f.m);
     loss_of(&f);
     gl_params_zero_grad(p);
@@ -219,14 +226,15 @@ static void dit_gradients(void **s) { (void)s; check_gradients(0, 0, 0); }
 static void dit_gradients_masked(void **s) { (void)s; check_gradients(1, 0, 0); }
 static void dit_gradients_per_video_t(void **s) { (void)s; check_gradients(1, 1, 0); }
 /* x-prediction: the clean cell (t = 0) and tokens below the floor divide by it */
-static void dit_gradients_predict_x0(void **s) { (void)s; check_gradients(1, 1, 1); }
+static void dit_gradients_predict_x0(void **s) { (void)s; check_gradients(1, 1, X0); }
+/* the pooled caption: per token (97 timesteps), and grouped by timestep and mask row */
+static void dit_gradients_text_pool(void **s) { (void)s; check_gradients(1, 0, POOL); check_gradients(1, 1, POOL); }
 
 /* Masks do what they say: with the left cell's queries confined to the left cell,
  * changing the right cell's input leaves the left cell's output unchanged. */
-static void dit_mask_isolates_cell(void **s) {
-    (void)s;
+static void mask_isolates_cell(int flags) {
     fixture f;
-    setup(&f, 1);
+    setup_flags(&f, 1, flags);
     loss_of(&f);
     float *before = tu_falloc(f.n);
     memcpy(before, f.out, (size_t)f.n * sizeof(float));
@@ -314,10 +322,9 @@ static void dit_rope_per_cell(void **s) {
  * the global prompt and its own (cross mask) and each prompt token reading only the
  * global prompt and its own segment (text mask), a word of the right cell's prompt no
  * longer reaches the left cell; without the text mask it does, through the encoder. */
-static void dit_text_mask_isolates_prompt(void **s) {
-    (void)s;
+static void text_mask_isolates_prompt(int flags) {
     fixture f;
-    setup(&f, 1);
+    setup_flags(&f, 1, flags);
     const int64_t L = gl_dit_cfg(f.m)->text_len, T = f.T, gw = 8;
     /* "<grid> g <cell0> a <cell1> b": segments global 0..1, cell 0 2..3, cell 1 4..5 */
     int32_t text[6] = {2, 10, 3, 11, 4, 12};
@@ -351,6 +358,15 @@ static void dit_text_mask_isolates_prompt(void **s) {
     tu_free(before);
     test_free(tm);
     teardown(&f);
+}
+
+static void dit_mask_isolates_cell(void **s) { (void)s; mask_isolates_cell(0); }
+static void dit_text_mask_isolates_prompt(void **s) { (void)s; text_mask_isolates_prompt(0); }
+/* the pooled caption keeps to each token's mask row: the isolation holds with it */
+static void dit_masks_isolate_with_text_pool(void **s) {
+    (void)s;
+    mask_isolates_cell(POOL);
+    text_mask_isolates_prompt(POOL);
 }
 
 static void dit_init_and_errors(void **s) {
@@ -474,9 +490,9 @@ static void write_case(fixture *f, const char *dir, char *wpath, char *cpath) {
     tu_free(text); tu_free(lens); tu_free(sm); tu_free(cm);
 }
 
-static void run_reference(int masks, int rope_per_cell, int per_video_t, int predict_x0, const char *mode) {
+static void run_reference(int masks, int rope_per_cell, int per_video_t, int flags, const char *mode) {
     fixture f;
-    setup_full(&f, masks, rope_per_cell, per_video_t, predict_x0);
+    setup_full(&f, masks, rope_per_cell, per_video_t, flags);
     char dir[] = "/tmp/gl_dit_parity_XXXXXX", wpath[512], cpath[512], cmd[2048];
     assert_non_null(mkdtemp(dir));
     write_case(&f, dir, wpath, cpath);
@@ -497,7 +513,13 @@ static void dit_matches_pytorch(void **s) { (void)s; run_reference(0, 1, 0, 0, "
 static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, 0, 0, "check"); }
 static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, 0, 0, "check"); }
 static void dit_matches_pytorch_per_video_t(void **s) { (void)s; run_reference(1, 1, 1, 0, "check"); }
-static void dit_matches_pytorch_predict_x0(void **s) { (void)s; run_reference(1, 1, 0, 1, "check"); }
+static void dit_matches_pytorch_predict_x0(void **s) { (void)s; run_reference(1, 1, 0, X0, "check"); }
+static void dit_matches_pytorch_text_pool(void **s) {
+    (void)s;
+    run_reference(1, 1, 0, POOL, "check");
+    run_reference(1, 1, 1, POOL, "check");
+    run_reference(0, 1, 1, POOL, "check");
+}
 /* The reference itself against central differences in float64 (torch gradcheck). */
 static void reference_gradcheck(void **s) { (void)s; run_reference(1, 1, 0, 0, "gradcheck"); }
 
@@ -508,6 +530,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_gradients_masked),
     cmocka_unit_test(dit_gradients_per_video_t),
     cmocka_unit_test(dit_gradients_predict_x0),
+    cmocka_unit_test(dit_gradients_text_pool),
+    cmocka_unit_test(dit_masks_isolate_with_text_pool),
     cmocka_unit_test(dit_mask_isolates_cell),
     cmocka_unit_test(dit_text_mask_isolates_prompt),
     cmocka_unit_test(dit_init_and_errors),
@@ -518,6 +542,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_matches_pytorch_canvas_rope),
     cmocka_unit_test(dit_matches_pytorch_per_video_t),
     cmocka_unit_test(dit_matches_pytorch_predict_x0),
+    cmocka_unit_test(dit_matches_pytorch_text_pool),
     cmocka_unit_test(dit_rope_per_cell),
     cmocka_unit_test(reference_gradcheck),
 };

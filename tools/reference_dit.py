@@ -185,6 +185,10 @@ class DiT:
         cm = keys[:, None, :].expand(B, T, L)
         if cross_mask is not None:
             cm = cm & cross_mask
+        if c.get("text_pool", 0):  # the caption in AdaLN: mean of the text rows a token may attend
+            cnt = cm.sum(-1, keepdim=True).clamp(min=1).to(ctx.dtype)
+            temb = temb + self.lin((cm.to(ctx.dtype) @ ctx) / cnt, "time_embed.text")
+            st = torch.nn.functional.silu(temb)
         xs = self.lin(self.patchify(x), "patch_embed")
         C = c["width"]
         for b in range(c["depth"]):

@@ -56,6 +56,14 @@ typedef struct gl_dit_config {
      * model's output is v either way, so training and sampling do not change. Absent
      * from a file's JSON (files before it): 0. */
     int64_t predict_x0;
+    /* 1: the caption also conditions every block's AdaLN, as a class label does in a
+     * class-conditional DiT: each token's timestep embedding gets W . mean of the text
+     * tokens that token may attend (its cross-attention mask row, so a grid cell pools
+     * only its own prompts), W ("time_embed.text.weight", [width, width]) starting at
+     * zero. Cross-attention alone left the shape words unlearned at our scale (the
+     * shipped base draws the same outline for every shape word). Absent from a file's
+     * JSON (files before it): 0. */
+    int64_t text_pool;
 } gl_dit_config;
 
 /* The smallest t an x-predicting model divides by: the clean context cells (t = 0) and

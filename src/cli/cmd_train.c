@@ -33,7 +33,8 @@ static void usage(FILE *f) {
             "                           [--batch B] [--seed S] [--lr X] [--warmup N] [--ema D]\n"
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
-            "                           [--subject-weight W] [--predict v|x0] [--threads T]\n"
+            "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
+            "                           [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -51,6 +52,10 @@ static void usage(FILE *f) {
             "                     clean video, turned into the velocity inside the model (the\n"
             "                     configuration's predict_x0); with --init, a change of it starts\n"
             "                     the final projection (final.linear) at zero, the rest as given\n"
+            "  --text-pool 0|1    1: the caption's mean (over the text tokens a video token may\n"
+            "                     attend) also drives every block's AdaLN (the configuration's\n"
+            "                     text_pool); with --init it adds that path at zero, so the\n"
+            "                     model starts as it was\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -248,7 +253,7 @@ static char *read_text(const char *path, const char **why) {
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup;
-    int predict_x0; /* -1: as the configuration says */
+    int predict_x0, text_pool; /* -1: as the configuration says */
     float subject_weight;
     int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
@@ -279,7 +284,7 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
                                              "--threads", "--t-mu", "--t-sigma", "--stop-after",
-                                             "--subject-weight", "--predict"};
+                                             "--subject-weight", "--predict", "--text-pool"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -312,6 +317,12 @@ static int parse(opts *o, int argc, char **argv) {
                 return CLI_USAGE;
             }
             o->predict_x0 = !strcmp(val, "x0");
+        } else if (!strcmp(opt, "--text-pool")) {
+            if (strcmp(val, "0") && strcmp(val, "1")) {
+                cli_error("train: --text-pool: '%s' is not 0 or 1", val);
+                return CLI_USAGE;
+            }
+            o->text_pool = val[0] - '0';
         } else if (!strcmp(opt, "--t-mu")) {
             if (cli_parse_float("train", opt, val, -5, 5, 0, &d)) return CLI_USAGE;
             o->t.t_mu = d;
@@ -409,19 +420,20 @@ static int parse(opts *o, int argc, char **argv) {
     return CLI_OK;
 }
 
-/* *m made again with predict_x0 set to `to`: the same weights, but the final projection
- * (which learned the other target) at zero. */
-static int switch_prediction(gl_dit **m, int to, char *msg, size_t msglen) {
-    gl_dit_config cfg = *gl_dit_cfg(*m);
-    cfg.predict_x0 = to;
+/* *m made again with the configuration want (which differs in its flags only): every
+ * tensor both have keeps its weights, a new one (text_pool's) starts at zero, and the
+ * final projection restarts at zero when the prediction target changed. */
+static int reshape_model(gl_dit **m, const gl_dit_config *want, char *msg, size_t msglen) {
     gl_dit *n = NULL;
-    int rc = gl_dit_new(&n, &cfg, msg, msglen);
+    int rc = gl_dit_new(&n, want, msg, msglen); /* every tensor zeroed */
     if (rc) return rc;
+    const int restart_head = want->predict_x0 != gl_dit_cfg(*m)->predict_x0;
     gl_params *from = gl_dit_params(*m), *into = gl_dit_params(n);
-    for (int i = 0; i < gl_params_count(into); i++) { /* same configuration but one flag: same tensors */
-        gl_tensor a = gl_params_tensor(from, i), b = gl_params_tensor(into, i);
+    for (int i = 0; i < gl_params_count(into); i++) {
         const char *name = gl_params_name(into, i);
-        if (strncmp(name, "final.linear.", 13) == 0) continue; /* gl_dit_new zeroed it */
+        int j = gl_params_find(from, name);
+        if (j < 0 || (restart_head && strncmp(name, "final.linear.", 13) == 0)) continue;
+        gl_tensor a = gl_params_tensor(from, j), b = gl_params_tensor(into, i);
         memcpy(b.data, a.data, (size_t)gl_tensor_numel(&b) * sizeof(float));
     }
     gl_dit_free(m);
@@ -448,7 +460,7 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: unknown stage '%s' (stages: " STAGES ")", argv[1]);
         return CLI_USAGE;
     }
-    opts o = {.dtype = GL_ST_F32, .predict_x0 = -1, .t = gl_train_default_opts()};
+    opts o = {.dtype = GL_ST_F32, .predict_x0 = -1, .text_pool = -1, .t = gl_train_default_opts()};
     int rc = parse(&o, argc, argv);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (!o.have_warmup && o.t.warmup > o.t.steps / 10) o.t.warmup = o.t.steps / 10;
@@ -483,20 +495,28 @@ int cmd_train(int argc, char **argv) {
         gl_dit_config_preset(o.preset, &cfg);
     }
     if (o.predict_x0 >= 0) cfg.predict_x0 = o.predict_x0;
+    if (o.text_pool >= 0) cfg.text_pool = o.text_pool;
     if (o.init) { /* weights (and so the configuration) from a file: training goes on from them */
         if (gl_dit_load(&m, o.init, msg, sizeof msg)) {
             cli_error("train: --init: %s", msg);
             goto end;
         }
         cfg = *gl_dit_cfg(m);
-        if (o.predict_x0 >= 0 && o.predict_x0 != cfg.predict_x0) {
-            if (switch_prediction(&m, o.predict_x0, msg, sizeof msg)) {
+        gl_dit_config want = cfg;
+        if (o.predict_x0 >= 0) want.predict_x0 = o.predict_x0;
+        if (o.text_pool >= 0) want.text_pool = o.text_pool;
+        if (memcmp(&want, &cfg, sizeof cfg) != 0) {
+            if (reshape_model(&m, &want, msg, sizeof msg)) {
                 cli_error("train: --init: %s", msg);
                 goto end;
             }
-            cfg = *gl_dit_cfg(m);
-            printf("train base: %s predicts %s; this run trains it to predict %s (final.linear starts at zero)\n",
-                   o.init, o.predict_x0 ? "v" : "x0", o.predict_x0 ? "x0" : "v");
+            if (want.predict_x0 != cfg.predict_x0)
+                printf("train base: %s predicts %s; this run trains it to predict %s (final.linear starts at zero)\n",
+                       o.init, cfg.predict_x0 ? "x0" : "v", want.predict_x0 ? "x0" : "v");
+            if (want.text_pool != cfg.text_pool)
+                printf("train base: %s the pooled caption in AdaLN (time_embed.text%s)\n",
+                       want.text_pool ? "adding" : "removing", want.text_pool ? ", starting at zero" : "");
+            cfg = want;
         }
     } else if (gl_dit_new(&m, &cfg, msg, sizeof msg)) {
         cli_error("train: %s", msg);

@@ -65,6 +65,7 @@ int gl_dit_config_validate(const gl_dit_config *c, char *msg, size_t msglen) {
     if (!(c->rope_theta > 1.0 && c->rope_theta < 1e9)) FAIL("config: rope_theta %g must be in (1, 1e9)", c->rope_theta);
     if (c->rope_per_cell != 0 && c->rope_per_cell != 1) FAIL("config: rope_per_cell is %lld, must be 0 or 1", (long long)c->rope_per_cell);
     if (c->predict_x0 != 0 && c->predict_x0 != 1) FAIL("config: predict_x0 is %lld, must be 0 or 1", (long long)c->predict_x0);
+    if (c->text_pool != 0 && c->text_pool != 1) FAIL("config: text_pool is %lld, must be 0 or 1", (long long)c->text_pool);
     return GL_OK;
 }
 
@@ -76,8 +77,10 @@ char *gl_dit_config_to_json(const gl_dit_config *c) {
 #undef ADD
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
     cJSON_AddNumberToObject(o, "rope_per_cell", (double)c->rope_per_cell);
-    if (c->predict_x0) /* absent means 0: files of v-predicting models read as before */
-        cJSON_AddNumberToObject(o, "predict_x0", (double)c->predict_x0);
+    /* the later flags only when set: absent means 0, and files of models without them
+     * read as before, in older builds too */
+    if (c->predict_x0) cJSON_AddNumberToObject(o, "predict_x0", (double)c->predict_x0);
+    if (c->text_pool) cJSON_AddNumberToObject(o, "text_pool", (double)c->text_pool);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -87,7 +90,8 @@ static int known_key(const char *k) {
 #define IS(f) if (!strcmp(k, #f)) return 1;
     CONFIG_INT_FIELDS(IS)
 #undef IS
-    return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell") || !strcmp(k, "predict_x0");
+    return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell") || !strcmp(k, "predict_x0") ||
+           !strcmp(k, "text_pool");
 }
 
 /* A key that may be absent (then 0) and is otherwise 0 or 1. */
@@ -138,9 +142,10 @@ int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_
         }
     }
     /* optional flags: files written before rope_per_cell hold canvas-wide positions,
-     * files before predict_x0 predict v */
+     * files before predict_x0 predict v, files before text_pool have no pooled text */
     if (rc == GL_OK) rc = optional_flag(o, "rope_per_cell", &c->rope_per_cell, msg, msglen);
     if (rc == GL_OK) rc = optional_flag(o, "predict_x0", &c->predict_x0, msg, msglen);
+    if (rc == GL_OK) rc = optional_flag(o, "text_pool", &c->text_pool, msg, msglen);
     cJSON_Delete(o);
     return rc == GL_OK ? gl_dit_config_validate(c, msg, msglen) : rc;
 }

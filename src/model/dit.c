@@ -50,6 +50,7 @@ typedef struct grad_a {
     float *dmo, *dhg, *dh1, *dx2m, *dln2, *dca, *dcqn, *dckn, *dcv, *dcq, *dck, *dc1;
     float *do_, *datt, *dqr, *dkr, *dv, *dqn, *dkn, *dq, *dk, *dx1m, *dln1;
     float *dth, *dtl, *dtg, *dtf1, *dtatt, *dtq, *dtk, *dtv, *dtln;
+    float *dpool;
     float *scratch;
 } grad_a;
 
@@ -67,6 +68,11 @@ typedef struct acts {
     int64_t U;
     int32_t *grp, *rows;
     float *tu;
+    /* text_pool: pat [N] names each token's pooled text (its item and cross-attention
+     * mask row; pattern_of), the timestep groups split by it too, rep [U] is a token of
+     * each group, pool [U,C] its pooled text, ptemb [U,C] that text's share of temb */
+    int32_t *pat, *rep;
+    float *pool, *ptemb;
     block_a *blk;   /* [depth], owned by the model */
     text_a *tblk;   /* [text_layers], owned by the model */
     grad_a g;
@@ -94,6 +100,7 @@ struct gl_dit {
     int64_t drop_first;
     float *drop_x, *drop_dx;
     lin patch, t1, t2, tproj, fin_ada, fin;
+    lin tpool; /* text_pool's projection (no bias); w = -1 without it */
     int tok_emb, pos_emb;
     block_p *blk;
     text_block_p *tblk;
@@ -233,6 +240,8 @@ static int declare_params(gl_dit *m) {
     m->patch = add_lin(p, "patch_embed", C, Pf, 1, &rc);
     m->t1 = add_lin(p, "time_embed.0", C, c->time_dim, 1, &rc);
     m->t2 = add_lin(p, "time_embed.2", C, C, 1, &rc);
+    m->tpool = (lin){-1, -1};
+    if (c->text_pool) m->tpool = add_lin(p, "time_embed.text", C, C, 0, &rc);
     m->tok_emb = add_param(p, "text.token_embed.weight", 2, c->text_vocab, Ct, GL_PARAM_NO_DECAY, &rc);
     m->pos_emb = add_param(p, "text.pos_embed.weight", 2, c->text_len, Ct, GL_PARAM_NO_DECAY, &rc);
     for (int64_t i = 0; i < c->text_layers; i++) {
@@ -334,7 +343,8 @@ void gl_dit_init_weights(gl_dit *m, uint64_t seed) {
         int is_embed = strstr(name, "_embed.weight") != NULL && strncmp(name, "patch", 5) != 0;
         /* AdaLN-zero: modulations and the output projection start at zero, so every block
          * starts as the identity and the model's first output is 0 */
-        int zero = strstr(name, "adaln") != NULL || !strncmp(name, "final.linear", 12);
+        int zero = strstr(name, "adaln") != NULL || !strncmp(name, "final.linear", 12) ||
+                   !strncmp(name, "time_embed.text", 15); /* the caption's AdaLN path starts silent */
         double sd = 0.0;
         float fill = 0.0f;
         if (is_norm) fill = 1.0f;
@@ -388,6 +398,15 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
     a->st = take(pl, N * C);
     a->grp = (int32_t *)take(pl, N); /* int32 and float share a size */
     a->tu = take(pl, N);
+    a->pat = a->rep = NULL;
+    a->pool = a->ptemb = a->g.dpool = NULL;
+    if (c->text_pool) {
+        a->pat = (int32_t *)take(pl, N);
+        a->rep = (int32_t *)take(pl, N);
+        a->pool = take(pl, N * C);
+        a->ptemb = take(pl, N * C);
+        a->g.dpool = take(pl, N * C);
+    }
     a->rcos = take(pl, T * D / 2);
     a->rsin = take(pl, T * D / 2);
     a->pos = (int32_t *)take(pl, T * 3);            /* int32 and float share a size */
@@ -601,37 +620,110 @@ static int time_path_adapted(const gl_dit *m) {
     for (int k = 0; k < m->n_att; k++) {
         const int *mod_of = m->att[k].mod_of;
         if (mod_of[m->t1.w] >= 0 || mod_of[m->t2.w] >= 0 || mod_of[m->fin_ada.w] >= 0) return 1;
+        if (m->tpool.w >= 0 && mod_of[m->tpool.w] >= 0) return 1;
         for (int64_t i = 0; i < m->cfg.depth; i++)
             if (mod_of[m->blk[i].ada.w] >= 0) return 1;
     }
     return 0;
 }
 
-/* a->U, a->grp and a->tu for the timesteps t [N]; groups in order of first appearance,
- * values compared bit for bit. */
+/* text_pool: a->pat[n] = the first token of token n's item with the same cross-attention
+ * mask row (so the same pooled text); every token its own pattern past MAX_DISTINCT
+ * patterns (the groups then run per token anyway). */
+static void pattern_of(acts *a) {
+    const int64_t N = a->N, T = a->T, L = a->L;
+    int32_t first[MAX_DISTINCT];
+    int np = 0;
+    for (int64_t n = 0; n < N; n++) {
+        const uint8_t *row = a->cmask + n * L;
+        int k = 0;
+        while (k < np && !(first[k] / T == n / T && memcmp(a->cmask + (int64_t)first[k] * L, row, (size_t)L) == 0)) k++;
+        if (k == np) {
+            if (np == MAX_DISTINCT) {
+                for (int64_t i = 0; i < N; i++) a->pat[i] = (int32_t)i;
+                return;
+            }
+            first[np++] = (int32_t)n;
+        }
+        a->pat[n] = first[k];
+    }
+}
+
+/* a->U, a->grp and a->tu (and with text_pool a->rep) for the timesteps t [N]; a group is
+ * a timestep (compared bit for bit) and, with text_pool, a pattern; in order of first
+ * appearance. */
 static void time_groups(const gl_dit *m, acts *a, const float *t) {
     const int64_t N = a->N;
+    const int32_t *pat = a->pat; /* NULL without text_pool: one pattern */
     int64_t U = 0;
     int grouped = !time_path_adapted(m);
     for (int64_t n = 0; n < N && grouped; n++) {
         int64_t u = 0;
-        while (u < U && memcmp(&a->tu[u], &t[n], sizeof(float)) != 0) u++;
+        while (u < U && (memcmp(&a->tu[u], &t[n], sizeof(float)) != 0 || (pat && pat[a->rep[u]] != pat[n]))) u++;
         if (u == U) {
             if (U == MAX_DISTINCT) {
                 grouped = 0;
                 break;
             }
-            a->tu[U++] = t[n];
+            a->tu[U] = t[n];
+            if (pat) a->rep[U] = (int32_t)n;
+            U++;
         }
         a->grp[n] = (int32_t)u;
     }
     if (!grouped || U == N) { /* every token its own row: grp is the identity */
         memcpy(a->tu, t, (size_t)N * sizeof(float));
-        for (int64_t n = 0; n < N; n++) a->grp[n] = (int32_t)n;
+        for (int64_t n = 0; n < N; n++) {
+            a->grp[n] = (int32_t)n;
+            if (pat) a->rep[n] = (int32_t)n;
+        }
         U = N;
     }
     a->U = U;
     a->rows = U == N ? NULL : a->grp;
+}
+
+/* text_pool: pool[u] = the mean of the text rows ctx token rep[u] may attend (its
+ * cross-attention mask row, prompt lengths included); 0 for an empty prompt. */
+static int64_t pooled_rows(const acts *a, int64_t u, const uint8_t **row) {
+    const int64_t n = a->rep[u];
+    *row = a->cmask + n * a->L;
+    int64_t cnt = 0;
+    for (int64_t j = 0; j < a->L; j++) cnt += (*row)[j] != 0;
+    return cnt;
+}
+
+static void text_pool_forward(acts *a, int64_t C) {
+#pragma omp parallel for schedule(static)
+    for (int64_t u = 0; u < a->U; u++) {
+        const uint8_t *row;
+        const int64_t cnt = pooled_rows(a, u, &row), b = a->rep[u] / a->T;
+        float *o = a->pool + u * C;
+        memset(o, 0, (size_t)C * sizeof(float));
+        for (int64_t j = 0; j < a->L; j++)
+            if (row[j]) {
+                const float *x = a->ctx + (b * a->L + j) * C;
+                for (int64_t c = 0; c < C; c++) o[c] += x[c];
+            }
+        const float inv = cnt ? 1.0f / (float)cnt : 0.0f;
+        for (int64_t c = 0; c < C; c++) o[c] *= inv;
+    }
+}
+
+/* dctx += the mean's gradient from dpool [U,C]; groups in order (several add into one
+ * item's rows), so the sums do not depend on the thread count. */
+static void text_pool_backward(acts *a, int64_t C) {
+    for (int64_t u = 0; u < a->U; u++) {
+        const uint8_t *row;
+        const int64_t cnt = pooled_rows(a, u, &row), b = a->rep[u] / a->T;
+        if (!cnt) continue;
+        const float inv = 1.0f / (float)cnt, *d = a->g.dpool + u * C;
+        for (int64_t j = 0; j < a->L; j++)
+            if (row[j]) {
+                float *x = a->g.dctx + (b * a->L + j) * C;
+                for (int64_t c = 0; c < C; c++) x[c] += d[c] * inv;
+            }
+    }
 }
 
 /* mod [U,S] = the modulation layer l of SiLU(temb), one row per distinct timestep. */
@@ -831,14 +923,6 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     int64_t split[3];
     gl_rope_default_split(D, split);
     gl_rope_tables(a->rcos, a->rsin, a->pos, T, D, split, (float)c->rope_theta);
-    /* timestep embedding, per distinct timestep */
-    time_groups(m, a, bt->t);
-    const int64_t U = a->U;
-    time_features(a->tfeat, a->tu, U, c->time_dim);
-    lin_fwd(m, m->t1, a->te1, a->tfeat, U, c->time_dim, C);
-    gl_silu_forward(a->te1s, a->te1, U * C);
-    lin_fwd(m, m->t2, a->temb, a->te1s, U, C, C);
-    gl_silu_forward(a->st, a->temb, U * C);
     /* text encoder */
     gl_embedding_forward(a->temb_in, bt->text, P(m, m->tok_emb), Nt, c->text_vocab, Ct);
     /* an adapter's own rows for its tokens (concept tokens trained with it) */
@@ -860,6 +944,20 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     }
     gl_layernorm_forward(a->tln, a->tm, a->tr, a->tfin, Nt, Ct, NORM_EPS);
     lin_fwd(m, m->tproj, a->ctx, a->tln, Nt, Ct, C);
+    /* timestep embedding, per distinct timestep (and pooled text, with text_pool) */
+    if (c->text_pool) pattern_of(a);
+    time_groups(m, a, bt->t);
+    const int64_t U = a->U;
+    time_features(a->tfeat, a->tu, U, c->time_dim);
+    lin_fwd(m, m->t1, a->te1, a->tfeat, U, c->time_dim, C);
+    gl_silu_forward(a->te1s, a->te1, U * C);
+    lin_fwd(m, m->t2, a->temb, a->te1s, U, C, C);
+    if (c->text_pool) {
+        text_pool_forward(a, C);
+        lin_fwd(m, m->tpool, a->ptemb, a->pool, U, C, C);
+        residual(a->temb, a->temb, a->ptemb, U * C);
+    }
+    gl_silu_forward(a->st, a->temb, U * C);
     /* video tokens through the blocks */
     gl_patchify_forward(a->tok, bt->x, pd);
     lin_fwd(m, m->patch, a->blk[0].x_in, a->tok, N, Pf, C);
@@ -912,6 +1010,10 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
     zero(g->dte1, U * C);
     gl_silu_backward(g->dte1, g->dte1s, a->te1, U * C);
     lin_bwd(m, m->t1, NULL, g->dte1, a->tfeat, U, c->time_dim, C);
+    if (c->text_pool) { /* the pooled text's share of temb, into the text's gradient */
+        lin_bwd_to(m, m->tpool, g->dpool, 0, g->dtemb, a->pool, NULL, U, C, C);
+        text_pool_backward(a, C);
+    }
     /* text encoder */
     zero(g->dtln, Nt * Ct);
     lin_bwd(m, m->tproj, g->dtln, g->dctx, a->tln, Nt, Ct, C);
