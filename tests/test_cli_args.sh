@@ -78,6 +78,7 @@ expect 2 -- train base --preset tiny --procedural --steps 1 --subject-weight -1 
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-weight 2 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --predict eps --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --text-pool 2 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --upright --out "$o/x.safetensors"
 expect 1 -- train base --preset tiny --procedural --steps 1 --out "$nowhere/x.safetensors"
 expect 1 -- train base --preset tiny --data "$tmp/missing" --steps 1 --out "$o/x.safetensors"
 expect 1 -- train multidc --base "$tmp/missing.safetensors" --data "$tmp/ds" --out "$o/x.safetensors"

@@ -271,6 +271,50 @@ static void procedural_subject_weight(void **s) {
     assert_int_equal(gl_data_set_subject_weight(NULL, 1.0f), GL_EINVAL);
 }
 
+/* Upright: each sample is its concept rendered with rotation and spin 0 (rendered again
+ * here), no caption says "spinning", and without it some samples differ. */
+static void procedural_upright(void **s) {
+    (void)s;
+    gl_dit_config c = preset("tiny");
+    gl_data *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
+    const int64_t B = 32, npx = c.frames * c.cell_h * c.cell_w;
+    batch t;
+    batch_new(&t, &c, B);
+    int changed = 0;
+    for (int on = 1; on >= 0; on--) {
+        assert_int_equal(gl_data_set_upright(d, on), GL_OK);
+        fill(d, &t, 9);
+        for (int64_t i = 0; i < B; i++) {
+            const gl_data_item *it = gl_data_last(d, i);
+            if (on && strstr(it->caption, "spinning")) fail_msg("upright sample %lld: '%s'", (long long)i, it->caption);
+            gl_concept a, b;
+            gl_scene sc;
+            gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
+            gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
+            a.angle = b.angle = a.spin = b.spin = 0.0;
+            assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
+            gl_render_opts o = gl_render_default_opts();
+            o.frames = c.frames;
+            o.height = c.cell_h;
+            o.width = c.cell_w;
+            gl_video v = {0};
+            assert_int_equal(gl_render_scene(&sc, &o, &v, NULL), GL_OK);
+            int same = 1;
+            for (int64_t j = 0; j < npx * 3; j++) same &= t.b.x0[i * npx * 3 + j] == 2.0f * v.rgb[j] - 1.0f;
+            if (on && !same) fail_msg("upright sample %lld is not its concept rendered upright", (long long)i);
+            changed += !on && !same;
+            gl_video_release(&v);
+        }
+    }
+    assert_true(changed > 0);
+    assert_int_equal(gl_data_set_upright(d, 2), GL_EINVAL);
+    assert_int_equal(gl_data_set_upright(NULL, 1), GL_EINVAL);
+    batch_free(&t);
+    gl_data_free(&d);
+}
+
 /* ---- the directory source ---------------------------------------------------------- */
 
 typedef struct tmpdir {
@@ -328,6 +372,7 @@ static void dir_yields_the_data_set(void **s) {
     assert_int_equal(gl_data_concepts(d), 2);
     assert_int_equal(gl_data_videos(d), 2 * GL_VARIANT_COUNT);
     assert_int_equal(gl_data_set_subject_weight(d, 1.0f), GL_EINVAL); /* no coverage on disk */
+    assert_int_equal(gl_data_set_upright(d, 1), GL_EINVAL);             /* rendered already */
     gl_tokenizer *tk = NULL;
     assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
     batch bt, b2;
@@ -511,6 +556,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(domain_vocab_ids_are_pinned),
     cmocka_unit_test(procedural_is_deterministic_train_only),
     cmocka_unit_test(procedural_subject_weight),
+    cmocka_unit_test(procedural_upright),
     cmocka_unit_test(dir_yields_the_data_set),
     cmocka_unit_test(dir_errors_name_the_file),
     cmocka_unit_test(ema_loads_from_checkpoint),

@@ -100,6 +100,11 @@ void gl_data_free(gl_data **d);
  * w outside [0, 1000]. */
 int gl_data_set_subject_weight(gl_data *d, float w);
 
+/* Procedural sources only: on = 1 renders every subject upright (its rotation at t = 0
+ * and its spin set to 0, so no caption says "spinning"); a curriculum's first part, where
+ * a shape word always means the same outline. GL_EINVAL for a source read from disk. */
+int gl_data_set_upright(gl_data *d, int on);
+
 /* The gl_batch_fn of a source (ctx is the gl_data *): fills b->x0, b->text and
  * b->text_lens for b->B samples drawn with rng. b->F, b->H, b->W must be the model's
  * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised); b->weight, when not NULL, as

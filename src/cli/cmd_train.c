@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
             "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
-            "                           [--threads T]\n"
+            "                           [--upright] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -56,6 +56,8 @@ static void usage(FILE *f) {
             "                     attend) also drives every block's AdaLN (the configuration's\n"
             "                     text_pool); with --init it adds that path at zero, so the\n"
             "                     model starts as it was\n"
+            "  --upright          with --procedural: every subject unrotated and not spinning, so\n"
+            "                     a shape word always means one outline (a curriculum's start)\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -252,7 +254,7 @@ static char *read_text(const char *path, const char **why) {
 
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
-    int procedural, resume, dtype, have_steps, have_warmup;
+    int procedural, resume, dtype, have_steps, have_warmup, upright;
     int predict_x0, text_pool; /* -1: as the configuration says */
     float subject_weight;
     int64_t stop_after; /* 0: run the schedule to its end */
@@ -274,6 +276,10 @@ static int parse(opts *o, int argc, char **argv) {
         }
         if (!strcmp(opt, "--resume")) {
             o->resume = 1;
+            continue;
+        }
+        if (!strcmp(opt, "--upright")) {
+            o->upright = 1;
             continue;
         }
         if (strncmp(opt, "--", 2) != 0) {
@@ -390,6 +396,10 @@ static int parse(opts *o, int argc, char **argv) {
     if (!!o->procedural + !!o->data != 1) {
         cli_error("train: %s (try --help)", o->procedural ? "give --procedural or --data, not both"
                                                           : "--procedural or --data DIR is required");
+        return CLI_USAGE;
+    }
+    if (o->upright && !o->procedural) {
+        cli_error("train: --upright needs --procedural (a data set on disk is rendered already)");
         return CLI_USAGE;
     }
     if (o->subject_weight > 0 && !o->procedural) {
@@ -548,6 +558,7 @@ int cmd_train(int argc, char **argv) {
             goto end;
         }
         gl_data_set_subject_weight(data, o.subject_weight); /* in range: parse checked it */
+        gl_data_set_upright(data, o.upright);
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
@@ -557,7 +568,7 @@ int cmd_train(int argc, char **argv) {
     printf("train base: %lld parameters, %s%s; %lld steps of batch %lld%s",
            (long long)gl_params_numel(gl_dit_params(m)), o.init ? "from " : "",
            o.preset ? o.preset : o.config ? o.config : o.init, (long long)o.t.steps, (long long)o.t.batch,
-           o.procedural ? ", procedural concepts" : "");
+           o.procedural ? (o.upright ? ", procedural concepts, upright" : ", procedural concepts") : "");
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
     if (at >= 0) printf("; resuming from %s at step %lld", o.t.checkpoint, at);

@@ -93,6 +93,7 @@ struct gl_data {
     gl_tokenizer *tok;
     int procedural;
     float subject_weight; /* gl_data_set_subject_weight */
+    int upright;          /* gl_data_set_upright */
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -166,10 +167,16 @@ int gl_data_set_subject_weight(gl_data *d, float w) {
     return GL_OK;
 }
 
+int gl_data_set_upright(gl_data *d, int on) {
+    if (!d || !d->procedural || (on != 0 && on != 1)) return GL_EINVAL;
+    d->upright = on;
+    return GL_OK;
+}
+
 /* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item; with
  * weight (may be NULL) and subject_weight > 0, the pixels' loss weights [F,H,W]. */
 static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x, float subject_weight,
-                             float *weight, gl_data_item *item, char *msg, size_t msglen) {
+                             int upright, float *weight, gl_data_item *item, char *msg, size_t msglen) {
     /* always three draws per sample, whatever the variant */
     item->seed = gl_rng_u64(rng);
     item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
@@ -179,6 +186,10 @@ static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float
     gl_concept a, b;
     gl_concept_sample(&a, item->seed, GL_SPLIT_TRAIN);
     gl_concept_sample(&b, partner, GL_SPLIT_TRAIN);
+    if (upright) { /* before the caption is made: it names the spin */
+        a.angle = b.angle = 0.0;
+        a.spin = b.spin = 0.0;
+    }
     gl_render_opts o = gl_render_default_opts();
     o.frames = F;
     o.height = H;
@@ -243,7 +254,7 @@ int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         memset(it, 0, sizeof *it);
         if (d->procedural) {
             float *w = b->weight ? b->weight + i * b->F * b->H * b->W : NULL;
-            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, w, it, msg, msglen))) return rc;
+            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, d->upright, w, it, msg, msglen))) return rc;
             char why[256];
             if ((rc = tokenize_cut(d->tok, it->caption, text, b->text_len, &len, why, sizeof why))) {
                 snprintf(msg, msglen, "data: caption '%s': %s", it->caption, why);
