@@ -1,2 +1,2 @@
-gl_test(test_data domain_vocab_ids_are_pinned procedural_is_deterministic_train_only procedural_subject_weight dir_yields_the_data_set
+gl_test(test_data domain_vocab_ids_are_pinned procedural_is_deterministic_train_only procedural_subject_weight procedural_upright dir_yields_the_data_set
         dir_errors_name_the_file ema_loads_from_checkpoint)

@@ -1,1 +1,1 @@
-gl_test(test_linear linear_bias linear_no_bias linear_frozen_weight linear_accumulates)
+gl_test(test_linear linear_bias linear_no_bias linear_frozen_weight linear_accumulates linear_overwrites)
