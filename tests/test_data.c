@@ -209,6 +209,24 @@ static void procedural_is_deterministic_train_only(void **s) {
     gl_data_free(&d); /* a no-op */
 }
 
+/* A procedural item rendered again from its seeds, as the source renders it (upright:
+ * rotation and spin 0), with the subjects' alpha when alpha is not NULL; returns the
+ * number of subjects. */
+static int render_again(const gl_dit_config *c, const gl_data_item *it, int upright, gl_video *v, float *alpha) {
+    gl_concept a, b;
+    gl_scene sc;
+    gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
+    gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
+    if (upright) a.angle = b.angle = a.spin = b.spin = 0.0;
+    assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
+    gl_render_opts o = gl_render_default_opts();
+    o.frames = c->frames;
+    o.height = c->cell_h;
+    o.width = c->cell_w;
+    assert_int_equal(gl_render_scene(&sc, &o, v, alpha), GL_OK);
+    return sc.n_subjects;
+}
+
 /* Subject weighting: the videos and captions do not change; each pixel's weight is 1 +
  * w x the subjects' coverage there, rendered again here with the scene's alpha. */
 static void procedural_subject_weight(void **s) {
@@ -237,22 +255,12 @@ static void procedural_subject_weight(void **s) {
     assert_memory_equal(plain.b.text, weighted.b.text, (size_t)(B * c.text_len) * sizeof(int32_t));
     int64_t raised = 0, full = 0;
     for (int64_t i = 0; i < B; i++) {
-        const gl_data_item *it = gl_data_last(d, i);
-        gl_concept a, b;
-        gl_scene sc;
-        gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
-        gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
-        assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
-        gl_render_opts o = gl_render_default_opts();
-        o.frames = c.frames;
-        o.height = c.cell_h;
-        o.width = c.cell_w;
         gl_video v = {0};
-        float *alpha = tu_falloc(sc.n_subjects * npx);
-        assert_int_equal(gl_render_scene(&sc, &o, &v, alpha), GL_OK);
+        float *alpha = tu_falloc(GL_SCENE_MAX * npx);
+        const int n_subjects = render_again(&c, gl_data_last(d, i), 0, &v, alpha);
         for (int64_t p = 0; p < npx; p++) {
             double cover = 0;
-            for (int k = 0; k < sc.n_subjects; k++) cover += alpha[k * npx + p];
+            for (int k = 0; k < n_subjects; k++) cover += alpha[k * npx + p];
             double want = 1.0 + 4.0 * (cover < 1.0 ? cover : 1.0), got = wt[i * npx + p];
             if (fabs(got - want) > 1e-5) fail_msg("sample %lld pixel %lld: weight %g, want %g", (long long)i, (long long)p, got, want);
             raised += got > 1.0f;
@@ -289,18 +297,8 @@ static void procedural_upright(void **s) {
         for (int64_t i = 0; i < B; i++) {
             const gl_data_item *it = gl_data_last(d, i);
             if (on && strstr(it->caption, "spinning")) fail_msg("upright sample %lld: '%s'", (long long)i, it->caption);
-            gl_concept a, b;
-            gl_scene sc;
-            gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
-            gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
-            a.angle = b.angle = a.spin = b.spin = 0.0;
-            assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
-            gl_render_opts o = gl_render_default_opts();
-            o.frames = c.frames;
-            o.height = c.cell_h;
-            o.width = c.cell_w;
             gl_video v = {0};
-            assert_int_equal(gl_render_scene(&sc, &o, &v, NULL), GL_OK);
+            render_again(&c, it, 1, &v, NULL);
             int same = 1;
             for (int64_t j = 0; j < npx * 3; j++) same &= t.b.x0[i * npx * 3 + j] == 2.0f * v.rgb[j] - 1.0f;
             if (on && !same) fail_msg("upright sample %lld is not its concept rendered upright", (long long)i);
