@@ -1,6 +1,6 @@
 /* tests/test_attention.c: multi-head attention (self, cross, masked) against a double
  * reference and finite differences, following tests/test_linear.c's pattern. The kernel
- * is flash-style (tiles of 64 queries x 256 keys, online softmax): shapes beyond one
+ * is flash-style (tiles of 256 queries x 256 keys, online softmax): shapes beyond one
  * tile, and masks that forbid whole tiles, are checked too.
  * The bf16 path (GL_PRECISION_BF16: tile products through oneDNN's bf16 matmul) is
  * checked against the fp32 path within BF16_TOL, normwise: ||bf16 - fp32|| / ||fp32||
@@ -508,7 +508,7 @@ static void attention_threads(void **s) {
     test_free(m);
 }
 
-/* Shapes of several tiles (64 queries x 256 keys): the online softmax across key tiles,
+/* Shapes of several tiles (256 queries x 256 keys): the online softmax across key tiles,
  * partial tiles at both ends, and masks that forbid whole tiles (which are skipped) next
  * to tiles with single allowed entries. Finite differences on a thin shape, the analytic
  * double backward on the larger ones. */
@@ -517,15 +517,16 @@ static void attention_tiles(void **s) {
     tu_rng r;
     tu_seed(&r, 91);
     {
-        /* 2 query tiles x 2 key tiles; queries < 64 see keys < 256 only (tile (0,1) is
-         * skipped), query 65 sees only key 259, query 66 nothing */
-        enum { Tq = 70, Tk = 260 };
+        /* 2 query tiles x 2 key tiles of 256 (both precisions' tiles, nn/attention.c);
+         * queries < 256 see keys < 256 only (tile (0,1) is skipped), query 257 sees
+         * only key 259, query 258 nothing */
+        enum { Tq = 262, Tk = 260 };
         uint8_t *m = random_mask(&r, Tq * Tk, 0.8);
         for (int i = 0; i < Tq; i++)
             for (int j = 0; j < Tk; j++) {
-                if (i < 64 && j >= 256) m[i * Tk + j] = 0;
-                if (i == 65) m[i * Tk + j] = j == 259;
-                if (i == 66) m[i * Tk + j] = 0;
+                if (i < 256 && j >= 256) m[i * Tk + j] = 0;
+                if (i == 257) m[i * Tk + j] = j == 259;
+                if (i == 258) m[i * Tk + j] = 0;
             }
         check_attention(1, Tq, Tk, 1, 2, m, 0, GRAD_ALL, 92);
         check_attention(1, Tq, Tk, 1, 2, NULL, 0, GRAD_ALL, 93);
@@ -578,7 +579,7 @@ static void attention_zero_sizes(void **s) {
     assert_true(gl_attention_scratch_floats(d, 2) == 2 * one);
     assert_true(gl_attention_scratch_floats(d, 0) == one); /* treated as 1 thread */
     gl_attn_dims big = {2, 4096, 4096, 4, 48};
-    assert_true(gl_attention_scratch_floats(big, 1) < (size_t)(64 * 256 * 3 + 4096 + 64 * 48 + 64));
+    assert_true(gl_attention_scratch_floats(big, 1) < (size_t)(256 * 256 * 3 + 4096 + 256 * 48 + 256));
 }
 
 /* ---- the bf16 path ------------------------------------------------------------------- */
@@ -681,7 +682,7 @@ static void check_bf16(int64_t B, int64_t Tq, int64_t Tk, int64_t H, int64_t D, 
     tu_free(x);
 }
 
-/* Shapes with full and partial tiles along both axes (64 queries x 256 keys), self and
+/* Shapes with full and partial tiles along both axes (256 queries x 256 keys), self and
  * cross-attention, masks that skip whole tiles and leave rows empty, some gradients
  * left out, odd head sizes. */
 static void attention_bf16(void **s) {
@@ -689,15 +690,15 @@ static void attention_bf16(void **s) {
     if (!have_bf16()) return;
     tu_rng r;
     tu_seed(&r, 101);
-    check_bf16(2, 300, 300, 2, 16, NULL, 0, GRAD_ALL, 102); /* 5 x 2 tiles, both partial */
-    check_bf16(1, 64, 256, 3, 48, NULL, 0, GRAD_ALL, 103);  /* exactly one tile */
-    check_bf16(2, 70, 260, 3, 8, NULL, 0, GRAD_ALL, 104);   /* cross: 2 x 2 tiles */
+    check_bf16(2, 300, 300, 2, 16, NULL, 0, GRAD_ALL, 102); /* 2 x 2 tiles, both partial */
+    check_bf16(1, 256, 256, 3, 48, NULL, 0, GRAD_ALL, 103); /* exactly one tile */
+    check_bf16(2, 262, 260, 3, 8, NULL, 0, GRAD_ALL, 104);  /* cross: 2 x 2 tiles */
     check_bf16(2, 130, 20, 2, 16, NULL, 0, GRAD_ALL, 105);  /* cross to a prompt */
     check_bf16(1, 5, 7, 3, 5, NULL, 0, GRAD_ALL, 106);      /* smaller than a tile, odd D */
     check_bf16(2, 40, 1, 2, 8, NULL, 0, GRAD_ALL, 107);     /* one key: P = 1, dS = 0 */
     check_bf16(1, 100, 280, 2, 12, NULL, 0, GRAD_Q | GRAD_V, 108);
     check_bf16(1, 100, 280, 2, 12, NULL, 0, GRAD_V, 109);   /* no dS at all */
-    enum { T = 300, Tq = 70, Tk = 260 };
+    enum { T = 300, Tq = 262, Tk = 260 };
     /* the grid layout's pattern (see attention_tiles), one mask per batch item */
     uint8_t *m = random_mask(&r, 2 * T * T, 1.0);
     for (int b = 0; b < 2; b++)
@@ -709,9 +710,9 @@ static void attention_bf16(void **s) {
     m = random_mask(&r, Tq * Tk, 0.7);
     for (int i = 0; i < Tq; i++)
         for (int j = 0; j < Tk; j++) {
-            if (i < 64 && j >= 256) m[i * Tk + j] = 0;
-            if (i == 65) m[i * Tk + j] = j == 259;
-            if (i == 66) m[i * Tk + j] = 0;
+            if (i < 256 && j >= 256) m[i * Tk + j] = 0;
+            if (i == 257) m[i * Tk + j] = j == 259;
+            if (i == 258) m[i * Tk + j] = 0;
         }
     check_bf16(3, Tq, Tk, 2, 8, m, 0, GRAD_ALL, 111);
     check_bf16(3, Tq, Tk, 2, 8, m, 0, GRAD_K, 112);

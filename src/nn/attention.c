@@ -35,15 +35,19 @@
 #include "matmul.h"
 #include "vecmath.h"
 
-/* Tile sizes: a score tile of BQ x BK floats (64 KiB) and its gradient stay in the L2
- * cache with the query, key and value tiles. Measured on Zen 4 with D = 48 and 32:
- * larger tiles gain nothing, smaller ones pay sgemm's per-call packing. */
-enum { BQ = 64, BK = 256 };
-/* The bf16 path's tiles, separate so they can differ: measured at T = 1024, D = 48 on
- * Zen 4, oneDNN's per-call overhead is small next to a 64 x 256 tile (each product
- * 175-205 GFLOP/s, near one core's bf16 peak), and 128 x 256, 64 x 512 or 128 x 512
- * tiles changed the attention step by 3% at most, within the noise. */
-enum { BQ16 = 64, BK16 = 256 };
+/* Tile sizes: a score tile of BQ x BK floats (256 KiB) and its gradient stay in the L2
+ * cache with the query, key and value tiles. Measured with D = 48 at T = 1024: on Zen 4
+ * (1 MiB L2 a core) tiles larger than 64 x 256 gained nothing and smaller ones paid
+ * sgemm's per-call packing; on a Xeon with AMX (2 MiB L2 a core), 256 x 256 took the
+ * canvas training step from 0.433-0.438 s to 0.418 s in fp32 (`bench_model train 2 8
+ * 64 64`, interleaved runs, 2026-12-03): fewer sgemm calls, each packing once. */
+enum { BQ = 256, BK = 256 };
+/* The bf16 path's tiles, separate so they can differ. On Zen 4 (AVX512-BF16) 64 x 256,
+ * 128 x 256, 64 x 512, 128 x 512 and 256 x 256 changed the attention step by 3% at
+ * most; on the Xeon above, whose oneDNN runs the products on AMX, each product is so
+ * short that oneDNN's per-call cost shows: 256 x 256 took the canvas training step from
+ * 0.250-0.255 s to 0.235-0.236 s (128 x 256: 0.238-0.242). */
+enum { BQ16 = 256, BK16 = 256 };
 
 static int blas_dim(int64_t n) {
     GL_ASSERT(n >= 0 && n <= INT_MAX); /* OpenBLAS's blasint is 32-bit in Debian's build */
