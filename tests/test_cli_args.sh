@@ -79,6 +79,8 @@ expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-weight 2 
 expect 2 -- train base --preset tiny --procedural --steps 1 --predict eps --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --text-pool 2 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --upright --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --subject-scale 2 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-scale 1.2 --out "$o/x.safetensors"
 expect 1 -- train base --preset tiny --procedural --steps 1 --out "$nowhere/x.safetensors"
 expect 1 -- train base --preset tiny --data "$tmp/missing" --steps 1 --out "$o/x.safetensors"
 expect 1 -- train multidc --base "$tmp/missing.safetensors" --data "$tmp/ds" --out "$o/x.safetensors"
@@ -130,6 +132,7 @@ expect 2 -- selfcheck --steps 0
 expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
 expect 2 -- probe --model "$m" --captions 0
+expect 2 -- probe --model "$m" --subject-scale 0
 expect 1 -- probe --model "$tmp/missing.safetensors"
 expect 2 -- eval --seed 0
 expect 2 -- eval --heldout 0 --seed 0
@@ -176,4 +179,8 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
 # the caption test: a row per concept and the means
 [[ $("$bin" probe --model "$m" --concepts 1 --captions 2 | grep -c '^  .* a .* on ') -eq 2 ]] || fail "probe --captions: no rows"
 "$bin" probe --model "$m" --concepts 1 --captions 2 | grep -q '^mean .*(2 concepts)' || fail "probe --captions: no means"
+# bigger subjects: the truth's own figures (area first) change
+[[ $("$bin" probe --model "$m" --concepts 1 --captions 2 | grep '^mean') != \
+   $("$bin" probe --model "$m" --concepts 1 --captions 2 --subject-scale 1.5 | grep '^mean') ]] ||
+    fail "probe --subject-scale 1.5 measures the same truth as the domain's"
 echo "ok: $n bad invocations, each one line, right status, nothing written"

@@ -210,14 +210,17 @@ static void procedural_is_deterministic_train_only(void **s) {
 }
 
 /* A procedural item rendered again from its seeds, as the source renders it (upright:
- * rotation and spin 0), with the subjects' alpha when alpha is not NULL; returns the
- * number of subjects. */
-static int render_again(const gl_dit_config *c, const gl_data_item *it, int upright, gl_video *v, float *alpha) {
+ * rotation and spin 0; scale: gl_concept_scale), with the subjects' alpha when alpha is
+ * not NULL; returns the number of subjects. */
+static int render_again_scaled(const gl_dit_config *c, const gl_data_item *it, int upright, double scale, gl_video *v,
+                               float *alpha) {
     gl_concept a, b;
     gl_scene sc;
     gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
     gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
     if (upright) a.angle = b.angle = a.spin = b.spin = 0.0;
+    assert_int_equal(gl_concept_scale(&a, scale), GL_OK);
+    assert_int_equal(gl_concept_scale(&b, scale), GL_OK);
     assert_int_equal(gl_scene_from_variant(&sc, &a, &b, it->variant), GL_OK);
     gl_render_opts o = gl_render_default_opts();
     o.frames = c->frames;
@@ -225,6 +228,10 @@ static int render_again(const gl_dit_config *c, const gl_data_item *it, int upri
     o.width = c->cell_w;
     assert_int_equal(gl_render_scene(&sc, &o, v, alpha), GL_OK);
     return sc.n_subjects;
+}
+
+static int render_again(const gl_dit_config *c, const gl_data_item *it, int upright, gl_video *v, float *alpha) {
+    return render_again_scaled(c, it, upright, 1.0, v, alpha);
 }
 
 /* Subject weighting: the videos and captions do not change; each pixel's weight is 1 +
@@ -309,6 +316,48 @@ static void procedural_upright(void **s) {
     assert_true(changed > 0);
     assert_int_equal(gl_data_set_upright(d, 2), GL_EINVAL);
     assert_int_equal(gl_data_set_upright(NULL, 1), GL_EINVAL);
+    batch_free(&t);
+    gl_data_free(&d);
+}
+
+/* Subject scale: each sample is its concept grown by gl_concept_scale (rendered again
+ * here), with the same caption; scale 1 is the domain itself; out of range is refused. */
+static void procedural_subject_scale(void **s) {
+    (void)s;
+    gl_dit_config c = preset("tiny");
+    gl_data *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
+    const int64_t B = 16, npx = c.frames * c.cell_h * c.cell_w;
+    batch t;
+    batch_new(&t, &c, B);
+    const double scales[] = {1.5, 1.0, 0.5};
+    int changed = 0;
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(gl_data_set_subject_scale(d, scales[k]), GL_OK);
+        fill(d, &t, 11);
+        for (int64_t i = 0; i < B; i++) {
+            const gl_data_item *it = gl_data_last(d, i);
+            gl_video v = {0}, plain = {0};
+            render_again_scaled(&c, it, 0, scales[k], &v, NULL);
+            render_again(&c, it, 0, &plain, NULL);
+            int same = 1, as_plain = 1;
+            for (int64_t j = 0; j < npx * 3; j++) {
+                same &= t.b.x0[i * npx * 3 + j] == 2.0f * v.rgb[j] - 1.0f;
+                as_plain &= t.b.x0[i * npx * 3 + j] == 2.0f * plain.rgb[j] - 1.0f;
+            }
+            if (!same) fail_msg("sample %lld at scale %g is not its concept grown by it", (long long)i, scales[k]);
+            if (scales[k] == 1.0 && !as_plain) fail_msg("sample %lld at scale 1 differs from the domain's", (long long)i);
+            changed += scales[k] != 1.0 && !as_plain;
+            gl_video_release(&v);
+            gl_video_release(&plain);
+        }
+    }
+    assert_true(changed > B); /* the test has teeth: most scaled samples differ */
+    assert_int_equal(gl_data_set_subject_scale(d, GL_DATA_SCALE_MAX * 1.01), GL_EINVAL);
+    assert_int_equal(gl_data_set_subject_scale(d, GL_DATA_SCALE_MIN * 0.99), GL_EINVAL);
+    assert_int_equal(gl_data_set_subject_scale(d, NAN), GL_EINVAL);
+    assert_int_equal(gl_data_set_subject_scale(NULL, 1.0), GL_EINVAL);
     batch_free(&t);
     gl_data_free(&d);
 }
@@ -555,6 +604,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(procedural_is_deterministic_train_only),
     cmocka_unit_test(procedural_subject_weight),
     cmocka_unit_test(procedural_upright),
+    cmocka_unit_test(procedural_subject_scale),
     cmocka_unit_test(dir_yields_the_data_set),
     cmocka_unit_test(dir_errors_name_the_file),
     cmocka_unit_test(ema_loads_from_checkpoint),

@@ -105,6 +105,14 @@ int gl_data_set_subject_weight(gl_data *d, float w);
  * a shape word always means the same outline. GL_EINVAL for a source read from disk. */
 int gl_data_set_upright(gl_data *d, int on);
 
+/* Procedural sources only: every subject drawn k times its domain size
+ * (gl_concept_scale: 1 = the domain; the largest, 0.22 of the frame's shorter side,
+ * grows to 0.33 at k = 1.5), its path drawn again to stay in frame. GL_EINVAL for a
+ * source read from disk or k outside [GL_DATA_SCALE_MIN, GL_DATA_SCALE_MAX]. */
+#define GL_DATA_SCALE_MIN 0.5
+#define GL_DATA_SCALE_MAX 1.5
+int gl_data_set_subject_scale(gl_data *d, double k);
+
 /* The gl_batch_fn of a source (ctx is the gl_data *): fills b->x0, b->text and
  * b->text_lens for b->B samples drawn with rng. b->F, b->H, b->W must be the model's
  * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised); b->weight, when not NULL, as

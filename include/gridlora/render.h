@@ -163,6 +163,17 @@ enum gl_split { GL_SPLIT_TRAIN = 0, GL_SPLIT_HELDOUT = 1 };
  * subject's colours stand out from the background. 0, or GL_EINVAL for a bad split. */
 int gl_concept_sample(gl_concept *c, uint64_t seed, int split);
 
+/* The largest reach (radius at its largest pulse, shorter-side units) gl_concept_scale
+ * allows: beyond it a path has almost no room left to move in. */
+#define GL_CONCEPT_MAX_REACH 0.45
+
+/* Grows (k > 1) or shrinks the concept's subject by k and draws its path again, from its
+ * seed, so that the bigger subject stays in frame; k = 1 changes nothing. The domain's
+ * subjects span about 8 to 14 pixels of a 32-pixel cell, where most shapes differ by a
+ * pixel or two; a training option (gl_data_set_subject_scale) draws them bigger.
+ * GL_EINVAL when k <= 0 or the subject's reach would pass GL_CONCEPT_MAX_REACH. */
+int gl_concept_scale(gl_concept *c, double k);
+
 /* The split of the concept's (shape, texture, colours[0], colours[1]); -1 if out of range. */
 int gl_concept_split(const gl_concept *c);
 

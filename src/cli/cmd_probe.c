@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "train_common.h"
 #include "gridlora/gridlora.h"
 #include "gridlora/probe.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: gridlora probe --model FILE [--concepts N] [--seed S] [--captions K] [--threads T]\n"
+    fprintf(f, "usage: gridlora probe --model FILE [--concepts N] [--seed S] [--captions K]\n"
+               "                      [--subject-scale K] [--threads T]\n"
                "For noise levels t = 0.05, 0.2, 0.5, 0.8, 0.95: the mean squared error of the\n"
                "model's clean estimate x_t - t v against the truth, over N held-out concepts\n"
                "(default 8) with their captions, beside that of x_t itself and the model's error\n"
@@ -21,11 +23,13 @@ static void usage(FILE *f) {
                "                share of frames with a subject, how far it travels (pixels), the\n"
                "                share of the frame it covers, and its outline against the\n"
                "                caption's shape (frames where that shape fits best of the\n"
-               "                domain's eight; intersection over union with it)\n");
+               "                domain's eight; intersection over union with it)\n"
+               "  --subject-scale K  the concepts' subjects K times their domain size, as\n"
+               "                'train base --subject-scale K' draws them (default 1)\n");
 }
 
 /* The caption test (gl_probe_captions) of the model in path over n concepts. */
-static int probe_captions(const char *path, long n, long seed) {
+static int probe_captions(const char *path, long n, long seed, double scale) {
     char msg[512];
     gl_dit *m = NULL;
     gl_probe_caption_row *rows = calloc((size_t)n, sizeof *rows), mean;
@@ -35,7 +39,7 @@ static int probe_captions(const char *path, long n, long seed) {
     }
     gl_sample_opts so = gl_sample_default_opts();
     int rc = gl_dit_load(&m, path, msg, sizeof msg);
-    if (!rc) rc = gl_probe_captions(m, (int)n, (uint64_t)seed, &so, rows, &mean, msg, sizeof msg);
+    if (!rc) rc = gl_probe_captions(m, (int)n, (uint64_t)seed, scale, &so, rows, &mean, msg, sizeof msg);
     gl_dit_free(&m);
     if (rc) {
         free(rows);
@@ -65,6 +69,7 @@ static int probe_captions(const char *path, long n, long seed) {
 int cmd_probe(int argc, char **argv) {
     const char *model = NULL;
     long concepts = 8, seed = 1, captions = 0, v = 0;
+    double scale = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL;
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -72,7 +77,7 @@ int cmd_probe(int argc, char **argv) {
             return CLI_OK;
         }
         if (strcmp(opt, "--model") && strcmp(opt, "--concepts") && strcmp(opt, "--seed") && strcmp(opt, "--threads") &&
-            strcmp(opt, "--captions")) {
+            strcmp(opt, "--captions") && strcmp(opt, "--subject-scale")) {
             cli_error("probe: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
         }
@@ -82,6 +87,8 @@ int cmd_probe(int argc, char **argv) {
             if (cli_parse_long("probe", opt, val, 1, 100000, &concepts)) return CLI_USAGE;
         } else if (!strcmp(opt, "--captions")) {
             if (cli_parse_long("probe", opt, val, 1, 100000, &captions)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--subject-scale")) {
+            if (cli_parse_float("probe", opt, val, GL_DATA_SCALE_MIN, GL_DATA_SCALE_MAX, 0, &scale)) return CLI_USAGE;
         } else if (!strcmp(opt, "--seed")) {
             if (cli_parse_long("probe", opt, val, 0, 2147483647L, &seed)) return CLI_USAGE;
         } else {
@@ -101,7 +108,7 @@ int cmd_probe(int argc, char **argv) {
     }
     const double t[5] = {0.05, 0.2, 0.5, 0.8, 0.95};
     double mse[5], mse_xt[5], mse_fg[5];
-    int rc = gl_probe_denoise(m, t, 5, (int)concepts, (uint64_t)seed, mse, mse_xt, mse_fg, msg, sizeof msg);
+    int rc = gl_probe_denoise(m, t, 5, (int)concepts, (uint64_t)seed, scale, mse, mse_xt, mse_fg, msg, sizeof msg);
     gl_dit_free(&m);
     if (rc) {
         cli_error("probe: %s: %s", model, msg);
@@ -110,6 +117,6 @@ int cmd_probe(int argc, char **argv) {
     printf("%s: %ld held-out concepts, seed %ld\n   t    model x0 MSE    x_t MSE    subject only, model x0 MSE\n",
            model, concepts, seed);
     for (int k = 0; k < 5; k++) printf("%5.2f   %12.5f   %8.5f   %12.5f\n", t[k], mse[k], mse_xt[k], mse_fg[k]);
-    if (captions > 0) return probe_captions(model, captions, seed);
+    if (captions > 0) return probe_captions(model, captions, seed, scale);
     return CLI_OK;
 }

@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
             "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
-            "                           [--upright] [--threads T]\n"
+            "                           [--upright] [--subject-scale K] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -58,6 +58,8 @@ static void usage(FILE *f) {
             "                     model starts as it was\n"
             "  --upright          with --procedural: every subject unrotated and not spinning, so\n"
             "                     a shape word always means one outline (a curriculum's start)\n"
+            "  --subject-scale K  with --procedural: every subject K times its domain size\n"
+            "                     (0.5-1.5, default 1), its path drawn again to stay in frame\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -257,6 +259,7 @@ typedef struct opts {
     int procedural, resume, dtype, have_steps, have_warmup, upright;
     int predict_x0, text_pool; /* -1: as the configuration says */
     float subject_weight;
+    double subject_scale; /* 0: not given */
     int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
 } opts;
@@ -290,7 +293,8 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
                                              "--threads", "--t-mu", "--t-sigma", "--stop-after",
-                                             "--subject-weight", "--predict", "--text-pool"};
+                                             "--subject-weight", "--predict", "--text-pool",
+                                             "--subject-scale"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -335,6 +339,9 @@ static int parse(opts *o, int argc, char **argv) {
         } else if (!strcmp(opt, "--subject-weight")) {
             if (cli_parse_float("train", opt, val, 0, 1000, 0, &d)) return CLI_USAGE;
             o->subject_weight = (float)d;
+        } else if (!strcmp(opt, "--subject-scale")) {
+            if (cli_parse_float("train", opt, val, GL_DATA_SCALE_MIN, GL_DATA_SCALE_MAX, 0, &d)) return CLI_USAGE;
+            o->subject_scale = d;
         } else if (!strcmp(opt, "--t-sigma")) {
             if (cli_parse_float("train", opt, val, 0.05, 5, 0, &d)) return CLI_USAGE;
             o->t.t_sigma = d;
@@ -400,6 +407,10 @@ static int parse(opts *o, int argc, char **argv) {
     }
     if (o->upright && !o->procedural) {
         cli_error("train: --upright needs --procedural (a data set on disk is rendered already)");
+        return CLI_USAGE;
+    }
+    if (o->subject_scale > 0 && !o->procedural) {
+        cli_error("train: --subject-scale needs --procedural (a data set on disk is rendered already)");
         return CLI_USAGE;
     }
     if (o->subject_weight > 0 && !o->procedural) {
@@ -559,6 +570,7 @@ int cmd_train(int argc, char **argv) {
         }
         gl_data_set_subject_weight(data, o.subject_weight); /* in range: parse checked it */
         gl_data_set_upright(data, o.upright);
+        if (o.subject_scale > 0) gl_data_set_subject_scale(data, o.subject_scale); /* in range: parse checked it */
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
@@ -569,6 +581,7 @@ int cmd_train(int argc, char **argv) {
            (long long)gl_params_numel(gl_dit_params(m)), o.init ? "from " : "",
            o.preset ? o.preset : o.config ? o.config : o.init, (long long)o.t.steps, (long long)o.t.batch,
            o.procedural ? (o.upright ? ", procedural concepts, upright" : ", procedural concepts") : "");
+    if (o.subject_scale > 0) printf(", subjects x%g", o.subject_scale);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
     if (at >= 0) printf("; resuming from %s at step %lld", o.t.checkpoint, at);

@@ -156,7 +156,7 @@ static int contrasts(const gl_concept *c, int bg_kind, int bg_style) {
 static void sample_path(gl_path *p, gl_rng *r, int kind, double m) {
     memset(p, 0, sizeof *p);
     p->kind = (gl_motion)kind;
-    double room = 0.5 - m; /* >= 0.17: size <= 0.22, pulse <= 0.3 */
+    double room = 0.5 - m; /* >= 0.17 for the domain (size <= 0.22, pulse <= 0.3); >= 0.05 scaled */
     switch (kind) {
     case GL_MOTION_DRIFT: {
         double ax = unif(r, 0.35, 1.0) * room, ay = unif(r, 0.35, 1.0) * room;
@@ -183,7 +183,8 @@ static void sample_path(gl_path *p, gl_rng *r, int kind, double m) {
         p->vy = sign(r) * unif(r, 0.4, 1.1);
         break;
     case GL_MOTION_ORBIT:
-        p->radius = unif(r, 0.15, room);
+        /* a subject grown by gl_concept_scale can leave less room than 0.15 */
+        p->radius = unif(r, room < 0.15 ? 0.5 * room : 0.15, room);
         p->ratio = unif(r, 0.55, 1.0);
         p->turns = sign(r) * unif(r, 0.6, 1.1);
         p->phase = gl_rng_uniform(r);
@@ -256,6 +257,18 @@ int gl_concept_sample(gl_concept *c, uint64_t seed, int split) {
     }
     sample_path(&c->path, &r, pick(&r, GL_MOTION_COUNT), c->size * (1.0 + c->pulse));
     sample_bg(&c->bg, &r, bg_kind, bg_style);
+    return GL_OK;
+}
+
+int gl_concept_scale(gl_concept *c, double k) {
+    if (!c || !(k > 0) || !(c->size * k * (1.0 + c->pulse) <= GL_CONCEPT_MAX_REACH)) return GL_EINVAL;
+    if (k == 1.0) return GL_OK;
+    c->size *= k;
+    /* drift and orbit keep their centres within the reach they were drawn for, so the
+     * path is drawn again for the new reach, from the concept's own seed */
+    gl_rng r;
+    gl_rng_seed(&r, c->seed ^ 0x9e3779b97f4a7c15ull);
+    sample_path(&c->path, &r, c->path.kind, c->size * (1.0 + c->pulse));
     return GL_OK;
 }
 

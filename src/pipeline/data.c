@@ -94,6 +94,7 @@ struct gl_data {
     int procedural;
     float subject_weight; /* gl_data_set_subject_weight */
     int upright;          /* gl_data_set_upright */
+    double subject_scale; /* gl_data_set_subject_scale; 0 until set, meaning 1 */
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -173,10 +174,16 @@ int gl_data_set_upright(gl_data *d, int on) {
     return GL_OK;
 }
 
+int gl_data_set_subject_scale(gl_data *d, double k) {
+    if (!d || !d->procedural || !(k >= GL_DATA_SCALE_MIN && k <= GL_DATA_SCALE_MAX)) return GL_EINVAL;
+    d->subject_scale = k;
+    return GL_OK;
+}
+
 /* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item; with
  * weight (may be NULL) and subject_weight > 0, the pixels' loss weights [F,H,W]. */
 static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x, float subject_weight,
-                             int upright, float *weight, gl_data_item *item, char *msg, size_t msglen) {
+                             int upright, double scale, float *weight, gl_data_item *item, char *msg, size_t msglen) {
     /* always three draws per sample, whatever the variant */
     item->seed = gl_rng_u64(rng);
     item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
@@ -189,6 +196,11 @@ static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float
     if (upright) { /* before the caption is made: it names the spin */
         a.angle = b.angle = 0.0;
         a.spin = b.spin = 0.0;
+    }
+    if (scale > 0 && scale != 1.0 && (gl_concept_scale(&a, scale) || gl_concept_scale(&b, scale))) {
+        snprintf(msg, msglen, "data: concept %llu: subject scale %g leaves it no room", (unsigned long long)item->seed,
+                 scale);
+        return GL_EINVAL;
     }
     gl_render_opts o = gl_render_default_opts();
     o.frames = F;
@@ -254,7 +266,7 @@ int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         memset(it, 0, sizeof *it);
         if (d->procedural) {
             float *w = b->weight ? b->weight + i * b->F * b->H * b->W : NULL;
-            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, d->upright, w, it, msg, msglen))) return rc;
+            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, d->upright, d->subject_scale, w, it, msg, msglen))) return rc;
             char why[256];
             if ((rc = tokenize_cut(d->tok, it->caption, text, b->text_len, &len, why, sizeof why))) {
                 snprintf(msg, msglen, "data: caption '%s': %s", it->caption, why);

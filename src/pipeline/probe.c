@@ -12,7 +12,7 @@
 #include "gridlora/tokenizer.h"
 #include "gridlora/video.h"
 
-int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double *mse,
+int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double scale, double *mse,
                      double *mse_xt, double *mse_fg, char *msg, size_t msglen) {
     const gl_dit_config *c = gl_dit_cfg(m);
     const int64_t F = c->frames, H = c->cell_h, W = c->cell_w, n = F * H * W * c->channels;
@@ -50,6 +50,7 @@ int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64
         char cap[GL_CAPTION_MAX];
         int64_t nt = 0;
         if ((rc = gl_concept_sample(&con, seed + (uint64_t)i, GL_SPLIT_HELDOUT)) ||
+            (rc = gl_concept_scale(&con, scale)) ||
             (rc = gl_scene_from_variant(&scene, &con, NULL, GL_VARIANT_PLAIN)) ||
             (rc = gl_render_scene(&scene, &ro, &vid, alpha)) ||
             (rc = gl_variant_caption(&con, NULL, GL_VARIANT_PLAIN, NULL, cap, sizeof cap))) {
@@ -98,7 +99,7 @@ end:
 
 /* ---- captions -------------------------------------------------------------------- */
 
-int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_opts *so,
+int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, double scale, const gl_sample_opts *so,
                       gl_probe_caption_row *rows, gl_probe_caption_row *means, char *msg, size_t msglen) {
     const gl_dit_config *c = gl_dit_cfg(m);
     const int64_t F = c->frames, H = c->cell_h, W = c->cell_w, n = F * H * W * 3, L = c->text_len;
@@ -127,6 +128,7 @@ int gl_probe_captions(gl_dit *m, int n_concepts, uint64_t seed, const gl_sample_
         int64_t nt = 0;
         memset(&row, 0, sizeof row);
         if ((rc = gl_concept_sample(&con, seed + (uint64_t)i, GL_SPLIT_HELDOUT)) ||
+            (rc = gl_concept_scale(&con, scale)) ||
             (rc = gl_render_concept(&con, &ro, &truth)) ||
             (rc = gl_variant_caption(&con, NULL, GL_VARIANT_PLAIN, NULL, row.caption, sizeof row.caption))) {
             snprintf(msg, msglen, "probe: cannot render held-out concept %d: %s", i, gl_strerror(rc));
