@@ -28,6 +28,8 @@ touch "$tmp/afile"
 "$bin" train base --preset tiny --procedural --steps 3 --batch 1 --out "$tmp/m.safetensors" >/dev/null 2>&1 ||
     fail "making a tiny model failed"
 "$bin" dataset --count 1 --out "$tmp/ds" >/dev/null 2>&1 || fail "making a data set failed"
+"$bin" dataset --count 1 --frames 2 --size 8x8 --format png --out "$tmp/dspng" >/dev/null 2>&1 ||
+    fail "making a data set of contact sheets failed"
 clip="$tmp/ds/0000.mp4"
 m="$tmp/m.safetensors"
 o="$tmp/out"
@@ -83,6 +85,10 @@ expect 2 -- train base --preset tiny --procedural --steps 1 --subject-scale 2 --
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-scale 1.2 --out "$o/x.safetensors"
 expect 1 -- train base --preset tiny --procedural --steps 1 --out "$nowhere/x.safetensors"
 expect 1 -- train base --preset tiny --data "$tmp/missing" --steps 1 --out "$o/x.safetensors"
+# a .png data set holds contact sheets for viewing: refused, not trained on as squeezed pictures
+expect 1 -- train base --preset tiny --data "$tmp/dspng" --steps 1 --out "$o/x.safetensors"
+"$bin" train base --preset tiny --data "$tmp/dspng" --steps 1 --out "$o/x.safetensors" 2>&1 |
+    grep -q '0000.png: a .png in a data set is a contact sheet' || fail "a .png data set: no reason given"
 expect 1 -- train multidc --base "$tmp/missing.safetensors" --data "$tmp/ds" --out "$o/x.safetensors"
 expect 1 -- finetune --base "$m" --input "$tmp/missing.mp4" --token "<v>" --out "$o/x.safetensors"
 expect 1 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$nowhere/x.safetensors"

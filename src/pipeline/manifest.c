@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 
 #include "gridlora/core.h"
 #include "gridlora/video.h"
@@ -103,6 +104,14 @@ char *gl__manifest_path(const char *dir, const char *file) {
 
 int gl__video_read_u8(const char *path, const gl_dit_config *cfg, uint8_t **px, char *msg, size_t msglen) {
     *px = NULL;
+    /* FFmpeg reads a .png as one still frame, so a contact sheet (what `gridlora dataset
+     * --format png` writes, for viewing) would train as its squeezed picture */
+    size_t len = strlen(path);
+    if (len >= 4 && !strcasecmp(path + len - 4, ".png")) {
+        snprintf(msg, msglen, "%s: a .png in a data set is a contact sheet of the frames, not a video; "
+                 "write the data set as mp4 or gif", path);
+        return GL_EFORMAT;
+    }
     gl_video_read_opts ro = gl_video_read_default_opts();
     ro.frames = cfg->frames;
     ro.height = cfg->cell_h;

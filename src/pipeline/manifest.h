@@ -32,7 +32,8 @@ int gl__manifest_safe_name(const char *name);
 char *gl__manifest_path(const char *dir, const char *file);
 
 /* A video read at the model's cell size (frames x cell_h x cell_w), kept as bytes
- * (value = byte / 255): *px malloc'd [F,H,W,3]. 0, or gl_video_read's error / GL_ENOMEM. */
+ * (value = byte / 255): *px malloc'd [F,H,W,3]. 0, or gl_video_read's error / GL_ENOMEM;
+ * GL_EFORMAT for a .png (a data set's .png is a contact sheet, not a video). */
 int gl__video_read_u8(const char *path, const gl_dit_config *cfg, uint8_t **px, char *msg, size_t msglen);
 
 #endif

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# scripts/make-shape-sheet.sh MODEL OUT.png [BUILD_DIR]: does a base model draw the shape
+# word? One caption, one seed, the eight shape words of the domain in turn (rows circle,
+# square, triangle, star, ring, blob, diamond, cross): a model that follows the word draws
+# eight outlines, one that ignores it the same subject eight times. Extra generate
+# options (--cfg, --steps) go in GENERATE_ARGS. The ffmpeg program stacks the rows (docs only).
+set -euo pipefail
+model=$1
+out=$2
+bin=${3:-build}/gridlora
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+inputs=()
+for shape in circle square triangle star ring blob diamond cross; do
+  # shellcheck disable=SC2086 # GENERATE_ARGS is a list of options
+  "$bin" generate --model "$model" --prompt "a red gradient $shape drifting on grass" --seed 3 --steps 30 \
+      ${GENERATE_ARGS:-} --out "$tmp/$shape.mp4" --sheet "$tmp/$shape.png" >/dev/null
+  inputs+=(-i "$tmp/$shape.png")
+done
+ffmpeg -v error -y "${inputs[@]}" -filter_complex "vstack=inputs=8" "$tmp/sheet.png"
+mv "$tmp/sheet.png" "$out"
+echo "wrote $out: rows circle, square, triangle, star, ring, blob, diamond, cross"
