@@ -234,6 +234,14 @@ static int render_again(const gl_dit_config *c, const gl_data_item *it, int upri
     return render_again_scaled(c, it, upright, 1.0, v, alpha);
 }
 
+/* Whether sample i of t is the video v, bit for bit (the source maps [0,1] to [-1,1]). */
+static int sample_is(const batch *t, int64_t i, const gl_video *v) {
+    const int64_t n = v->frames * v->height * v->width * 3;
+    int same = 1;
+    for (int64_t j = 0; j < n; j++) same &= t->b.x0[i * n + j] == 2.0f * v->rgb[j] - 1.0f;
+    return same;
+}
+
 /* Subject weighting: the videos and captions do not change; each pixel's weight is 1 +
  * w x the subjects' coverage there, rendered again here with the scene's alpha. */
 static void procedural_subject_weight(void **s) {
@@ -294,7 +302,7 @@ static void procedural_upright(void **s) {
     gl_data *d = NULL;
     char msg[512];
     assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
-    const int64_t B = 32, npx = c.frames * c.cell_h * c.cell_w;
+    const int64_t B = 32;
     batch t;
     batch_new(&t, &c, B);
     int changed = 0;
@@ -306,8 +314,7 @@ static void procedural_upright(void **s) {
             if (on && strstr(it->caption, "spinning")) fail_msg("upright sample %lld: '%s'", (long long)i, it->caption);
             gl_video v = {0};
             render_again(&c, it, 1, &v, NULL);
-            int same = 1;
-            for (int64_t j = 0; j < npx * 3; j++) same &= t.b.x0[i * npx * 3 + j] == 2.0f * v.rgb[j] - 1.0f;
+            int same = sample_is(&t, i, &v);
             if (on && !same) fail_msg("upright sample %lld is not its concept rendered upright", (long long)i);
             changed += !on && !same;
             gl_video_release(&v);
@@ -328,7 +335,7 @@ static void procedural_subject_scale(void **s) {
     gl_data *d = NULL;
     char msg[512];
     assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
-    const int64_t B = 16, npx = c.frames * c.cell_h * c.cell_w;
+    const int64_t B = 16;
     batch t;
     batch_new(&t, &c, B);
     const double scales[] = {1.5, 1.0, 0.5};
@@ -341,11 +348,7 @@ static void procedural_subject_scale(void **s) {
             gl_video v = {0}, plain = {0};
             render_again_scaled(&c, it, 0, scales[k], &v, NULL);
             render_again(&c, it, 0, &plain, NULL);
-            int same = 1, as_plain = 1;
-            for (int64_t j = 0; j < npx * 3; j++) {
-                same &= t.b.x0[i * npx * 3 + j] == 2.0f * v.rgb[j] - 1.0f;
-                as_plain &= t.b.x0[i * npx * 3 + j] == 2.0f * plain.rgb[j] - 1.0f;
-            }
+            int same = sample_is(&t, i, &v), as_plain = sample_is(&t, i, &plain);
             if (!same) fail_msg("sample %lld at scale %g is not its concept grown by it", (long long)i, scales[k]);
             if (scales[k] == 1.0 && !as_plain) fail_msg("sample %lld at scale 1 differs from the domain's", (long long)i);
             changed += scales[k] != 1.0 && !as_plain;

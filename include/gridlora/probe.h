@@ -22,16 +22,17 @@ extern "C" {
 /* For each t[k]: the mean squared error of the model's clean estimate
  * x0_hat = x_t - t v_hat against the truth, over n_concepts held-out concepts (seeds from
  * seed; their subjects grown by scale, gl_concept_scale: 1 = the domain) rendered at the
- * model's cell size with their token-free captions, one fixed noise draw each; mse_xt (may be NULL) gets the error of x_t itself for comparison;
- * mse_fg (may be NULL) the model's error over the subject's pixels only (those it covers
- * at least half of), where a caption's colour and shape live and which are a small part
- * of the frame. Values in the model's [-1, 1] range. 0, or a negative GL_E* with msg. */
+ * model's cell size with their token-free captions, one fixed noise draw each; mse_xt
+ * (may be NULL) gets the error of x_t itself for comparison; mse_fg (may be NULL) the
+ * model's error over the subject's pixels only (those it covers at least half of), where
+ * a caption's colour and shape live and which are a small part of the frame. Values in the model's [-1, 1] range. 0, or a negative GL_E* with msg. */
 int gl_probe_denoise(gl_dit *m, const double *t, int n_t, int n_concepts, uint64_t seed, double scale, double *mse,
                      double *mse_xt, double *mse_fg, char *msg, size_t msglen);
 
 /* Whether samples follow their captions: for each of n_concepts held-out concepts (seeds
- * from seed, subjects grown by scale as above), one video sampled with so from its token-free caption and the concept's
- * rendered video, both measured alike on the foreground gl_eval_foreground finds:
+ * from seed, subjects grown by scale as above), one video sampled with so from its
+ * token-free caption and the concept's rendered video, both measured alike on the
+ * foreground gl_eval_foreground finds:
  *   colour_share: the share of foreground pixels whose nearest colour of the domain's
  *     palette is the caption's colour (the subject's first colour; its texture's other
  *     colours are unnamed, so the truth's own share is below 1);

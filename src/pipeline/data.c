@@ -94,7 +94,7 @@ struct gl_data {
     int procedural;
     float subject_weight; /* gl_data_set_subject_weight */
     int upright;          /* gl_data_set_upright */
-    double subject_scale; /* gl_data_set_subject_scale; 0 until set, meaning 1 */
+    double subject_scale; /* gl_data_set_subject_scale; 1 for procedural sources */
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -158,7 +158,10 @@ static int tokenize_cut(const gl_tokenizer *t, const char *caption, int32_t *ids
 
 int gl_data_procedural(gl_data **out, const gl_dit_config *cfg, char *msg, size_t msglen) {
     int rc = data_new(out, cfg, msg, msglen);
-    if (rc == GL_OK) (*out)->procedural = 1;
+    if (rc == GL_OK) {
+        (*out)->procedural = 1;
+        (*out)->subject_scale = 1.0;
+    }
     return rc;
 }
 
@@ -197,7 +200,7 @@ static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float
         a.angle = b.angle = 0.0;
         a.spin = b.spin = 0.0;
     }
-    if (scale > 0 && scale != 1.0 && (gl_concept_scale(&a, scale) || gl_concept_scale(&b, scale))) {
+    if (gl_concept_scale(&a, scale) || gl_concept_scale(&b, scale)) { /* 1 changes nothing */
         snprintf(msg, msglen, "data: concept %llu: subject scale %g leaves it no room", (unsigned long long)item->seed,
                  scale);
         return GL_EINVAL;
