@@ -80,6 +80,7 @@ expect 2 -- train base --preset tiny --procedural --steps 1 --subject-weight -1 
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-weight 2 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --predict eps --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --text-pool 2 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --abs-pos yes --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --upright --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --subject-scale 2 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-scale 1.2 --out "$o/x.safetensors"

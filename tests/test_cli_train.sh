@@ -82,6 +82,13 @@ resume)
     out=$("$bin" info "$tmp/p1.safetensors")
     grep -q '"text_pool":1' <<<"$out" || fail "the model with pooled text does not say so"
     grep -q "time_embed\.text\.weight" <<<"$out" || fail "no time_embed.text.weight: $out"
+    # --abs-pos 1: from scratch in the configuration; on --init weights announced
+    train --steps 3 --abs-pos 1 --out "$tmp/a0.safetensors"
+    "$bin" info "$tmp/a0.safetensors" | grep -q '"abs_pos":1' || fail "--abs-pos 1 not in the configuration"
+    "$bin" train base --init "$m" --procedural --steps 3 --abs-pos 1 --out "$tmp/a1.safetensors" \
+        >"$tmp/out.txt" 2>&1 || fail "train --init --abs-pos 1 exited $?"
+    grep -q "adding absolute positions" "$tmp/out.txt" || fail "no abs-pos note: $(cat "$tmp/out.txt")"
+    "$bin" info "$tmp/a1.safetensors" | grep -q '"abs_pos":1' || fail "the model with absolute positions does not say so"
     # --stop-after: a part of a run, then --resume; the same weights as the run in one go
     train --steps 20 --seed 8 --out "$tmp/whole.safetensors"
     train --steps 20 --seed 8 --out "$tmp/part.safetensors" --stop-after 7

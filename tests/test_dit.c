@@ -41,12 +41,14 @@ static void config_presets_and_json(void **s) {
     assert_int_equal(old.rope_per_cell, 0);
     assert_int_equal(old.predict_x0, 0); /* nor predict_x0: v-predicting */
     free(js);
-    /* an x-predicting, caption-pooling model says so, and reads back so */
+    /* an x-predicting, caption-pooling model with absolute positions says so, and reads back so */
     c.predict_x0 = 1;
     c.text_pool = 1;
+    c.abs_pos = 1;
     js = gl_dit_config_to_json(&c);
     assert_non_null(strstr(js, "\"predict_x0\":1"));
     assert_non_null(strstr(js, "\"text_pool\":1"));
+    assert_non_null(strstr(js, "\"abs_pos\":1"));
     assert_int_equal(gl_dit_config_from_json(js, &old, msg, sizeof msg), GL_OK);
     assert_memory_equal(&c, &old, sizeof c);
     free(js);
@@ -69,6 +71,7 @@ static void config_rejects(void **s) {
         {"\"rope_per_cell\":1", "\"rope_per_cell\":true", "'rope_per_cell' must be 0 or 1"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"predict_x0\":2", "'predict_x0' must be 0 or 1"},
         {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"text_pool\":-1", "'text_pool' must be 0 or 1"},
+        {"\"rope_per_cell\":1", "\"rope_per_cell\":1,\"abs_pos\":0.5", "'abs_pos' must be 0 or 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[2048];
@@ -100,8 +103,9 @@ typedef struct fixture {
  * training batches have, so the model's timestep path runs on 3 distinct rows; else
  * one per token (97 distinct: the path runs per token). */
 /* flags: X0, the model's last layer predicts x0 (cfg predict_x0), turned into v; POOL,
- * the pooled caption conditions AdaLN (cfg text_pool). */
-enum { X0 = 1, POOL = 2 };
+ * the pooled caption conditions AdaLN (cfg text_pool); ABS, absolute positions added to
+ * the patch embedding (cfg abs_pos). */
+enum { X0 = 1, POOL = 2, ABS = 4 };
 static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t, int flags) {
     memset(f, 0, sizeof *f);
     gl_dit_config cfg;
@@ -110,6 +114,7 @@ static void setup_full(fixture *f, int masks, int rope_per_cell, int per_video_t
     cfg.rope_per_cell = rope_per_cell;
     cfg.predict_x0 = (flags & X0) != 0;
     cfg.text_pool = (flags & POOL) != 0;
+    cfg.abs_pos = (flags & ABS) != 0;
     assert_int_equal(gl_dit_new(&f->m, &cfg, msg, sizeof msg), GL_OK);
     tu_rng r;
     tu_seed(&r, 5);
@@ -229,6 +234,8 @@ static void dit_gradients_per_video_t(void **s) { (void)s; check_gradients(1, 1,
 static void dit_gradients_predict_x0(void **s) { (void)s; check_gradients(1, 1, X0); }
 /* the pooled caption: per token (97 timesteps), and grouped by timestep and mask row */
 static void dit_gradients_text_pool(void **s) { (void)s; check_gradients(1, 0, POOL); check_gradients(1, 1, POOL); }
+/* absolute positions, alone and with everything else on */
+static void dit_gradients_abs_pos(void **s) { (void)s; check_gradients(1, 0, ABS); check_gradients(1, 1, ABS | POOL | X0); }
 
 /* Masks do what they say: with the left cell's queries confined to the left cell,
  * changing the right cell's input leaves the left cell's output unchanged. */
@@ -362,6 +369,12 @@ static void text_mask_isolates_prompt(int flags) {
 
 static void dit_mask_isolates_cell(void **s) { (void)s; mask_isolates_cell(0); }
 static void dit_text_mask_isolates_prompt(void **s) { (void)s; text_mask_isolates_prompt(0); }
+/* absolute positions restart in each cell like RoPE's: the isolation holds with them */
+static void dit_masks_isolate_with_abs_pos(void **s) {
+    (void)s;
+    mask_isolates_cell(ABS);
+    text_mask_isolates_prompt(ABS);
+}
 /* the pooled caption keeps to each token's mask row: the isolation holds with it */
 static void dit_masks_isolate_with_text_pool(void **s) {
     (void)s;
@@ -514,6 +527,13 @@ static void dit_matches_pytorch_masked(void **s) { (void)s; run_reference(1, 1, 
 static void dit_matches_pytorch_canvas_rope(void **s) { (void)s; run_reference(1, 0, 0, 0, "check"); }
 static void dit_matches_pytorch_per_video_t(void **s) { (void)s; run_reference(1, 1, 1, 0, "check"); }
 static void dit_matches_pytorch_predict_x0(void **s) { (void)s; run_reference(1, 1, 0, X0, "check"); }
+/* absolute positions per cell and over the canvas; with the pooled caption */
+static void dit_matches_pytorch_abs_pos(void **s) {
+    (void)s;
+    run_reference(1, 1, 0, ABS, "check");
+    run_reference(1, 0, 0, ABS, "check");
+    run_reference(1, 1, 1, ABS | POOL, "check");
+}
 static void dit_matches_pytorch_text_pool(void **s) {
     (void)s;
     run_reference(1, 1, 0, POOL, "check");
@@ -531,7 +551,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_gradients_per_video_t),
     cmocka_unit_test(dit_gradients_predict_x0),
     cmocka_unit_test(dit_gradients_text_pool),
+    cmocka_unit_test(dit_gradients_abs_pos),
     cmocka_unit_test(dit_masks_isolate_with_text_pool),
+    cmocka_unit_test(dit_masks_isolate_with_abs_pos),
     cmocka_unit_test(dit_mask_isolates_cell),
     cmocka_unit_test(dit_text_mask_isolates_prompt),
     cmocka_unit_test(dit_init_and_errors),
@@ -543,6 +565,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(dit_matches_pytorch_per_video_t),
     cmocka_unit_test(dit_matches_pytorch_predict_x0),
     cmocka_unit_test(dit_matches_pytorch_text_pool),
+    cmocka_unit_test(dit_matches_pytorch_abs_pos),
     cmocka_unit_test(dit_rope_per_cell),
     cmocka_unit_test(reference_gradcheck),
 };

@@ -191,6 +191,15 @@ class DiT:
             st = torch.nn.functional.silu(temb)
         xs = self.lin(self.patchify(x), "patch_embed")
         C = c["width"]
+        if c.get("abs_pos", 0):  # fixed sin/cos of (frame, row, column): C // 6 frequencies an axis
+            f = C // 6
+            w = 10000.0 ** (-torch.arange(f, dtype=torch.float64) / f)  # GL_DIT_ABS_POS_THETA (model.h)
+            parts = []
+            for ax in range(3):
+                ang = pos[:, ax, None].double() * w
+                parts += [torch.sin(ang), torch.cos(ang)]
+            parts.append(torch.zeros(T, C - 6 * f, dtype=torch.float64))
+            xs = xs + torch.cat(parts, 1).float().to(xs.dtype)  # C adds float tables
         for b in range(c["depth"]):
             pre = f"blocks.{b}."
             mod = self.lin(st, pre + "adaln")

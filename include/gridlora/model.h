@@ -64,7 +64,17 @@ typedef struct gl_dit_config {
      * shipped base draws the same outline for every shape word). Absent from a file's
      * JSON (files before it): 0. */
     int64_t text_pool;
+    /* 1: a fixed sinusoidal embedding of each video token's (frame, row, column) position
+     * (RoPE's positions, so restarting in each cell with rope_per_cell) is added to the
+     * patch embedding, as DiT does (gl_abs_pos_add, base GL_DIT_ABS_POS_THETA). With RoPE
+     * alone a token knows only its distance to others: the shape-set diagnostic
+     * (models/default/TRAINING.md) halved its loss with it. No parameters. Absent from a
+     * file's JSON (files before it): 0. */
+    int64_t abs_pos;
 } gl_dit_config;
+
+/* The frequency base of the absolute position embedding (abs_pos), DiT's. */
+#define GL_DIT_ABS_POS_THETA 10000.0
 
 /* The smallest t an x-predicting model divides by: the clean context cells (t = 0) and
  * the last sampling steps stay finite, the loss weight 1/t^2 at most 400. */

@@ -153,6 +153,15 @@ void gl_rope_forward(float *out, const float *inp, const float *cos_t, const flo
 void gl_rope_backward(float *dinp, const float *dout, const float *cos_t, const float *sin_t,
                       int64_t B, int64_t T, int64_t H, int64_t D);
 
+/* ---- absolute position embedding --------------------------------------------- */
+
+/* x [B,T,C] += a fixed sinusoidal embedding of each token's position pos [T,3] (frame,
+ * row, column; the same positions RoPE uses). Axis a (0 frame, 1 row, 2 column) owns
+ * channels [2fa, 2fa + 2f), f = C/6: channel 2fa + k gets sin(p w_k), 2fa + f + k gets
+ * cos(p w_k), w_k = theta^(-k/f); channels from 6f on get nothing. No parameters: its
+ * backward is the identity. */
+void gl_abs_pos_add(float *x, const int32_t *pos, int64_t B, int64_t T, int64_t C, double theta);
+
 /* ---- AdaLN modulation ----------------------------------------------------------- */
 
 /* out[N,C] = x * (1 + scale) + shift. Token n's shift and scale are row rows[n] (rows

@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
             "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
-            "                           [--upright] [--subject-scale K] [--threads T]\n"
+            "                           [--abs-pos 0|1] [--upright] [--subject-scale K] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -56,6 +56,10 @@ static void usage(FILE *f) {
             "                     attend) also drives every block's AdaLN (the configuration's\n"
             "                     text_pool); with --init it adds that path at zero, so the\n"
             "                     model starts as it was\n"
+            "  --abs-pos 0|1      1: each video token's (frame, row, column) place in its cell\n"
+            "                     is added to its patch embedding as fixed sines (the\n"
+            "                     configuration's abs_pos; RoPE alone gives only distances);\n"
+            "                     no weights, so with --init the model must adapt to it\n"
             "  --upright          with --procedural: every subject unrotated and not spinning, so\n"
             "                     a shape word always means one outline (a curriculum's start)\n"
             "  --subject-scale K  with --procedural: every subject K times its domain size\n"
@@ -257,7 +261,7 @@ static char *read_text(const char *path, const char **why) {
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup, upright;
-    int predict_x0, text_pool; /* -1: as the configuration says */
+    int predict_x0, text_pool, abs_pos; /* -1: as the configuration says */
     float subject_weight;
     double subject_scale; /* 0: not given */
     int64_t stop_after; /* 0: run the schedule to its end */
@@ -294,7 +298,7 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
                                              "--threads", "--t-mu", "--t-sigma", "--stop-after",
                                              "--subject-weight", "--predict", "--text-pool",
-                                             "--subject-scale"};
+                                             "--subject-scale", "--abs-pos"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -333,6 +337,12 @@ static int parse(opts *o, int argc, char **argv) {
                 return CLI_USAGE;
             }
             o->text_pool = val[0] - '0';
+        } else if (!strcmp(opt, "--abs-pos")) {
+            if (strcmp(val, "0") && strcmp(val, "1")) {
+                cli_error("train: --abs-pos: '%s' is not 0 or 1", val);
+                return CLI_USAGE;
+            }
+            o->abs_pos = val[0] - '0';
         } else if (!strcmp(opt, "--t-mu")) {
             if (cli_parse_float("train", opt, val, -5, 5, 0, &d)) return CLI_USAGE;
             o->t.t_mu = d;
@@ -481,7 +491,7 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: unknown stage '%s' (stages: " STAGES ")", argv[1]);
         return CLI_USAGE;
     }
-    opts o = {.dtype = GL_ST_F32, .predict_x0 = -1, .text_pool = -1, .t = gl_train_default_opts()};
+    opts o = {.dtype = GL_ST_F32, .predict_x0 = -1, .text_pool = -1, .abs_pos = -1, .t = gl_train_default_opts()};
     int rc = parse(&o, argc, argv);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (!o.have_warmup && o.t.warmup > o.t.steps / 10) o.t.warmup = o.t.steps / 10;
@@ -517,6 +527,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (o.predict_x0 >= 0) cfg.predict_x0 = o.predict_x0;
     if (o.text_pool >= 0) cfg.text_pool = o.text_pool;
+    if (o.abs_pos >= 0) cfg.abs_pos = o.abs_pos;
     if (o.init) { /* weights (and so the configuration) from a file: training goes on from them */
         if (gl_dit_load(&m, o.init, msg, sizeof msg)) {
             cli_error("train: --init: %s", msg);
@@ -526,6 +537,7 @@ int cmd_train(int argc, char **argv) {
         gl_dit_config want = cfg;
         if (o.predict_x0 >= 0) want.predict_x0 = o.predict_x0;
         if (o.text_pool >= 0) want.text_pool = o.text_pool;
+        if (o.abs_pos >= 0) want.abs_pos = o.abs_pos;
         if (memcmp(&want, &cfg, sizeof cfg) != 0) {
             if (reshape_model(&m, &want, msg, sizeof msg)) {
                 cli_error("train: --init: %s", msg);
@@ -537,6 +549,9 @@ int cmd_train(int argc, char **argv) {
             if (want.text_pool != cfg.text_pool)
                 printf("train base: %s the pooled caption in AdaLN (time_embed.text%s)\n",
                        want.text_pool ? "adding" : "removing", want.text_pool ? ", starting at zero" : "");
+            if (want.abs_pos != cfg.abs_pos)
+                printf("train base: %s absolute positions (no weights; the model adapts to them)\n",
+                       want.abs_pos ? "adding" : "removing");
             cfg = want;
         }
     } else if (gl_dit_new(&m, &cfg, msg, sizeof msg)) {

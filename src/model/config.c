@@ -66,6 +66,7 @@ int gl_dit_config_validate(const gl_dit_config *c, char *msg, size_t msglen) {
     if (c->rope_per_cell != 0 && c->rope_per_cell != 1) FAIL("config: rope_per_cell is %lld, must be 0 or 1", (long long)c->rope_per_cell);
     if (c->predict_x0 != 0 && c->predict_x0 != 1) FAIL("config: predict_x0 is %lld, must be 0 or 1", (long long)c->predict_x0);
     if (c->text_pool != 0 && c->text_pool != 1) FAIL("config: text_pool is %lld, must be 0 or 1", (long long)c->text_pool);
+    if (c->abs_pos != 0 && c->abs_pos != 1) FAIL("config: abs_pos is %lld, must be 0 or 1", (long long)c->abs_pos);
     return GL_OK;
 }
 
@@ -81,6 +82,7 @@ char *gl_dit_config_to_json(const gl_dit_config *c) {
      * read as before, in older builds too */
     if (c->predict_x0) cJSON_AddNumberToObject(o, "predict_x0", (double)c->predict_x0);
     if (c->text_pool) cJSON_AddNumberToObject(o, "text_pool", (double)c->text_pool);
+    if (c->abs_pos) cJSON_AddNumberToObject(o, "abs_pos", (double)c->abs_pos);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -91,7 +93,7 @@ static int known_key(const char *k) {
     CONFIG_INT_FIELDS(IS)
 #undef IS
     return !strcmp(k, "rope_theta") || !strcmp(k, "rope_per_cell") || !strcmp(k, "predict_x0") ||
-           !strcmp(k, "text_pool");
+           !strcmp(k, "text_pool") || !strcmp(k, "abs_pos");
 }
 
 /* A key that may be absent (then 0) and is otherwise 0 or 1. */
@@ -142,10 +144,12 @@ int gl_dit_config_from_json(const char *json, gl_dit_config *c, char *msg, size_
         }
     }
     /* optional flags: files written before rope_per_cell hold canvas-wide positions,
-     * files before predict_x0 predict v, files before text_pool have no pooled text */
+     * files before predict_x0 predict v, files before text_pool have no pooled text,
+     * files before abs_pos no absolute positions */
     if (rc == GL_OK) rc = optional_flag(o, "rope_per_cell", &c->rope_per_cell, msg, msglen);
     if (rc == GL_OK) rc = optional_flag(o, "predict_x0", &c->predict_x0, msg, msglen);
     if (rc == GL_OK) rc = optional_flag(o, "text_pool", &c->text_pool, msg, msglen);
+    if (rc == GL_OK) rc = optional_flag(o, "abs_pos", &c->abs_pos, msg, msglen);
     cJSON_Delete(o);
     return rc == GL_OK ? gl_dit_config_validate(c, msg, msglen) : rc;
 }

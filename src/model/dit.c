@@ -974,6 +974,7 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     /* video tokens through the blocks */
     gl_patchify_forward(a->tok, bt->x, pd);
     lin_fwd(m, m->patch, a->blk[0].x_in, a->tok, N, Pf, C);
+    if (c->abs_pos) gl_abs_pos_add(a->blk[0].x_in, a->pos, B, T, C, GL_DIT_ABS_POS_THETA);
     for (int64_t i = 0; i < c->depth; i++) {
         float *x_out = i + 1 < c->depth ? a->blk[i + 1].x_in : a->x_final;
         block_forward(m, &m->blk[i], &a->blk[i], x_out, a, bt);
