@@ -2,9 +2,13 @@
  * (upright, not pulsing), for `train base --data`: can a model learn the shape word at
  * all, when it sees nothing else vary? A diagnostic, not part of the library or the CLI.
  *
- *   make build && build/shape_set DIR [SEED] [SCALE]   (DIR must exist; default seed 12345, scale 1) */
+ *   make build && build/shape_set DIR [SEED] [SCALE]   (DIR made if absent; default seed 12345, scale 1) */
+#define _POSIX_C_SOURCE 200809L /* mkdir */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "gridlora/gridlora.h"
 
@@ -22,6 +26,10 @@ int main(int argc, char **argv) {
     c.pulse_cycles = 0;
     if (gl_concept_scale(&c, scale)) {
         fprintf(stderr, "shape_set: scale %g leaves the subject no room\n", scale);
+        return 1;
+    }
+    if (mkdir(dir, 0777) && errno != EEXIST) {
+        fprintf(stderr, "shape_set: %s: %s\n", dir, strerror(errno));
         return 1;
     }
     char path[4096], msg[512], cap[256];
