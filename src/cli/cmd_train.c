@@ -472,6 +472,13 @@ static int reshape_model(gl_dit **m, const gl_dit_config *want, char *msg, size_
     return GL_OK;
 }
 
+/* The configuration flags given on the command line (-1: not given) set in c. */
+static void override_flags(const opts *o, gl_dit_config *c) {
+    if (o->predict_x0 >= 0) c->predict_x0 = o->predict_x0;
+    if (o->text_pool >= 0) c->text_pool = o->text_pool;
+    if (o->abs_pos >= 0) c->abs_pos = o->abs_pos;
+}
+
 int cmd_train(int argc, char **argv) {
     if (argc < 2) {
         cli_error("train: which stage? 'gridlora train STAGE ...' (stages: " STAGES "; try --help)");
@@ -525,9 +532,7 @@ int cmd_train(int argc, char **argv) {
     } else if (o.preset) {
         gl_dit_config_preset(o.preset, &cfg);
     }
-    if (o.predict_x0 >= 0) cfg.predict_x0 = o.predict_x0;
-    if (o.text_pool >= 0) cfg.text_pool = o.text_pool;
-    if (o.abs_pos >= 0) cfg.abs_pos = o.abs_pos;
+    override_flags(&o, &cfg);
     if (o.init) { /* weights (and so the configuration) from a file: training goes on from them */
         if (gl_dit_load(&m, o.init, msg, sizeof msg)) {
             cli_error("train: --init: %s", msg);
@@ -535,9 +540,7 @@ int cmd_train(int argc, char **argv) {
         }
         cfg = *gl_dit_cfg(m);
         gl_dit_config want = cfg;
-        if (o.predict_x0 >= 0) want.predict_x0 = o.predict_x0;
-        if (o.text_pool >= 0) want.text_pool = o.text_pool;
-        if (o.abs_pos >= 0) want.abs_pos = o.abs_pos;
+        override_flags(&o, &want);
         if (memcmp(&want, &cfg, sizeof cfg) != 0) {
             if (reshape_model(&m, &want, msg, sizeof msg)) {
                 cli_error("train: --init: %s", msg);
