@@ -564,6 +564,11 @@ static void ema_loads_from_checkpoint(void **s) {
     assert_int_equal(r.steps_done, 4);
     assert_int_equal(gl_train_load_ema(gl_dit_params(m), ckpt, msg, sizeof msg), GL_ENOTFOUND);
     assert_non_null(strstr(msg, "ema."));
+    gl_dit *fromckpt = NULL; /* and a model loaded from it gets the raw weights */
+    assert_int_equal(gl_dit_load(&fromckpt, ckpt, msg, sizeof msg), GL_OK);
+    assert_memory_equal(gl_params_data(gl_dit_params(fromckpt)), gl_params_data(gl_dit_params(m)),
+                        (size_t)gl_params_numel(gl_dit_params(m)) * sizeof(float));
+    gl_dit_free(&fromckpt);
     /* with EMA: the model ends with the raw weights, the checkpoint's EMA differs */
     gl_params *p = gl_dit_params(m);
     int64_t np = gl_params_numel(p);
@@ -591,6 +596,10 @@ static void ema_loads_from_checkpoint(void **s) {
     for (int64_t j = 0; j < np; j++) differ += ema[j] != raw[j];
     assert_true(differ > np / 4);
     gl_st_free(&st);
+    /* a model loaded from the checkpoint is the EMA the run's OUT gets, not the raw weights */
+    assert_int_equal(gl_dit_load(&fromckpt, ckpt, msg, sizeof msg), GL_OK);
+    assert_memory_equal(gl_params_data(gl_dit_params(fromckpt)), ema, (size_t)np * sizeof(float));
+    gl_dit_free(&fromckpt);
     /* a missing file is an error naming it */
     char missing[300];
     snprintf(missing, sizeof missing, "%s/none.safetensors", t.path);

@@ -112,7 +112,8 @@ gl_params *gl_dit_params(gl_dit *m);
 int gl_dit_save(const gl_dit *m, const char *path, int dtype, char *msg, size_t msglen);
 
 /* Makes the model a weights file describes and loads it: every parameter must be
- * there with its shape. Errors name the file and the problem. */
+ * there with its shape. From a training checkpoint of a run with an EMA, the EMA
+ * weights (what the run's OUT gets). Errors name the file and the problem. */
 int gl_dit_load(gl_dit **out, const char *path, char *msg, size_t msglen);
 
 /* Initialises the weights from seed: linear weights normal(0, 1/sqrt(fan_in)),

@@ -179,6 +179,10 @@ int gl_st_save_params(const gl_params *p, const char *path, gl_st_dtype dtype,
  * before anything is copied, so on failure p's data is untouched. Returns the number of
  * parameters loaded (>= 0), or a gl_st_open error. */
 int gl_st_load_params(gl_params *p, const char *path, int strict, char *msg, size_t msglen);
+/* As gl_st_load_params, each parameter from the tensor named prefix + its name: a
+ * checkpoint's companions of the weights ("ema.", "adam.m."). */
+int gl_st_load_params_prefixed(gl_params *p, const char *path, const char *prefix, int strict, char *msg,
+                               size_t msglen);
 
 #ifdef __cplusplus
 }

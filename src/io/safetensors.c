@@ -1075,8 +1075,13 @@ end:
 }
 
 int gl_st_load_params(gl_params *p, const char *path, int strict, char *msg, size_t msglen) {
+    return gl_st_load_params_prefixed(p, path, "", strict, msg, msglen);
+}
+
+int gl_st_load_params_prefixed(gl_params *p, const char *path, const char *prefix, int strict, char *msg,
+                               size_t msglen) {
     if (msg && msglen) msg[0] = 0;
-    if (!p || !path) return fail(msg, msglen, GL_EINVAL, path, "NULL argument");
+    if (!p || !path || !prefix) return fail(msg, msglen, GL_EINVAL, path, "NULL argument");
     if (!gl_params_data(p))
         return fail(msg, msglen, GL_ESTATE, path, "parameters are not allocated");
     gl_st *st = NULL;
@@ -1084,9 +1089,13 @@ int gl_st_load_params(gl_params *p, const char *path, int strict, char *msg, siz
     if (rc) return rc;
     const int np = gl_params_count(p);
     int loaded = 0;
+    char name[512]; /* a parameter name is at most 255 bytes; the prefix is ours */
     /* check everything first, so a bad file leaves p untouched */
     for (int i = 0; i < np; i++) {
-        const char *name = gl_params_name(p, i);
+        if ((size_t)snprintf(name, sizeof name, "%s%s", prefix, gl_params_name(p, i)) >= sizeof name) {
+            rc = fail(msg, msglen, GL_EINVAL, path, "name '%s%s' too long", prefix, gl_params_name(p, i));
+            goto end;
+        }
         int j = gl_st_find(st, name);
         if (j < 0) {
             if (strict) {
@@ -1107,7 +1116,8 @@ int gl_st_load_params(gl_params *p, const char *path, int strict, char *msg, siz
         }
     }
     for (int i = 0; i < np; i++) {
-        int j = gl_st_find(st, gl_params_name(p, i));
+        snprintf(name, sizeof name, "%s%s", prefix, gl_params_name(p, i));
+        int j = gl_st_find(st, name);
         if (j < 0) continue;
         gl_tensor t = gl_params_tensor(p, i);
         rc = gl_st_read_f32(st, j, t.data, gl_st_numel(st, j));

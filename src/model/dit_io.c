@@ -36,9 +36,17 @@ int gl_dit_load(gl_dit **out, const char *path, char *msg, size_t msglen) {
     } else if ((rc = gl_dit_new(&m, &cfg, why, sizeof why))) {
         snprintf(msg, msglen, "%s: %s", path, why);
     }
+    if (rc == GL_OK) rc = gl_st_load_params(gl_dit_params(m), path, 1, msg, msglen);
+    /* A training checkpoint holds the raw weights and, when its run kept one, their EMA,
+     * which is what the run's OUT gets: a preview from a checkpoint shows the model the
+     * run would ship, not the noisier raw weights. */
+    if (rc >= 0 && gl_st_meta_get(st, "train.step") && gl_params_count(gl_dit_params(m)) > 0) {
+        char first[300];
+        snprintf(first, sizeof first, "ema.%s", gl_params_name(gl_dit_params(m), 0));
+        if (gl_st_find(st, first) >= 0)
+            rc = gl_st_load_params_prefixed(gl_dit_params(m), path, "ema.", 1, msg, msglen);
+    }
     gl_st_free(&st);
-    if (rc) return rc;
-    rc = gl_st_load_params(gl_dit_params(m), path, 1, msg, msglen);
     if (rc < 0) {
         gl_dit_free(&m);
         return rc;

@@ -412,42 +412,6 @@ end:
 /* ---- finishing a run -------------------------------------------------------------- */
 
 int gl_train_load_ema(gl_params *p, const char *checkpoint, char *msg, size_t msglen) {
-    gl_st *st = NULL;
-    int rc = gl_st_open(&st, checkpoint, msg, msglen);
-    if (rc) return rc;
-    int np = gl_params_count(p);
-    int *idx = malloc((size_t)np * sizeof *idx);
-    if (!idx) {
-        snprintf(msg, msglen, "%s: out of memory", checkpoint);
-        rc = GL_ENOMEM;
-        goto end;
-    }
-    /* every tensor checked before anything is copied */
-    for (int i = 0; i < np; i++) {
-        char name[300];
-        gl_tensor t = gl_params_tensor(p, i);
-        snprintf(name, sizeof name, "ema.%s", gl_params_name(p, i));
-        idx[i] = gl_st_find(st, name);
-        if (idx[i] < 0) {
-            snprintf(msg, msglen, "%s: no EMA weights ('%s' missing; was the run made without --ema?)", checkpoint,
-                     name);
-            rc = i == 0 ? GL_ENOTFOUND : GL_EFORMAT;
-            goto end;
-        }
-        if (gl_st_numel(st, idx[i]) != gl_tensor_numel(&t)) {
-            snprintf(msg, msglen, "%s: tensor '%s' has %lld values, expected %lld", checkpoint, name,
-                     (long long)gl_st_numel(st, idx[i]), (long long)gl_tensor_numel(&t));
-            rc = GL_EFORMAT;
-            goto end;
-        }
-    }
-    for (int i = 0; i < np && rc == GL_OK; i++) {
-        gl_tensor t = gl_params_tensor(p, i);
-        rc = gl_st_read_f32(st, idx[i], t.data, gl_tensor_numel(&t));
-        if (rc) snprintf(msg, msglen, "%s: cannot read '%s'", checkpoint, gl_st_name(st, idx[i]));
-    }
-end:
-    free(idx);
-    gl_st_free(&st);
-    return rc;
+    int rc = gl_st_load_params_prefixed(p, checkpoint, "ema.", 1, msg, msglen);
+    return rc < 0 ? rc : GL_OK;
 }
