@@ -19,8 +19,9 @@
 #
 # Run a long stage in the background and look at its log:
 #   nohup scripts/train-default.sh multidc > work/multidc.out 2>&1 &
-# Threads: GRIDLORA_THREADS (default 1 here, the count the committed runs used: results
-# depend on it). The OpenBLAS guard variables are unset, as users' machines have them.
+# Threads: GRIDLORA_THREADS (default 1 here; the committed stages were trained with 2,
+# GRIDLORA_PRECISION=bf16: results depend on both). The OpenBLAS guard variables are
+# unset, as users' machines have them.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,16 +58,15 @@ if [[ $tiny == 1 ]]; then
   grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"
   every=5
 else
-  # Base: five runs, each from the F16 weights the one before left (models/default/
-  # TRAINING.md tells why each changed what it changed; runs 4 and 5 weigh the subjects'
-  # pixels more).
-  base_runs=("--preset default --steps 6000 --batch 4 --seed 1 --lr 5e-4 --warmup 200 --ema 0.999"
-             "--steps 4000 --batch 4 --seed 2 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.5"
-             "--steps 10000 --batch 8 --seed 3 --lr 4e-4 --warmup 100 --ema 0.999 --t-mu 0.3"
-             "--steps 2000 --batch 8 --seed 4 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 4"
-             "--steps 2500 --batch 8 --seed 6 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5")
-  base_precision=(f32 f32 bf16 bf16 bf16)
-  concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4"
+  # Base: three runs, each from the F16 weights the one before left (models/default/
+  # TRAINING.md, "Shape, measured", tells why): the pooled caption and absolute positions
+  # from the first step, upright subjects for 42,000 steps so that a shape word names one
+  # outline, then 4,000 steps of the domain as it is (turned and spinning subjects).
+  base_runs=("--preset default --text-pool 1 --abs-pos 1 --upright --steps 22000 --batch 8 --seed 21 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
+             "--upright --steps 20000 --batch 8 --seed 22 --lr 3e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
+             "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5")
+  base_precision=(bf16 bf16 bf16)
+  concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3"
   grid_count=512; grid_sampling="--steps 20 --cfg 3"
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2"
   every=250
