@@ -66,7 +66,7 @@ else
              "--upright --steps 20000 --batch 8 --seed 22 --lr 3e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
              "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5")
   base_precision=(bf16 bf16 bf16)
-  concepts=32; mdc_steps="--set-steps 1500 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3"
+  concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3"
   grid_count=512; grid_sampling="--steps 20 --cfg 3"
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2"
   every=250
