@@ -3,7 +3,9 @@
 # word? One caption, one seed, the eight shape words of the domain in turn (rows circle,
 # square, triangle, star, ring, blob, diamond, cross): a model that follows the word draws
 # eight outlines, one that ignores it the same subject eight times. Extra generate
-# options (--cfg, --steps) go in GENERATE_ARGS. The ffmpeg program stacks the rows (docs only).
+# options (--cfg, --steps) go in GENERATE_ARGS; another caption in SHAPE_CAPTION, a printf
+# format whose %s is the shape word (default "a red gradient %s drifting on grass"). The
+# ffmpeg program stacks the rows (docs only).
 set -euo pipefail
 model=$1
 out=$2
@@ -12,8 +14,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 inputs=()
 for shape in circle square triangle star ring blob diamond cross; do
+  # shellcheck disable=SC2059 # the caption is the format
+  prompt=$(printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$shape")
   # shellcheck disable=SC2086 # GENERATE_ARGS is a list of options
-  "$bin" generate --model "$model" --prompt "a red gradient $shape drifting on grass" --seed 3 --steps 30 \
+  "$bin" generate --model "$model" --prompt "$prompt" --seed 3 --steps 30 \
       ${GENERATE_ARGS:-} --out "$tmp/$shape.mp4" --sheet "$tmp/$shape.png" >/dev/null
   inputs+=(-i "$tmp/$shape.png")
 done

@@ -1,8 +1,12 @@
 /* tools/shape_set.c: a data set of eight videos of one concept that differ only in shape
  * (upright, not pulsing), for `train base --data`: can a model learn the shape word at
- * all, when it sees nothing else vary? A diagnostic, not part of the library or the CLI.
+ * all, when it sees nothing else vary? With CONCEPTS > 1, the eight shapes of each of
+ * that many concepts (seeds SEED, SEED + 1, ...: colours, texture, background and path
+ * vary between them): does the shape word survive other attributes varying? A
+ * diagnostic, not part of the library or the CLI.
  *
- *   make build && build/shape_set DIR [SEED] [SCALE]   (DIR made if absent; default seed 12345, scale 1) */
+ *   make build && build/shape_set DIR [SEED] [SCALE] [CONCEPTS]
+ *   (DIR made if absent; default seed 12345, scale 1, one concept) */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include <errno.h>
 #include <stdio.h>
@@ -13,20 +17,17 @@
 #include "gridlora/gridlora.h"
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: shape_set DIR [SEED] [SCALE]\n");
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: shape_set DIR [SEED] [SCALE] [CONCEPTS]\n");
         return 2;
     }
     const char *dir = argv[1];
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 12345;
     double scale = argc > 3 ? atof(argv[3]) : 1.0;
-    gl_concept c;
-    gl_concept_sample(&c, seed, GL_SPLIT_TRAIN);
-    c.angle = c.spin = c.pulse = 0;
-    c.pulse_cycles = 0;
-    if (gl_concept_scale(&c, scale)) {
-        fprintf(stderr, "shape_set: scale %g leaves the subject no room\n", scale);
-        return 1;
+    long concepts = argc > 4 ? strtol(argv[4], NULL, 10) : 1;
+    if (concepts < 1 || concepts > 1000) {
+        fprintf(stderr, "shape_set: CONCEPTS must be 1-1000\n");
+        return 2;
     }
     if (mkdir(dir, 0777) && errno != EEXIST) {
         fprintf(stderr, "shape_set: %s: %s\n", dir, strerror(errno));
@@ -39,7 +40,16 @@ int main(int argc, char **argv) {
         perror(path);
         return 1;
     }
-    for (int s = 0; s < GL_SHAPE_COUNT; s++) {
+    for (long i = 0; i < concepts * GL_SHAPE_COUNT; i++) {
+        const int s = (int)(i % GL_SHAPE_COUNT);
+        gl_concept c;
+        gl_concept_sample(&c, seed + (uint64_t)(i / GL_SHAPE_COUNT), GL_SPLIT_TRAIN);
+        c.angle = c.spin = c.pulse = 0;
+        c.pulse_cycles = 0;
+        if (gl_concept_scale(&c, scale)) {
+            fprintf(stderr, "shape_set: scale %g leaves the subject no room\n", scale);
+            return 1;
+        }
         gl_concept k = c;
         k.shape = (gl_shape)s;
         gl_render_opts o = gl_render_default_opts();
@@ -50,12 +60,12 @@ int main(int argc, char **argv) {
             fprintf(stderr, "shape_set: cannot render shape %d\n", s);
             return 1;
         }
-        snprintf(path, sizeof path, "%s/%04d.gif", dir, s);
+        snprintf(path, sizeof path, "%s/%04ld.gif", dir, i);
         if (gl_video_write(path, &v, 8, msg, sizeof msg)) {
             fprintf(stderr, "shape_set: %s\n", msg);
             return 1;
         }
-        fprintf(m, "{\"file\":\"%04d.gif\",\"caption\":\"%s\"}\n", s, cap);
+        fprintf(m, "{\"file\":\"%04ld.gif\",\"caption\":\"%s\"}\n", i, cap);
         printf("%s\n", cap);
         gl_video_release(&v);
     }
