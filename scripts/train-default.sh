@@ -77,9 +77,9 @@ concept_seed=11
 grid_layouts=(edit compose character)
 # Where the grid canvases' cells come from. The paper samples them from its Multi-DC model
 # (it has no ground truth): GRID_CELLS=multidc. The shipped model takes the renderer's
-# exact truth instead, because our Multi-DC samples are no better than the base's
-# (models/default/multidc.eval.txt: prompt with adapter 17.57 dB, caption alone 17.65 dB),
-# so canvases sampled from it would teach the Grid LoRAs the base's blobs.
+# exact truth instead: our Multi-DC samples come back at about 17 dB from their concepts'
+# videos (models/default/multidc.eval.txt, the prompt with the adapter: blobs, not the
+# concepts' shapes), so canvases sampled from them would teach the Grid LoRAs blobs.
 grid_cells=${GRID_CELLS:-render}
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
