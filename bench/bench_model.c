@@ -58,19 +58,21 @@ static void *xmalloc(size_t n) {
  *   video tokens N = B T, per token 2 (Pf C + depth (4C^2 q,k,v,o + 2C^2 cross q,o
  *     + 2 C M mlp) + C Pf)
  *   timestep rows U: 2 (time_dim C + C^2 [time embedding] + depth 6C^2 [adaln]
- *     + 2C^2 [final adaln])
+ *     + 2C^2 [final adaln] + C^2 [pooled caption, with text_pool])
  *   text tokens Nt = B L: 2 (layers (4 Ct^2 + 2 Ct Mt) + Ct C + depth 2 C^2 [cross k,v])
  *   attention per block: 4 B T T C (q k^T and p v) + 4 B T L C (cross),
  *   per text layer 4 B L L Ct.
  * Until bench/RESULTS.md entry 5 the timestep path was counted per token (U = N), as
- * the model then computed it. */
+ * the model then computed it. With text_pool a row is a (timestep, caption pattern) pair:
+ * a masked canvas has up to one per cell, counted here as one per video (under 0.2% of
+ * the total at the default preset). */
 static double bench_flops_forward(const gl_dit_config *c, int64_t B, int64_t T, int64_t U) {
     const double C = (double)c->width, M = (double)(c->mlp_ratio * c->width), Ct = (double)c->text_width;
     const double Mt = (double)(c->mlp_ratio * c->text_width), L = (double)c->text_len;
     const double Pf = (double)(c->patch_t * c->patch_h * c->patch_w * c->channels);
     const double N = (double)(B * T), Nt = (double)B * L, dep = (double)c->depth, tl = (double)c->text_layers;
     double f = 2 * N * (Pf * C + dep * (4 * C * C + 2 * C * C + 2 * C * M) + C * Pf);
-    f += 2 * (double)U * ((double)c->time_dim * C + C * C + dep * 6 * C * C + 2 * C * C);
+    f += 2 * (double)U * ((double)c->time_dim * C + C * C + dep * 6 * C * C + 2 * C * C + (c->text_pool ? C * C : 0));
     f += 2 * Nt * (tl * (4 * Ct * Ct + 2 * Ct * Mt) + Ct * C + dep * 2 * C * C);
     f += dep * (4.0 * (double)B * (double)T * (double)T * C + 4.0 * (double)B * (double)T * L * C);
     f += tl * 4.0 * (double)B * L * L * Ct;
