@@ -140,6 +140,8 @@ expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
 expect 2 -- probe --model "$m" --captions 0
 expect 2 -- probe --model "$m" --subject-scale 0
+expect 2 -- probe --model "$m" --steps 0
+expect 2 -- probe --model "$m" --cfg -1
 expect 1 -- probe --model "$tmp/missing.safetensors"
 expect 2 -- eval --seed 0
 expect 2 -- eval --heldout 0 --seed 0
@@ -186,6 +188,8 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
 # the caption test: a row per concept and the means
 [[ $("$bin" probe --model "$m" --concepts 1 --captions 2 | grep -c '^  .* a .* on ') -eq 2 ]] || fail "probe --captions: no rows"
 "$bin" probe --model "$m" --concepts 1 --captions 2 | grep -q '^mean .*(2 concepts)' || fail "probe --captions: no means"
+"$bin" probe --model "$m" --concepts 1 --captions 1 --steps 3 --cfg 1.5 | grep -q '^samples from captions (3 steps, guidance 1.5,' ||
+    fail "probe --steps/--cfg not used"
 # bigger subjects: the truth's own figures (area first) change
 [[ $("$bin" probe --model "$m" --concepts 1 --captions 2 | grep '^mean') != \
    $("$bin" probe --model "$m" --concepts 1 --captions 2 --subject-scale 1.5 | grep '^mean') ]] ||

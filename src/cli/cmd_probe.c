@@ -12,13 +12,13 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gridlora probe --model FILE [--concepts N] [--seed S] [--captions K]\n"
-               "                      [--subject-scale K] [--threads T]\n"
+               "                      [--steps N] [--cfg S] [--subject-scale K] [--threads T]\n"
                "For noise levels t = 0.05, 0.2, 0.5, 0.8, 0.95: the mean squared error of the\n"
                "model's clean estimate x_t - t v against the truth, over N held-out concepts\n"
                "(default 8) with their captions, beside that of x_t itself and the model's error\n"
                "on the subject's pixels alone (values in [-1, 1]).\n"
-               "  --captions K  also sample K held-out concepts from their captions (20 steps,\n"
-               "                guidance 3) and measure, on the sample and on the rendered truth\n"
+               "  --captions K  also sample K held-out concepts from their captions (--steps,\n"
+               "                default 20; guidance --cfg, default 3) and measure, on the sample and on the rendered truth\n"
                "                alike: the share of the foreground in the caption's colour, the\n"
                "                share of frames with a subject, how far it travels (pixels), the\n"
                "                share of the frame it covers, and its outline against the\n"
@@ -29,7 +29,7 @@ static void usage(FILE *f) {
 }
 
 /* The caption test (gl_probe_captions) of the model in path over n concepts. */
-static int probe_captions(const char *path, long n, long seed, double scale) {
+static int probe_captions(const char *path, long n, long seed, double scale, const gl_sample_opts *opts) {
     char msg[512];
     gl_dit *m = NULL;
     gl_probe_caption_row *rows = calloc((size_t)n, sizeof *rows), mean;
@@ -37,7 +37,7 @@ static int probe_captions(const char *path, long n, long seed, double scale) {
         cli_error("probe: out of memory");
         return CLI_FAIL;
     }
-    gl_sample_opts so = gl_sample_default_opts();
+    gl_sample_opts so = *opts;
     int rc = gl_dit_load(&m, path, msg, sizeof msg);
     if (!rc) rc = gl_probe_captions(m, (int)n, (uint64_t)seed, scale, &so, rows, &mean, msg, sizeof msg);
     gl_dit_free(&m);
@@ -69,7 +69,8 @@ static int probe_captions(const char *path, long n, long seed, double scale) {
 int cmd_probe(int argc, char **argv) {
     const char *model = NULL;
     long concepts = 8, seed = 1, captions = 0, v = 0;
-    double scale = 1.0;
+    double scale = 1.0, d = 0;
+    gl_sample_opts so = gl_sample_default_opts();
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL;
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -77,7 +78,8 @@ int cmd_probe(int argc, char **argv) {
             return CLI_OK;
         }
         if (strcmp(opt, "--model") && strcmp(opt, "--concepts") && strcmp(opt, "--seed") && strcmp(opt, "--threads") &&
-            strcmp(opt, "--captions") && strcmp(opt, "--subject-scale")) {
+            strcmp(opt, "--captions") && strcmp(opt, "--subject-scale") && strcmp(opt, "--steps") &&
+            strcmp(opt, "--cfg")) {
             cli_error("probe: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
         }
@@ -89,6 +91,12 @@ int cmd_probe(int argc, char **argv) {
             if (cli_parse_long("probe", opt, val, 1, 100000, &captions)) return CLI_USAGE;
         } else if (!strcmp(opt, "--subject-scale")) {
             if (cli_parse_float("probe", opt, val, GL_DATA_SCALE_MIN, GL_DATA_SCALE_MAX, 0, &scale)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--steps")) {
+            if (cli_parse_long("probe", opt, val, 1, 10000, &v)) return CLI_USAGE;
+            so.steps = (int)v;
+        } else if (!strcmp(opt, "--cfg")) {
+            if (cli_parse_float("probe", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
+            so.cfg = (float)d;
         } else if (!strcmp(opt, "--seed")) {
             if (cli_parse_long("probe", opt, val, 0, 2147483647L, &seed)) return CLI_USAGE;
         } else {
@@ -117,6 +125,6 @@ int cmd_probe(int argc, char **argv) {
     printf("%s: %ld held-out concepts, seed %ld\n   t    model x0 MSE    x_t MSE    subject only, model x0 MSE\n",
            model, concepts, seed);
     for (int k = 0; k < 5; k++) printf("%5.2f   %12.5f   %8.5f   %12.5f\n", t[k], mse[k], mse_xt[k], mse_fg[k]);
-    if (captions > 0) return probe_captions(model, captions, seed, scale);
+    if (captions > 0) return probe_captions(model, captions, seed, scale, &so);
     return CLI_OK;
 }
