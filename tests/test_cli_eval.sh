@@ -61,6 +61,7 @@ def check(cond, what):
         sys.exit(1)
 check(j["methods"] == methods and j["items"] == items, f"methods/items {j['methods']} {j['items']}")
 check(j["heldout"] == 2 and j["seed"] == "3" and j["ttft"]["set_steps"] == 5, "settings")
+check(j["sampling"]["cfg"] == 3 and j["sampling"]["edit_cfg"] == 1, f"guidance {j['sampling']}")
 check(j["model"] == "models/default/base.safetensors", f"model {j['model']}")
 check(j["loras"] == ["models/default/grid.safetensors", "models/default/gridfill.safetensors"], f"loras {j['loras']}")
 for it in items:
@@ -142,6 +143,35 @@ EOF
     grep -q "^  ttft " "$tmp/table.txt" && fail "--no-ttft still has a ttft row"
     grep -q "no TTFT" "$tmp/table.txt" || fail "table header: $(head -3 "$tmp/table.txt")"
     grep -q "^wall time per concept" "$tmp/table.txt" || fail "no timings: $(cat "$tmp/table.txt")"
+    # zero-shot's edits sample at their own guidance: --edit-cfg moves the edit items'
+    # zero-shot scores alone (compose and the base follow --cfg), and --cfg sets it too
+    # unless --edit-cfg is given (in either order)
+    z() { "$bin" eval --heldout 1 --seed 3 --no-ttft --steps 2 --json "$@" 2>"$tmp/z.err" ||
+        fail "eval $*: $(cat "$tmp/z.err")"; }
+    z >"$tmp/z1.json"
+    z --edit-cfg 4 >"$tmp/z4.json"
+    z --edit-cfg 4 --cfg 3 >"$tmp/z4b.json"
+    z --cfg 4 >"$tmp/c4.json"
+    python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json <<'EOF' || fail "zero-shot guidance (above)"
+import json, sys
+z1, z4, z4b, c4 = (json.load(open(f)) for f in sys.argv[1:])
+def psnr(j, m, items):
+    return [j["summary"][it][m]["psnr"] for it in items]
+edits = [it for it in z1["items"] if it != "compose"]
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+check([j["sampling"]["edit_cfg"] for j in (z1, z4, z4b, c4)] == [1, 4, 4, 4], "edit_cfg")
+check([j["sampling"]["cfg"] for j in (z1, z4, z4b, c4)] == [3, 3, 3, 4], "cfg")
+check(psnr(z1, "zeroshot", edits) != psnr(z4, "zeroshot", edits), "--edit-cfg did not change the edits")
+check(psnr(z1, "zeroshot", ["compose"]) == psnr(z4, "zeroshot", ["compose"]), "--edit-cfg changed compose")
+check(psnr(z1, "base", z1["items"]) == psnr(z4, "base", z1["items"]), "--edit-cfg changed the base's output")
+check(z4["summary"] == z4b["summary"], "--edit-cfg 4 --cfg 3 differs from --edit-cfg 4")
+check(psnr(c4, "zeroshot", edits) == psnr(z4, "zeroshot", edits), "--cfg 4 did not set the edits' guidance")
+check(psnr(c4, "zeroshot", ["compose"]) != psnr(z4, "zeroshot", ["compose"]), "--cfg did not change compose")
+check(psnr(c4, "base", c4["items"]) != psnr(z4, "base", c4["items"]), "--cfg did not change the base's output")
+EOF
     echo "ok: eval --json and the table" ;;
 errors)
     "$bin" train base --preset tiny --procedural --steps 2 --batch 1 --out "$tmp/base.safetensors" >/dev/null 2>&1 ||
@@ -254,6 +284,8 @@ EOF
     expect 2 "^gridlora: eval: --data DIR needs --multidc ADAPTER" -- eval --data work/concepts --heldout 1 --seed 0
     expect 2 "^gridlora: eval: --heldout is not an option of --multidc" -- eval --multidc $a --data work/concepts \
         --heldout 2
+    expect 2 "^gridlora: eval: --edit-cfg is not an option of --multidc" -- eval --multidc $a --data work/concepts \
+        --edit-cfg 2
     expect 2 "^gridlora: eval: --no-ttft is not an option of --multidc" -- eval --multidc $a --data work/concepts \
         --no-ttft
     "$bin" eval --help | grep -q "^usage: gridlora eval --multidc ADAPTER\[:W\] --data DIR" || fail "eval --help"

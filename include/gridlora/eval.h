@@ -172,6 +172,8 @@ typedef struct gl_eval_params {
                          (1 for a single concept): `gridlora dataset --split heldout` */
     uint64_t seed;
     gl_sample_opts so;              /* every method's sampling (same noise seed) */
+    float edit_cfg;                 /* but zero-shot's edit runs' guidance scale (as
+                                       'gridlora edit': GL_EDIT_DEFAULT_CFG, none) */
     gl_lora *const *loras;          /* zero-shot's adapters (Grid LoRA, Grid-Fill LoRA) */
     const float *lora_weights;
     int n_loras;
@@ -188,7 +190,7 @@ typedef struct gl_eval_params {
     void *ctx;
 } gl_eval_params;
 
-/* heldout 4, seed 0, gl_sample_default_opts, TTFT on with gl_ttft_default_opts and
+/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's edits at GL_EDIT_DEFAULT_CFG, TTFT on with gl_ttft_default_opts and
  * "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);
 

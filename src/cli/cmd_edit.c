@@ -6,6 +6,7 @@
 
 #include "app_common.h"
 #include "cli.h"
+#include "gridlora/apps.h"
 #include "gridlora/grid.h"
 #include "gridlora/render.h"
 
@@ -33,7 +34,7 @@ static void usage(FILE *f) {
             "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing the input (\"a red striped star orbiting on sand\"),\n"
             "                   which the cell prompts then start with (default: none)\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 1: no guidance, 2, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 and DIR/<effect>.mp4 per output cell, and\n"
             "DIR/sheet.png (the input on top, one row per output cell); prints the timings.\n",
             fx);
@@ -42,6 +43,7 @@ static void usage(FILE *f) {
 int cmd_edit(int argc, char **argv) {
     cli_app a;
     cli_app_init(&a, "edit", 1);
+    a.so.cfg = GL_EDIT_DEFAULT_CFG;
     const char *effects[3];
     int n_fx = 0;
     for (int i = 1; i < argc; i++) {

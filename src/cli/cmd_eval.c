@@ -28,8 +28,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
-            "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S] [--shift S]\n"
-            "                     [--out DIR [--out-concepts K]] [--threads T]\n"
+            "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S] [--edit-cfg S]\n"
+            "                     [--shift S] [--out DIR [--out-concepts K]] [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
             "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow), for\n"
@@ -54,6 +54,8 @@ static void usage(FILE *f) {
             "                   (default models/default/grid.safetensors, models/default/gridfill.safetensors)\n"
             "  --ttft-steps K   steps of each TTFT stage (default %lld, as finetune); --no-ttft skips it\n"
             "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1)\n"
+            "  --edit-cfg S     zero-shot's edit runs' guidance alone (default: --cfg's when given,\n"
+            "                   else 1, none, as 'gridlora edit'); its compose run takes --cfg's\n"
             "  --json           one JSON object on stdout instead of the table\n"
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
@@ -369,7 +371,7 @@ int cmd_eval(int argc, char **argv) {
     gl_eval_params p = gl_eval_default_params();
     eval_cli e = {.out_concepts = 2};
     const char *model = NULL, *loras[MAX_LORAS], *multidc = NULL, *data = NULL, *heldout_only = NULL;
-    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0;
+    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0, have_edit_cfg = 0;
     long ttft_steps = 0, v = 0;
     double d = 0;
     for (int i = 1; i < argc; i++) {
@@ -388,8 +390,8 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--cfg", "--shift", "--out", "--out-concepts", "--threads",
-                                             "--multidc", "--data"};
+                                             "--cfg", "--edit-cfg", "--shift", "--out", "--out-concepts",
+                                             "--threads", "--multidc", "--data"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -404,7 +406,7 @@ int cmd_eval(int argc, char **argv) {
             return CLI_USAGE;
         }
         if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
-                              !strcmp(opt, "--out-concepts")))
+                              !strcmp(opt, "--out-concepts") || !strcmp(opt, "--edit-cfg")))
             heldout_only = opt;
         if (!strcmp(opt, "--multidc")) {
             multidc = val;
@@ -434,6 +436,11 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(opt, "--cfg")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
             p.so.cfg = (float)d;
+            if (!have_edit_cfg) p.edit_cfg = (float)d;
+        } else if (!strcmp(opt, "--edit-cfg")) {
+            if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
+            p.edit_cfg = (float)d;
+            have_edit_cfg = 1;
         } else if (!strcmp(opt, "--shift")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
             p.so.shift = (float)d;
@@ -534,7 +541,7 @@ int cmd_eval(int argc, char **argv) {
                (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
-        printf("\nsampling %d steps, cfg %g; ", p.so.steps, (double)p.so.cfg);
+        printf("\nsampling %d steps, cfg %g (zero-shot's edits %g); ", p.so.steps, (double)p.so.cfg, (double)p.edit_cfg);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);

@@ -33,7 +33,7 @@ const char *gl_eval_item_name(int item) { return item >= 0 && item < GL_EVAL_ITE
 unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEMS ? ITEM_FX[item] : 0; }
 
 gl_eval_params gl_eval_default_params(void) {
-    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .ttft = 1,
+    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .edit_cfg = GL_EDIT_DEFAULT_CFG, .ttft = 1,
                             .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
@@ -162,12 +162,15 @@ static int generate(ev_run *r, const char *prompt, gl_video *out) {
     return gl__eval_generate(r->m, r->tk, &r->p->so, prompt, out, r->msg, r->msglen);
 }
 
-/* One zero-shot run of layout l; cell `cells[j]` of the canvas becomes item items[j]. */
-static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS], const int *items,
-                   const int *cells, int n) {
+/* One zero-shot run of layout l at guidance cfg; cell `cells[j]` of the canvas becomes
+ * item items[j]. */
+static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS], float cfg,
+                   const int *items, const int *cells, int n) {
     gl_video canvas = {0}, split[GL_GRID_CELLS];
     char why[768];
-    int rc = gl_app_run(r->m, l, inputs, &r->p->so, &canvas, NULL, why, sizeof why);
+    gl_sample_opts so = r->p->so;
+    so.cfg = cfg;
+    int rc = gl_app_run(r->m, l, inputs, &so, &canvas, NULL, why, sizeof why);
     if (!rc) rc = gl_grid_split(split, &canvas, why, sizeof why);
     gl_video_release(&canvas);
     if (rc) {
@@ -214,14 +217,14 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     int rc = edit_layout(&l, cap_a, first, 3, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, first, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, p->edit_cfg, first, cells, 3);
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, second, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, p->edit_cfg, second, cells, 3);
     if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
         rc = gl_layout_compose(&l, cap_a, r->cap_b, NULL, 0, r->msg, r->msglen);
-        if (!rc) rc = app_run(r, &l, in2, item, cell, 1);
+        if (!rc) rc = app_run(r, &l, in2, p->so.cfg, item, cell, 1);
     }
     gl_dit_detach_loras(r->m);
     return rc;
@@ -502,6 +505,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
     if (so) {
         gl__eval_json_num(so, "steps", p->so.steps, &ok);
         gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
+        gl__eval_json_num(so, "edit_cfg", p->edit_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
         gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
     }
