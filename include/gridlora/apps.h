@@ -36,7 +36,7 @@ extern "C" {
 
 /* The guidance scale `gridlora edit` samples with by default: none (1). An edit is its
  * input with an effect over it, and the clean input cell steers the canvas; guidance on
- * top overdrew every effect and redrew the scene with patch seams, 3-6 dB below no
+ * top overdrew every effect and redrew the scene with patch seams, 1.6-7.4 dB below no
  * guidance on held-out concepts (models/default/TRAINING.md, "Guidance in the grid").
  * Composition, which draws a second subject from its prompt, keeps the default 3. */
 #define GL_EDIT_DEFAULT_CFG 1.0f
