@@ -68,7 +68,8 @@ else
   base_precision=(bf16 bf16 bf16)
   concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3"
   grid_count=512; grid_sampling="--steps 20 --cfg 3"
-  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2"
+  # Grid-Fill at rank 32: rank 8 was the limit, 64 no better (TRAINING.md stage 5, "Rank")
+  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2 --rank 32 --alpha 32"
   every=250
 fi
 concept_seed=11
