@@ -190,8 +190,8 @@ typedef struct gl_eval_params {
     void *ctx;
 } gl_eval_params;
 
-/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's edits at GL_EDIT_DEFAULT_CFG, TTFT on with gl_ttft_default_opts and
- * "<v>", supersample 4; no adapters, no callbacks. */
+/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's edits at GL_EDIT_DEFAULT_CFG,
+ * TTFT on with gl_ttft_default_opts and "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);
 
 typedef struct gl_eval_scores {

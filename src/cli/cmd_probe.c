@@ -17,9 +17,9 @@ static void usage(FILE *f) {
                "model's clean estimate x_t - t v against the truth, over N held-out concepts\n"
                "(default 8) with their captions, beside that of x_t itself and the model's error\n"
                "on the subject's pixels alone (values in [-1, 1]).\n"
-               "  --captions K  also sample K held-out concepts from their captions (--steps,\n"
-               "                default 20; guidance --cfg, default 3) and measure, on the sample and on the rendered truth\n"
-               "                alike: the share of the foreground in the caption's colour, the\n"
+               "  --captions K  also sample K held-out concepts from their captions (--steps N,\n"
+               "                default 20; guidance --cfg S, default 3) and measure, on the\n"
+               "                sample and on the rendered truth alike: the share of the foreground in the caption's colour, the\n"
                "                share of frames with a subject, how far it travels (pixels), the\n"
                "                share of the frame it covers, and its outline against the\n"
                "                caption's shape (frames where that shape fits best of the\n"
@@ -29,7 +29,7 @@ static void usage(FILE *f) {
 }
 
 /* The caption test (gl_probe_captions) of the model in path over n concepts. */
-static int probe_captions(const char *path, long n, long seed, double scale, const gl_sample_opts *opts) {
+static int probe_captions(const char *path, long n, long seed, double scale, const gl_sample_opts *so) {
     char msg[512];
     gl_dit *m = NULL;
     gl_probe_caption_row *rows = calloc((size_t)n, sizeof *rows), mean;
@@ -37,9 +37,8 @@ static int probe_captions(const char *path, long n, long seed, double scale, con
         cli_error("probe: out of memory");
         return CLI_FAIL;
     }
-    gl_sample_opts so = *opts;
     int rc = gl_dit_load(&m, path, msg, sizeof msg);
-    if (!rc) rc = gl_probe_captions(m, (int)n, (uint64_t)seed, scale, &so, rows, &mean, msg, sizeof msg);
+    if (!rc) rc = gl_probe_captions(m, (int)n, (uint64_t)seed, scale, so, rows, &mean, msg, sizeof msg);
     gl_dit_free(&m);
     if (rc) {
         free(rows);
@@ -51,7 +50,7 @@ static int probe_captions(const char *path, long n, long seed, double scale, con
            "caption's shape best    IoU with that shape   caption\n"
            "      sample   truth        sample   truth        sample  truth    sample   truth    "
            "sample   truth         sample   truth\n",
-           so.steps, (double)so.cfg, (unsigned long long)so.seed);
+           so->steps, (double)so->cfg, (unsigned long long)so->seed);
     for (long i = 0; i < n; i++)
         printf("      %6.3f  %6.3f        %6.3f  %6.3f        %6.1f %6.1f    %6.3f  %6.3f    %6.3f  %6.3f"
                "         %6.3f  %6.3f    %s\n",

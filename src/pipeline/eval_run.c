@@ -33,8 +33,8 @@ const char *gl_eval_item_name(int item) { return item >= 0 && item < GL_EVAL_ITE
 unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEMS ? ITEM_FX[item] : 0; }
 
 gl_eval_params gl_eval_default_params(void) {
-    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .edit_cfg = GL_EDIT_DEFAULT_CFG, .ttft = 1,
-                            .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
+    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .edit_cfg = GL_EDIT_DEFAULT_CFG,
+                            .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
 static double now_seconds(void) {
