@@ -19,11 +19,12 @@ static void usage(FILE *f) {
                "on the subject's pixels alone (values in [-1, 1]).\n"
                "  --captions K  also sample K held-out concepts from their captions (--steps N,\n"
                "                default 20; guidance --cfg S, default 3) and measure, on the\n"
-               "                sample and on the rendered truth alike: the share of the foreground in the caption's colour, the\n"
-               "                share of frames with a subject, how far it travels (pixels), the\n"
-               "                share of the frame it covers, and its outline against the\n"
-               "                caption's shape (frames where that shape fits best of the\n"
-               "                domain's eight; intersection over union with it)\n"
+               "                sample and on the rendered truth alike: the share of the\n"
+               "                foreground in the caption's colour, the share of frames with a\n"
+               "                subject, how far it travels (pixels), the share of the frame it\n"
+               "                covers, and its outline against the caption's shape (frames\n"
+               "                where that shape fits best of the domain's eight; intersection\n"
+               "                over union with it)\n"
                "  --subject-scale K  the concepts' subjects K times their domain size, as\n"
                "                'train base --subject-scale K' draws them (default 1)\n");
 }
