@@ -84,6 +84,16 @@ expect 2 -- train base --preset tiny --procedural --steps 1 --abs-pos yes --out 
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --upright --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --subject-scale 2 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-scale 1.2 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --concept-pool 0 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --concept-pool 8 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --pool-seed 3 --out "$o/x.safetensors"
+# a pool trains, says so, and is not the fresh-concept run
+"$bin" train base --preset tiny --procedural --steps 2 --batch 2 --concept-pool 4 --pool-seed 7 \
+    --out "$tmp/pool.safetensors" >"$tmp/pool.txt" 2>&1 || fail "train --concept-pool failed"
+grep -q 'a pool of 4 concepts (seeds from 7) in every shape' "$tmp/pool.txt" || fail "train --concept-pool: no word of its pool"
+"$bin" train base --preset tiny --procedural --steps 2 --batch 2 --out "$tmp/fresh.safetensors" >/dev/null 2>&1 ||
+    fail "train --procedural without a pool failed"
+cmp -s "$tmp/pool.safetensors" "$tmp/fresh.safetensors" && fail "train --concept-pool trained on the fresh concepts"
 expect 1 -- train base --preset tiny --procedural --steps 1 --out "$nowhere/x.safetensors"
 expect 1 -- train base --preset tiny --data "$tmp/missing" --steps 1 --out "$o/x.safetensors"
 # a .png data set holds contact sheets for viewing: refused, not trained on as squeezed pictures

@@ -218,6 +218,7 @@ static int render_again_scaled(const gl_dit_config *c, const gl_data_item *it, i
     gl_scene sc;
     gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
     gl_concept_sample(&b, it->partner_seed ? it->partner_seed : 1, GL_SPLIT_TRAIN);
+    a.shape = (gl_shape)it->shape; /* a pool draws it anew; otherwise the concept's own */
     if (upright) a.angle = b.angle = a.spin = b.spin = 0.0;
     assert_int_equal(gl_concept_scale(&a, scale), GL_OK);
     assert_int_equal(gl_concept_scale(&b, scale), GL_OK);
@@ -365,6 +366,60 @@ static void procedural_subject_scale(void **s) {
     gl_data_free(&d);
 }
 
+/* A concept pool: every sample's concept (and partner) is one of the pool's seeds, in a
+ * shape drawn per sample that keeps its appearance in the train split, rendered as its
+ * concept with that shape (again here) and captioned with the shape's word; pool 0 draws
+ * fresh concepts again; out of range is refused. */
+static void procedural_concept_pool(void **s) {
+    (void)s;
+    gl_dit_config c = preset("tiny");
+    gl_data *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
+    const int64_t B = 48, n_pool = 3;
+    const uint64_t pool_seed = 777;
+    batch t;
+    batch_new(&t, &c, B);
+    assert_int_equal(gl_data_set_concept_pool(d, n_pool, pool_seed), GL_OK);
+    unsigned shapes_of[3] = {0, 0, 0}; /* bit k: concept seen in shape k */
+    int partners = 0;
+    for (int round = 0; round < 2; round++) {
+        fill(d, &t, 13 + round);
+        for (int64_t i = 0; i < B; i++) {
+            const gl_data_item *it = gl_data_last(d, i);
+            if (it->seed < pool_seed || it->seed >= pool_seed + n_pool)
+                fail_msg("sample %lld: concept %llu outside the pool", (long long)i, (unsigned long long)it->seed);
+            if (it->partner_seed && (it->partner_seed < pool_seed || it->partner_seed >= pool_seed + n_pool))
+                fail_msg("sample %lld: partner %llu outside the pool", (long long)i, (unsigned long long)it->partner_seed);
+            partners += it->partner_seed != 0;
+            gl_concept a;
+            gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
+            a.shape = (gl_shape)it->shape;
+            assert_int_equal(gl_concept_split(&a), GL_SPLIT_TRAIN);
+            if (!strstr(it->caption, gl_shape_name(it->shape)))
+                fail_msg("sample %lld: '%s' does not name its shape %s", (long long)i, it->caption, gl_shape_name(it->shape));
+            shapes_of[it->seed - pool_seed] |= 1u << it->shape;
+            gl_video v = {0};
+            render_again(&c, it, 0, &v, NULL);
+            if (!sample_is(&t, i, &v)) fail_msg("sample %lld is not its pool concept in its shape", (long long)i);
+            gl_video_release(&v);
+        }
+    }
+    assert_true(partners > 0);
+    for (int k = 0; k < n_pool; k++) /* each concept in several shapes: the point of a pool */
+        if (__builtin_popcount(shapes_of[k]) < 4) fail_msg("pool concept %d seen in shapes %#x only", k, shapes_of[k]);
+    assert_int_equal(gl_data_set_concept_pool(d, 0, pool_seed), GL_OK);
+    fill(d, &t, 13);
+    int outside = 0;
+    for (int64_t i = 0; i < B; i++) outside += gl_data_last(d, i)->seed >= pool_seed + n_pool;
+    assert_true(outside > B / 2);
+    assert_int_equal(gl_data_set_concept_pool(d, -1, 0), GL_EINVAL);
+    assert_int_equal(gl_data_set_concept_pool(d, GL_DATA_POOL_MAX + 1, 0), GL_EINVAL);
+    assert_int_equal(gl_data_set_concept_pool(NULL, 4, 0), GL_EINVAL);
+    batch_free(&t);
+    gl_data_free(&d);
+}
+
 /* ---- the directory source ---------------------------------------------------------- */
 
 typedef struct tmpdir {
@@ -423,6 +478,7 @@ static void dir_yields_the_data_set(void **s) {
     assert_int_equal(gl_data_videos(d), 2 * GL_VARIANT_COUNT);
     assert_int_equal(gl_data_set_subject_weight(d, 1.0f), GL_EINVAL); /* no coverage on disk */
     assert_int_equal(gl_data_set_upright(d, 1), GL_EINVAL);             /* rendered already */
+    assert_int_equal(gl_data_set_concept_pool(d, 8, 1), GL_EINVAL);
     gl_tokenizer *tk = NULL;
     assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
     batch bt, b2;
@@ -617,6 +673,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(procedural_subject_weight),
     cmocka_unit_test(procedural_upright),
     cmocka_unit_test(procedural_subject_scale),
+    cmocka_unit_test(procedural_concept_pool),
     cmocka_unit_test(dir_yields_the_data_set),
     cmocka_unit_test(dir_errors_name_the_file),
     cmocka_unit_test(ema_loads_from_checkpoint),

@@ -2,8 +2,10 @@
  * (upright, not pulsing), for `train base --data`: can a model learn the shape word at
  * all, when it sees nothing else vary? With CONCEPTS > 1, the eight shapes of each of
  * that many concepts (seeds SEED, SEED + 1, ...: colours, texture, background and path
- * vary between them): does the shape word survive other attributes varying? A
- * diagnostic, not part of the library or the CLI.
+ * vary between them): does the shape word survive other attributes varying? A shape
+ * that would make a concept's appearance a held-out one is left out (so a concept may
+ * give fewer than eight videos). A diagnostic, not part of the library or the CLI;
+ * `train base --procedural --concept-pool N` draws the same concepts on the fly.
  *
  *   make build && build/shape_set DIR [SEED] [SCALE] [CONCEPTS]
  *   (DIR made if absent; default seed 12345, scale 1, one concept) */
@@ -40,6 +42,7 @@ int main(int argc, char **argv) {
         perror(path);
         return 1;
     }
+    long written = 0;
     for (long i = 0; i < concepts * GL_SHAPE_COUNT; i++) {
         const int s = (int)(i % GL_SHAPE_COUNT);
         gl_concept c;
@@ -52,6 +55,7 @@ int main(int argc, char **argv) {
         }
         gl_concept k = c;
         k.shape = (gl_shape)s;
+        if (gl_concept_split(&k) != GL_SPLIT_TRAIN) continue; /* held out: for evaluation only */
         gl_render_opts o = gl_render_default_opts();
         gl_video v = {0};
         gl_scene sc;
@@ -60,12 +64,12 @@ int main(int argc, char **argv) {
             fprintf(stderr, "shape_set: cannot render shape %d\n", s);
             return 1;
         }
-        snprintf(path, sizeof path, "%s/%04ld.gif", dir, i);
+        snprintf(path, sizeof path, "%s/%04ld.gif", dir, written);
         if (gl_video_write(path, &v, 8, msg, sizeof msg)) {
             fprintf(stderr, "shape_set: %s\n", msg);
             return 1;
         }
-        fprintf(m, "{\"file\":\"%04ld.gif\",\"caption\":\"%s\"}\n", i, cap);
+        fprintf(m, "{\"file\":\"%04ld.gif\",\"caption\":\"%s\"}\n", written++, cap);
         printf("%s\n", cap);
         gl_video_release(&v);
     }

@@ -113,6 +113,19 @@ int gl_data_set_upright(gl_data *d, int on);
 #define GL_DATA_SCALE_MAX 1.5
 int gl_data_set_subject_scale(gl_data *d, double k);
 
+/* Procedural sources only: n > 0 draws every sample's concept (and a two-subject
+ * variant's partner) from a fixed pool of n train concepts, seeds pool_seed,
+ * pool_seed + 1, ..., pool_seed + n - 1 (tools/shape_set numbers its concepts the same
+ * way), with the subject's shape drawn anew for each sample; so each concept is seen in
+ * every shape, and within a concept only the shape word, the variant and the noise
+ * differ. A curriculum's first part: the shape word, learnt last from fresh concepts,
+ * is learnt from a few (models/default/TRAINING.md, "Shape, measured"). n = 0 (the
+ * default) draws a fresh concept for every sample. A pool adds one draw per sample, so
+ * a run with a pool does not replay one without. GL_EINVAL for a source read from disk
+ * or n outside [0, GL_DATA_POOL_MAX]. */
+#define GL_DATA_POOL_MAX 1000000
+int gl_data_set_concept_pool(gl_data *d, int64_t n, uint64_t pool_seed);
+
 /* The gl_batch_fn of a source (ctx is the gl_data *): fills b->x0, b->text and
  * b->text_lens for b->B samples drawn with rng. b->F, b->H, b->W must be the model's
  * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised); b->weight, when not NULL, as
@@ -128,6 +141,7 @@ int64_t gl_data_concepts(const gl_data *d);
  * inspection and tests. */
 typedef struct gl_data_item {
     uint64_t seed, partner_seed; /* procedural: the concepts' seeds (partner: WITH only) */
+    int shape;                   /* procedural: the first subject's gl_shape */
     int variant;                 /* procedural: gl_variant; directory: -1 when the
                                     manifest entry's name is not a known variant */
     int64_t video;               /* directory: index of the video in manifest order */

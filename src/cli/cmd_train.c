@@ -34,7 +34,8 @@ static void usage(FILE *f) {
             "                           [--log FILE.csv] [--checkpoint FILE] [--checkpoint-every K]\n"
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
             "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
-            "                           [--abs-pos 0|1] [--upright] [--subject-scale K] [--threads T]\n"
+            "                           [--abs-pos 0|1] [--upright] [--subject-scale K]\n"
+            "                           [--concept-pool N] [--pool-seed S] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -66,6 +67,10 @@ static void usage(FILE *f) {
             "                     a shape word always means one outline (a curriculum's start)\n"
             "  --subject-scale K  with --procedural: every subject K times its domain size\n"
             "                     (0.5-1.5, default 1), its path drawn again to stay in frame\n"
+            "  --concept-pool N   with --procedural: every sample one of N fixed concepts (seeds\n"
+            "                     S..S+N-1 of --pool-seed S, default 12345) in a shape drawn per\n"
+            "                     sample, so the shape word is what differs between samples of\n"
+            "                     a concept (a curriculum's start; default: fresh concepts)\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -260,12 +265,17 @@ static char *read_text(const char *path, const char **why) {
     return buf;
 }
 
+#define DEFAULT_POOL_SEED 12345L /* tools/shape_set's first concept */
+
 typedef struct opts {
     const char *preset, *config, *init, *data, *out, *log, *checkpoint, *plot;
     int procedural, resume, dtype, have_steps, have_warmup, upright;
     int predict_x0, text_pool, abs_pos; /* -1: as the configuration says */
     float subject_weight;
     double subject_scale; /* 0: not given */
+    int64_t pool;         /* --concept-pool; 0: fresh concepts */
+    long pool_seed;
+    int have_pool_seed;
     int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
 } opts;
@@ -300,7 +310,8 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
                                              "--threads", "--t-mu", "--t-sigma", "--stop-after",
                                              "--subject-weight", "--predict", "--text-pool",
-                                             "--subject-scale", "--abs-pos"};
+                                             "--subject-scale", "--abs-pos", "--concept-pool",
+                                             "--pool-seed"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -354,6 +365,13 @@ static int parse(opts *o, int argc, char **argv) {
         } else if (!strcmp(opt, "--subject-scale")) {
             if (cli_parse_float("train", opt, val, GL_DATA_SCALE_MIN, GL_DATA_SCALE_MAX, 0, &d)) return CLI_USAGE;
             o->subject_scale = d;
+        } else if (!strcmp(opt, "--concept-pool")) {
+            if (cli_parse_long("train", opt, val, 1, GL_DATA_POOL_MAX, &v)) return CLI_USAGE;
+            o->pool = v;
+        } else if (!strcmp(opt, "--pool-seed")) {
+            if (cli_parse_long("train", opt, val, 0, 2147483647L, &v)) return CLI_USAGE;
+            o->pool_seed = v;
+            o->have_pool_seed = 1;
         } else if (!strcmp(opt, "--t-sigma")) {
             if (cli_parse_float("train", opt, val, 0.05, 5, 0, &d)) return CLI_USAGE;
             o->t.t_sigma = d;
@@ -425,6 +443,15 @@ static int parse(opts *o, int argc, char **argv) {
         cli_error("train: --subject-scale needs --procedural (a data set on disk is rendered already)");
         return CLI_USAGE;
     }
+    if (o->pool > 0 && !o->procedural) {
+        cli_error("train: --concept-pool needs --procedural (a data set on disk holds its own concepts)");
+        return CLI_USAGE;
+    }
+    if (o->have_pool_seed && o->pool == 0) {
+        cli_error("train: --pool-seed needs --concept-pool");
+        return CLI_USAGE;
+    }
+    if (!o->have_pool_seed) o->pool_seed = DEFAULT_POOL_SEED;
     if (o->subject_weight > 0 && !o->procedural) {
         cli_error("train: --subject-weight needs --procedural (a data set on disk holds no subject coverage)");
         return CLI_USAGE;
@@ -591,6 +618,7 @@ int cmd_train(int argc, char **argv) {
         gl_data_set_subject_weight(data, o.subject_weight); /* in range: parse checked it */
         gl_data_set_upright(data, o.upright);
         if (o.subject_scale > 0) gl_data_set_subject_scale(data, o.subject_scale); /* in range: parse checked it */
+        gl_data_set_concept_pool(data, o.pool, (uint64_t)o.pool_seed); /* in range: parse checked it */
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
@@ -602,6 +630,8 @@ int cmd_train(int argc, char **argv) {
            o.preset ? o.preset : o.config ? o.config : o.init, (long long)o.t.steps, (long long)o.t.batch,
            o.procedural ? (o.upright ? ", procedural concepts, upright" : ", procedural concepts") : "");
     if (o.subject_scale > 0) printf(", subjects x%g", o.subject_scale);
+    if (o.pool > 0)
+        printf(", a pool of %lld concepts (seeds from %ld) in every shape", (long long)o.pool, o.pool_seed);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
     if (at >= 0) printf("; resuming from %s at step %lld", o.t.checkpoint, at);

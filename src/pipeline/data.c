@@ -95,6 +95,8 @@ struct gl_data {
     float subject_weight; /* gl_data_set_subject_weight */
     int upright;          /* gl_data_set_upright */
     double subject_scale; /* gl_data_set_subject_scale; 1 for procedural sources */
+    int64_t pool;         /* gl_data_set_concept_pool: 0 for fresh concepts */
+    uint64_t pool_seed;
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -183,20 +185,42 @@ int gl_data_set_subject_scale(gl_data *d, double k) {
     return GL_OK;
 }
 
-/* One procedural sample into x [F,H,W,3] in [-1,1] and its caption into item; with
- * weight (may be NULL) and subject_weight > 0, the pixels' loss weights [F,H,W]. */
-static int procedural_sample(gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x, float subject_weight,
-                             int upright, double scale, float *weight, gl_data_item *item, char *msg, size_t msglen) {
-    /* always three draws per sample, whatever the variant */
+int gl_data_set_concept_pool(gl_data *d, int64_t n, uint64_t pool_seed) {
+    if (!d || !d->procedural || n < 0 || n > GL_DATA_POOL_MAX) return GL_EINVAL;
+    d->pool = n;
+    d->pool_seed = pool_seed;
+    return GL_OK;
+}
+
+/* One procedural sample of d's options into x [F,H,W,3] in [-1,1] and its caption into
+ * item; with weight (may be NULL) and a subject weight, the pixels' loss weights [F,H,W]. */
+static int procedural_sample(const gl_data *d, gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x,
+                             float *weight, gl_data_item *item, char *msg, size_t msglen) {
+    const float subject_weight = d->subject_weight;
+    const double scale = d->subject_scale;
+    /* three draws per sample whatever the variant, a fourth with a pool */
     item->seed = gl_rng_u64(rng);
     item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
     uint64_t partner = gl_rng_u64(rng);
+    int shape = -1;
+    if (d->pool > 0) {
+        item->seed = d->pool_seed + item->seed % (uint64_t)d->pool;
+        partner = d->pool_seed + partner % (uint64_t)d->pool;
+        shape = (int)(gl_rng_u64(rng) % GL_SHAPE_COUNT);
+    }
     item->partner_seed = item->variant == GL_VARIANT_WITH ? partner : 0;
     item->video = -1;
     gl_concept a, b;
     gl_concept_sample(&a, item->seed, GL_SPLIT_TRAIN);
     gl_concept_sample(&b, partner, GL_SPLIT_TRAIN);
-    if (upright) { /* before the caption is made: it names the spin */
+    /* the drawn shape, or the next one that keeps the appearance in the train split
+     * (the concept's own shape does) */
+    for (int k = 0; shape >= 0 && k < GL_SHAPE_COUNT; k++) {
+        a.shape = (gl_shape)((shape + k) % GL_SHAPE_COUNT);
+        if (gl_concept_split(&a) == GL_SPLIT_TRAIN) break;
+    }
+    item->shape = (int)a.shape;
+    if (d->upright) { /* before the caption is made: it names the spin */
         a.angle = b.angle = 0.0;
         a.spin = b.spin = 0.0;
     }
@@ -269,7 +293,7 @@ int gl_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         memset(it, 0, sizeof *it);
         if (d->procedural) {
             float *w = b->weight ? b->weight + i * b->F * b->H * b->W : NULL;
-            if ((rc = procedural_sample(rng, b->F, b->H, b->W, x, d->subject_weight, d->upright, d->subject_scale, w, it, msg, msglen))) return rc;
+            if ((rc = procedural_sample(d, rng, b->F, b->H, b->W, x, w, it, msg, msglen))) return rc;
             char why[256];
             if ((rc = tokenize_cut(d->tok, it->caption, text, b->text_len, &len, why, sizeof why))) {
                 snprintf(msg, msglen, "data: caption '%s': %s", it->caption, why);
