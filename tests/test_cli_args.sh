@@ -72,6 +72,8 @@ expect 2 -- generate --model "$m" --prompt a --out "$o/x.mp4" --steps 0
 expect 2 -- generate --model "$m" --prompt a --out "$o/x.xyz"
 expect 1 -- generate --model "$m" --prompt a --out "$o/x.mp4" --lora "$tmp/missing.safetensors"
 expect 1 -- generate --model "$m" --prompt a --out "$o/x.mp4" --lora "$m"
+expect 2 -- generate --model "$m" --prompt a --out "$o/x.mp4" --cfg 1 --negative-prompt "a star"
+expect 1 -- generate --model "$m" --prompt a --out "$o/x.mp4" --negative-prompt "a strr"
 expect 2 -- train
 expect 2 -- train nosuchstage
 expect 2 -- train base --preset huge --procedural --steps 1 --out "$o/x.safetensors"
@@ -180,6 +182,11 @@ expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --
 "$bin" info "$tmp/m16.safetensors" | grep -q F16 || fail "convert --dtype f16 wrote no F16 tensor"
 "$bin" generate --model "$tmp/m16.safetensors" --prompt a --steps 1 --out "$tmp/g16.png" >/dev/null ||
     fail "the F16 model does not sample"
+# a negative prompt samples, and is not the empty one
+"$bin" generate --model "$m" --prompt "a red star" --steps 2 --out "$tmp/gpos.mp4" >/dev/null || fail "generate failed"
+"$bin" generate --model "$m" --prompt "a red star" --negative-prompt "a blue ring" --steps 2 --out "$tmp/gneg.mp4" \
+    >/dev/null || fail "generate --negative-prompt failed"
+cmp -s "$tmp/gpos.mp4" "$tmp/gneg.mp4" && fail "generate --negative-prompt sampled as without it"
 # and an adapter converts too, still an adapter of the model
 "$bin" convert --in "$tmp/v.safetensors" --out "$tmp/v16.safetensors" --dtype bf16 >/dev/null || fail "convert of an adapter failed"
 "$bin" lora info "$tmp/v16.safetensors" >/dev/null || fail "the converted adapter is no adapter"

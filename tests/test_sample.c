@@ -123,9 +123,64 @@ static void sample_keeps_context(void **s) {
     gl_dit_free(&m);
 }
 
+/* A negative prompt: an empty one is the unconditional branch, bit for bit; the prompt
+ * itself as its own negative cancels guidance (the unguided sample); another prompt
+ * changes the sample; a bad length is refused. */
+static void sample_negative_prompt(void **s) {
+    (void)s;
+    gl_dit *m = tiny();
+    gl_params *p = gl_dit_params(m);
+    tu_rng r;
+    tu_seed(&r, 2);
+    tu_fill(&r, gl_params_data(p), gl_params_numel(p), 0.1); /* a model that does something */
+    const int64_t F = 2, H = 8, W = 8, n = F * H * W * 3;
+    float *plain = tu_falloc(n), *got = tu_falloc(n), *unguided = tu_falloc(n);
+    int32_t text[16] = {7, 8, 9}, neg[16] = {7, 8, 9}, empty[16] = {0}, other[16] = {10, 11};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 4;
+    so.cfg = 4.0f;
+    char msg[256];
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 3};
+    assert_int_equal(gl_sample(m, &so, &req, plain, msg, sizeof msg), GL_OK);
+    req.neg_text = empty;
+    req.neg_text_len = 0;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    assert_memory_equal(plain, got, (size_t)n * sizeof(float));
+    req.neg_text = neg;
+    req.neg_text_len = 3;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    gl_sample_opts one = so;
+    one.cfg = 1.0f;
+    assert_int_equal(gl_sample(m, &one, &req, unguided, msg, sizeof msg), GL_OK);
+    double diff = 0, moved = 0;
+    for (int64_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs(got[i] - unguided[i]));
+        moved = fmax(moved, fabs(plain[i] - unguided[i]));
+    }
+    print_message("prompt as its own negative: max |guided - unguided| %.2e (empty negative: %.2e)\n", diff, moved);
+    assert_true(diff < 1e-4);
+    assert_true(moved > 1e-2); /* guidance against the empty prompt does move it */
+    req.neg_text = other;
+    req.neg_text_len = 2;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    double other_moved = 0;
+    for (int64_t i = 0; i < n; i++) other_moved = fmax(other_moved, fabs(got[i] - plain[i]));
+    assert_true(other_moved > 1e-3);
+    req.neg_text_len = -1;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "negative prompt"));
+    req.neg_text_len = (int32_t)gl_dit_cfg(m)->text_len + 1;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    tu_free(plain);
+    tu_free(got);
+    tu_free(unguided);
+    gl_dit_free(&m);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sample_schedule),
     cmocka_unit_test(sample_reproduces_overfitted_video),
     cmocka_unit_test(sample_keeps_context),
+    cmocka_unit_test(sample_negative_prompt),
 };
 TU_MAIN("sample", tests)

@@ -1,7 +1,8 @@
 /* gridlora/sample.h: generating videos from a DiT: Euler steps of the rectified flow
  * from noise (t = 1) to data (t = 0) on a shifted schedule, with classifier-free
- * guidance, and optional clean context tokens (the grid cells a user supplies), which
- * keep their given values and t = 0 throughout.
+ * guidance (against the empty prompt, or a negative prompt), and optional clean context
+ * tokens (the grid cells a user supplies), which keep their given values and t = 0
+ * throughout.
  *
  *     gl_sample_opts so = gl_sample_default_opts();
  *     gl_sample(model, &so, &req, out_video_rgb, msg, sizeof msg);
@@ -31,7 +32,13 @@ gl_sample_opts gl_sample_default_opts(void);
 typedef struct gl_sample_request {
     int64_t F, H, W;
     const int32_t *text;            /* [text_len of the model], 0-padded */
-    int32_t text_len;               /* tokens in use; the unconditional branch uses 0 */
+    int32_t text_len;               /* tokens in use */
+    /* optional [text_len of the model], 0-padded: guidance pushes away from this prompt
+     * instead of the empty one (a negative prompt): v = v(neg) + cfg (v(text) - v(neg)),
+     * so what text says and neg does not is amplified. NULL: the empty prompt. No
+     * effect at cfg 1. Masks (below) apply to both prompts' positions alike. */
+    const int32_t *neg_text;
+    int32_t neg_text_len;
     const float *context;           /* optional [F,H,W,channels] in [-1,1]: values of clean tokens */
     const uint8_t *clean;           /* optional [T]: 1 = token given by context */
     const uint8_t *self_mask;       /* optional [T,T] */

@@ -28,13 +28,15 @@ static void usage(FILE *f) {
             "usage: gridlora generate --model FILE --prompt TEXT --out OUT.(mp4|gif|png)\n"
             "                         [--steps N] [--cfg S] [--shift S] [--seed S] [--frames F]\n"
             "                         [--size WxH] [--sheet FILE.png] [--fps F] [--threads T]\n"
-            "                         [--lora FILE[:W] ...]\n"
+            "                         [--lora FILE[:W] ...] [--negative-prompt TEXT]\n"
             "Generates a video from a text prompt with a trained model (gridlora train); a\n"
             "training checkpoint works too (its EMA weights when its run kept one).\n"
             "  --prompt TEXT   words of the domain, e.g. \"a red striped star orbiting on sand\";\n"
             "                  an unknown word is an error naming the nearest known ones\n"
             "  --steps N       Euler steps (default 20)\n"
             "  --cfg S         classifier-free guidance scale; 1 = none (default 3)\n"
+            "  --negative-prompt TEXT  guide away from this prompt instead of the empty one:\n"
+            "                  what --prompt says and it does not is amplified (needs --cfg > 1)\n"
             "  --shift S       schedule shift; > 1 spends more steps at high noise (default 2)\n"
             "  --seed S        the initial noise (default 1)\n"
             "  --frames F, --size WxH  the video's size (default: the model's cell)\n"
@@ -90,7 +92,7 @@ static int has_ext(const char *path, const char *const *exts) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *out = NULL, *sheet = NULL;
+    const char *model = NULL, *prompt = NULL, *neg_prompt = NULL, *out = NULL, *sheet = NULL;
     gl_sample_opts so = gl_sample_default_opts();
     long frames = 0, w = 0, h = 0, fps = 8, v = 0;
     const char *lora_args[MAX_LORAS];
@@ -110,7 +112,7 @@ int cmd_generate(int argc, char **argv) {
         }
         static const char *const valued[] = {"--model", "--prompt", "--out", "--steps", "--cfg", "--shift",
                                              "--seed", "--frames", "--size", "--sheet", "--fps", "--threads",
-                                             "--lora"};
+                                             "--lora", "--negative-prompt"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -120,6 +122,7 @@ int cmd_generate(int argc, char **argv) {
         if (!(val = cli_value("generate", argc, argv, &i))) return CLI_USAGE;
         if (!strcmp(opt, "--model")) model = val;
         else if (!strcmp(opt, "--prompt")) prompt = val;
+        else if (!strcmp(opt, "--negative-prompt")) neg_prompt = val;
         else if (!strcmp(opt, "--out")) out = val;
         else if (!strcmp(opt, "--sheet")) sheet = val;
         else if (!strcmp(opt, "--lora")) {
@@ -157,6 +160,10 @@ int cmd_generate(int argc, char **argv) {
                   !model || !*model ? "--model FILE" : !prompt ? "--prompt TEXT" : "--out FILE");
         return CLI_USAGE;
     }
+    if (neg_prompt && so.cfg == 1.0f) {
+        cli_error("generate: --negative-prompt needs guidance (--cfg other than 1)");
+        return CLI_USAGE;
+    }
     if (!has_ext(out, (const char *const[]){".mp4", ".gif", ".png", NULL})) {
         cli_error("generate: --out %s: unsupported extension (supported: .mp4, .gif, .png)", out);
         return CLI_USAGE;
@@ -169,7 +176,7 @@ int cmd_generate(int argc, char **argv) {
     double t0 = now_seconds();
     gl_dit *m = NULL;
     gl_tokenizer *tk = NULL;
-    int32_t *text = NULL;
+    int32_t *text = NULL, *neg = NULL;
     float *x = NULL;
     gl_video vid = {0};
     char msg[1024] = "";
@@ -197,8 +204,8 @@ int cmd_generate(int argc, char **argv) {
         cli_error("generate: %s: %s", model, msg);
         goto end;
     }
-    int64_t n_tok = 0;
-    if (!(text = calloc((size_t)c->text_len, sizeof *text))) {
+    int64_t n_tok = 0, n_neg = 0;
+    if (!(text = calloc((size_t)c->text_len, sizeof *text)) || !(neg = calloc((size_t)c->text_len, sizeof *neg))) {
         cli_error("generate: out of memory");
         goto end;
     }
@@ -206,12 +213,17 @@ int cmd_generate(int argc, char **argv) {
         cli_error("generate: %s", msg);
         goto end;
     }
+    if (neg_prompt && gl_tokenize(tk, neg_prompt, neg, c->text_len, &n_neg, msg, sizeof msg)) {
+        cli_error("generate: --negative-prompt: %s", msg);
+        goto end;
+    }
     if (gl_video_alloc(&vid, F, H, W) || !(x = malloc((size_t)(F * H * W * c->channels) * sizeof *x))) {
         cli_error("generate: out of memory for %lld frames of %lldx%lld", (long long)F, (long long)W, (long long)H);
         goto end;
     }
     double ts = now_seconds();
-    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = (int32_t)n_tok};
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = (int32_t)n_tok,
+                             .neg_text = neg_prompt ? neg : NULL, .neg_text_len = (int32_t)n_neg};
     if (gl_sample(m, &so, &req, x, msg, sizeof msg)) {
         cli_error("generate: %s: %s", model, msg);
         goto end;
@@ -236,6 +248,7 @@ int cmd_generate(int argc, char **argv) {
     rc = CLI_OK;
 end:
     free(text);
+    free(neg);
     free(x);
     gl_video_release(&vid);
     gl_tokenizer_free(&tk);

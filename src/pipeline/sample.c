@@ -1,5 +1,5 @@
 /* pipeline/sample.c: Euler sampling of the rectified flow with classifier-free guidance;
- * the conditional and unconditional branches run as one batch of two. */
+ * the conditional and the unconditional (or negative-prompt) branches run as one batch of two. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
     const int64_t T = (r->F / c->patch_t) * gh * gw, n = r->F * r->H * r->W * C;
     float *x = malloc((size_t)(B * n) * sizeof(float)), *v = malloc((size_t)(B * n) * sizeof(float));
     float *t = malloc((size_t)(B * T) * sizeof(float));
-    int32_t *text = calloc((size_t)(B * L), sizeof(int32_t)), lens[2] = {r->text_len, 0};
+    int32_t *text = calloc((size_t)(B * L), sizeof(int32_t));
+    int32_t lens[2] = {r->text_len, r->neg_text ? r->neg_text_len : 0};
     uint8_t *tokclean = calloc((size_t)(r->F * r->H * r->W), 1); /* per pixel: from a clean token */
     gl_arena *arena = NULL;
     int rc = gl_arena_new(&arena, gl_dit_arena_bytes(m, B, r->F, r->H, r->W));
@@ -44,12 +45,15 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
         rc = GL_ENOMEM;
         goto end;
     }
-    if (r->text_len < 0 || r->text_len > L) {
-        snprintf(msg, msglen, "sample: prompt of %d tokens; the model takes at most %lld", r->text_len, (long long)L);
+    if (r->text_len < 0 || r->text_len > L || (r->neg_text && (r->neg_text_len < 0 || r->neg_text_len > L))) {
+        snprintf(msg, msglen, "sample: %sprompt of %d tokens; the model takes at most %lld",
+                 r->text_len < 0 || r->text_len > L ? "" : "negative ",
+                 r->text_len < 0 || r->text_len > L ? r->text_len : r->neg_text_len, (long long)L);
         rc = GL_EINVAL;
         goto end;
     }
     memcpy(text, r->text, (size_t)L * sizeof(int32_t));
+    if (guided && r->neg_text) memcpy(text + L, r->neg_text, (size_t)L * sizeof(int32_t));
     if (r->clean)
         for (int64_t f = 0; f < r->F; f++)
             for (int64_t y = 0; y < r->H; y++)
