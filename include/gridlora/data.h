@@ -118,8 +118,9 @@ int gl_data_set_subject_scale(gl_data *d, double k);
  * pool_seed + 1, ..., pool_seed + n - 1 (tools/shape_set numbers its concepts the same
  * way), with the subject's shape drawn anew for each sample; so each concept is seen in
  * every shape, and within a concept only the shape word, the variant and the noise
- * differ. A curriculum's first part: the shape word, learnt last from fresh concepts,
- * is learnt from a few (models/default/TRAINING.md, "Shape, measured"). n = 0 (the
+ * differ: a curriculum's first part, for the shape word, learnt last from fresh
+ * concepts and from a few memorised videos at all (models/default/TRAINING.md, "Shape,
+ * measured", which also has a pool of 64 not bringing it in 6,000 steps). n = 0 (the
  * default) draws a fresh concept for every sample. A pool adds one draw per sample, so
  * a run with a pool does not replay one without. GL_EINVAL for a source read from disk
  * or n outside [0, GL_DATA_POOL_MAX]. */
