@@ -377,7 +377,15 @@ static void procedural_concept_pool(void **s) {
     char msg[512];
     assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
     const int64_t B = 48, n_pool = 3;
-    const uint64_t pool_seed = 777;
+    uint64_t pool_seed = 776; /* on to a first concept with a held-out shape: the split check's teeth */
+    for (int held = 0; !held;) {
+        gl_concept k;
+        gl_concept_sample(&k, ++pool_seed, GL_SPLIT_TRAIN);
+        for (int sh = 0; sh < GL_SHAPE_COUNT; sh++) {
+            k.shape = (gl_shape)sh;
+            held |= gl_concept_split(&k) == GL_SPLIT_HELDOUT;
+        }
+    }
     batch t;
     batch_new(&t, &c, B);
     assert_int_equal(gl_data_set_concept_pool(d, n_pool, pool_seed), GL_OK);
