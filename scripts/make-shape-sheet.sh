@@ -4,8 +4,11 @@
 # square, triangle, star, ring, blob, diamond, cross): a model that follows the word draws
 # eight outlines, one that ignores it the same subject eight times. Extra generate
 # options (--cfg, --steps) go in GENERATE_ARGS; another caption in SHAPE_CAPTION, a printf
-# format whose %s is the shape word (default "a red gradient %s drifting on grass"). The
-# ffmpeg program stacks the rows (docs only).
+# format whose %s is the shape word (default "a red gradient %s drifting on grass").
+# NEGATIVE_SHAPE=W guides each row away from the same caption with shape word W (the W
+# row's own negative says "circle", or "square" when W is circle): `generate
+# --negative-prompt`, so that guidance amplifies what the row's shape word changes; give
+# --cfg above 1 in GENERATE_ARGS. The ffmpeg program stacks the rows (docs only).
 set -euo pipefail
 model=$1
 out=$2
@@ -16,9 +19,16 @@ inputs=()
 for shape in circle square triangle star ring blob diamond cross; do
   # shellcheck disable=SC2059 # the caption is the format
   prompt=$(printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$shape")
+  negative=()
+  if [[ -n ${NEGATIVE_SHAPE:-} ]]; then
+    neg=$NEGATIVE_SHAPE
+    [[ $neg == "$shape" ]] && { [[ $shape == circle ]] && neg=square || neg=circle; }
+    # shellcheck disable=SC2059
+    negative=(--negative-prompt "$(printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$neg")")
+  fi
   # shellcheck disable=SC2086 # GENERATE_ARGS is a list of options
   "$bin" generate --model "$model" --prompt "$prompt" --seed 3 --steps 30 \
-      ${GENERATE_ARGS:-} --out "$tmp/$shape.mp4" --sheet "$tmp/$shape.png" >/dev/null
+      ${GENERATE_ARGS:-} "${negative[@]}" --out "$tmp/$shape.mp4" --sheet "$tmp/$shape.png" >/dev/null
   inputs+=(-i "$tmp/$shape.png")
 done
 ffmpeg -v error -y "${inputs[@]}" -filter_complex "vstack=inputs=8" "$tmp/sheet.png"
