@@ -215,10 +215,11 @@ static int procedural_sample(const gl_data *d, gl_rng *rng, int64_t F, int64_t H
     gl_concept_sample(&b, partner, GL_SPLIT_TRAIN);
     /* the drawn shape, or the next one that keeps the appearance in the train split
      * (the concept's own shape does) */
-    for (int k = 0; shape >= 0 && k < GL_SHAPE_COUNT; k++) {
-        a.shape = (gl_shape)((shape + k) % GL_SHAPE_COUNT);
-        if (gl_concept_split(&a) == GL_SPLIT_TRAIN) break;
-    }
+    if (shape >= 0)
+        for (int k = 0; k < GL_SHAPE_COUNT; k++) {
+            a.shape = (gl_shape)((shape + k) % GL_SHAPE_COUNT);
+            if (gl_concept_split(&a) == GL_SPLIT_TRAIN) break;
+        }
     item->shape = (int)a.shape;
     if (d->upright) { /* before the caption is made: it names the spin */
         a.angle = b.angle = 0.0;

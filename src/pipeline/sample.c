@@ -45,10 +45,10 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
         rc = GL_ENOMEM;
         goto end;
     }
-    if (r->text_len < 0 || r->text_len > L || (r->neg_text && (r->neg_text_len < 0 || r->neg_text_len > L))) {
-        snprintf(msg, msglen, "sample: %sprompt of %d tokens; the model takes at most %lld",
-                 r->text_len < 0 || r->text_len > L ? "" : "negative ",
-                 r->text_len < 0 || r->text_len > L ? r->text_len : r->neg_text_len, (long long)L);
+    const int bad_text = r->text_len < 0 || r->text_len > L;
+    if (bad_text || (r->neg_text && (r->neg_text_len < 0 || r->neg_text_len > L))) {
+        snprintf(msg, msglen, "sample: %sprompt of %d tokens; the model takes at most %lld", bad_text ? "" : "negative ",
+                 bad_text ? r->text_len : r->neg_text_len, (long long)L);
         rc = GL_EINVAL;
         goto end;
     }
