@@ -54,20 +54,27 @@ if [[ $tiny == 1 ]]; then
              "--steps 10 --batch 2 --seed 2 --lr 5e-4 --warmup 2 --ema 0.9 --t-mu 0.5")
   base_precision=(f32 bf16)
   concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
-  grid_count=4; grid_sampling="--steps 2"
+  grid_concepts=6; grid_count=4; grid_sampling="--steps 2"
   grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"
   every=5
 else
-  # Base: three runs, each from the F16 weights the one before left (models/default/
+  # Base: four runs, each from the F16 weights the one before left (models/default/
   # TRAINING.md, "Shape, measured", tells why): the pooled caption and absolute positions
   # from the first step, upright subjects for 42,000 steps so that a shape word names one
-  # outline, then 4,000 steps of the domain as it is (turned and spinning subjects).
+  # outline, 4,000 steps of the domain as it is (turned and spinning subjects), then 6,000
+  # upright steps without the subject weight, whose bias had doubled the subjects' area.
+  # Run 4 was trained with one thread (GRIDLORA_THREADS=1) beside another run.
   base_runs=("--preset default --text-pool 1 --abs-pos 1 --upright --steps 22000 --batch 8 --seed 21 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
              "--upright --steps 20000 --batch 8 --seed 22 --lr 3e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
-             "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5")
-  base_precision=(bf16 bf16 bf16)
+             "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
+             "--upright --steps 6000 --batch 8 --seed 32 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3")
+  base_precision=(bf16 bf16 bf16 bf16)
   concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3"
-  grid_count=512; grid_sampling="--steps 20 --cfg 3"
+  # The rendered grid sets draw on their own, larger concept set: the grid stages learn
+  # to carry any input into the output cells, and 128 or 512 concepts instead of
+  # Multi-DC's 32 lifted every held-out edit (TRAINING.md stage 5, "More concepts in the
+  # grid data").
+  grid_concepts=512; grid_count=512; grid_sampling="--steps 20 --cfg 3"
   # Grid-Fill at rank 32: rank 8 was the limit, 64 no better (TRAINING.md stage 5, "Rank")
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 4000 --batch 2 --rank 32 --alpha 32"
   every=250
@@ -157,11 +164,19 @@ stage_base() {
     "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
 }
 
-# The concept set of the Multi-DC stage, which the grid sets draw on too.
+# The concept set of the Multi-DC stage (and of grid sets sampled from its adapter).
 concept_set() {
   if [[ ! -f $work/concepts/manifest.jsonl ]]; then
     rm -rf "$work/concepts"
     "$bin" dataset --count $concepts --seed $concept_seed --out "$work/concepts" >/dev/null
+  fi
+}
+
+# The concept set rendered grid sets draw on (GRID_CELLS=render).
+grid_concept_set() {
+  if [[ ! -f $work/grid-concepts/manifest.jsonl ]]; then
+    rm -rf "$work/grid-concepts"
+    "$bin" dataset --count $grid_concepts --seed $concept_seed --out "$work/grid-concepts" >/dev/null
   fi
 }
 
@@ -184,15 +199,19 @@ stage_multidc() {
 
 stage_grids() {
   [[ $grid_cells == render ]] || stage_done multidc || { say "grids needs the multidc stage first"; exit 1; }
-  concept_set
-  local src=(--lora "$models/multidc.safetensors")
-  [[ $grid_cells == render ]] && src=(--render)
+  local src=(--lora "$models/multidc.safetensors") cdir=$work/concepts ccount=$concepts
+  if [[ $grid_cells == render ]]; then
+    src=(--render); cdir=$work/grid-concepts; ccount=$grid_concepts
+    grid_concept_set
+  else
+    concept_set
+  fi
   local t0=$SECONDS layout
   for layout in "${grid_layouts[@]}"; do
     local gdir=$work/grids-$layout
     if [[ ! -f $gdir.done ]]; then
       # shellcheck disable=SC2086
-      "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$work/concepts" \
+      "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$cdir" \
         --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir" --resume
       touch "$gdir.done"
     fi
@@ -201,7 +220,7 @@ stage_grids() {
   local names; names=$(IFS=,; echo "${grid_layouts[*]}")
   record grids "(work/default/grids-{${names}})" "$grid_count canvases x ${#grid_layouts[@]} layouts" \
     "$((wall / 60)) min $((wall % 60)) s (this invocation)" "-" "$commit" \
-    "grids ${src[*]/$models\//} --layout ${names//,/, } --count $grid_count $grid_sampling"
+    "dataset --count $ccount --seed $concept_seed; grids ${src[*]/$models\//} --layout ${names//,/, } --count $grid_count $grid_sampling"
 }
 
 # The grid sets the grid stages read, made again where this work directory lacks them (a

@@ -16,6 +16,14 @@ for f in base multidc grid gridfill; do
     grep -q "^| $f | $f.safetensors |" "$m/TRAINING.md" || fail "no record row for $f"
 done
 grep -q "^| grids |" "$m/TRAINING.md" || fail "no record row for grids"
+# rendered grid sets draw on their own concept set, not on the Multi-DC stage's 4 concepts
+[[ $(wc -l < "$w/grid-concepts/manifest.jsonl") -eq 6 ]] || fail "grid-concepts is not the 6-concept set"
+grep -q "^| grids |.*dataset --count 6 " "$m/TRAINING.md" || fail "the grids record does not name its concept set"
+/usr/bin/python3 - "$w/grids-edit/manifest.jsonl" <<'EOF' || fail "no edit canvas draws on a concept beyond the Multi-DC set's 4"
+import json, sys
+ids = {c["concept"] for l in open(sys.argv[1]) for c in json.loads(l)["cells"]}
+sys.exit(0 if max(ids) >= 4 else 1)
+EOF
 for f in base multidc grid gridfill; do
     "$bin" info "$m/$f.safetensors" | grep -q F16 || fail "$f.safetensors is not stored as F16"
 done

@@ -116,7 +116,8 @@ int gl_data_set_subject_scale(gl_data *d, double k);
 /* Procedural sources only: n > 0 draws every sample's concept (and a two-subject
  * variant's partner) from a fixed pool of n train concepts, seeds pool_seed,
  * pool_seed + 1, ..., pool_seed + n - 1 (tools/shape_set numbers its concepts the same
- * way), with the subject's shape drawn anew for each sample; so each concept is seen in
+ * way), with the first subject's shape drawn anew for each sample (a partner keeps its
+ * own concept's shape); so each concept is seen in
  * every shape, and within a concept only the shape word, the variant and the noise
  * differ: a curriculum's first part, for the shape word, learnt last from fresh
  * concepts and from a few memorised videos at all (models/default/TRAINING.md, "Shape,
