@@ -209,11 +209,13 @@ stage_grids() {
   local t0=$SECONDS layout
   for layout in "${grid_layouts[@]}"; do
     local gdir=$work/grids-$layout
-    if [[ ! -f $gdir.done ]]; then
+    if ! grid_set_made "$layout"; then
+      # a finished set from another source: start afresh (--resume would keep its canvases)
+      [[ -f $gdir.done ]] && rm -rf "$gdir" "$gdir.done"
       # shellcheck disable=SC2086
       "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$cdir" \
         --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir" --resume
-      touch "$gdir.done"
+      grid_set_stamp > "$gdir.done"
     fi
   done
   local wall=$((SECONDS - t0))
@@ -225,9 +227,16 @@ stage_grids() {
 
 # The grid sets the grid stages read, made again where this work directory lacks them (a
 # fresh clone has the recorded stages but not work/); grid_data: their --data arguments.
+# A set's .done file names where its cells came from, so that sets made from another
+# source or concept set (the 32-concept sets before 2026-12-04 evening) are made again.
+grid_set_stamp() {
+  if [[ $grid_cells == render ]]; then echo "render, $grid_concepts concepts (seed $concept_seed)"
+  else echo "multidc, $concepts concepts (seed $concept_seed)"; fi
+}
+grid_set_made() { [[ -f $work/grids-$1.done && $(cat "$work/grids-$1.done") == "$(grid_set_stamp)" ]]; }
 grid_sets_made() {
   local layout
-  for layout in "${grid_layouts[@]}"; do [[ -f $work/grids-$layout.done ]] || return 1; done
+  for layout in "${grid_layouts[@]}"; do grid_set_made "$layout" || return 1; done
 }
 grid_sets() { grid_sets_made || stage_grids; }
 grid_data=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_train_default.sh SCRIPT BIN: scripts/train-default.sh --tiny into a scratch
 # directory: every stage writes its output and its record row; a second invocation skips
-# every stage; a stage whose output is removed runs again from its checkpoint.
+# every stage; a stage whose output is removed runs again from its checkpoint, remaking a
+# grid set that was made from another concept set.
 set -u
 script=$1
 bin=$2
@@ -32,11 +33,20 @@ grep -q "token" "$w/multidc.eval.txt" || fail "no Multi-DC scores in multidc.eva
 awk -F'|' '/^\| (base|multidc|grid|gridfill) \|/ { if ($6 !~ /^ [0-9]+\.[0-9]+ $/) exit 1 }' "$m/TRAINING.md" ||
     fail "a record lacks its final loss: $(grep '^| ' "$m/TRAINING.md")"
 bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log2" 2>&1 || fail "second run failed"
+bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log2" 2>&1 || fail "second run failed"
 [[ $(grep -c ': done$' "$tmp/log2") -eq 5 ]] || fail "second run did not skip every stage: $(cat "$tmp/log2")"
 # the gridfill stage again: its checkpoint holds the last step, so it resumes and ends at once
 sed -i '/^| gridfill |/d' "$m/TRAINING.md"
 rm "$m/gridfill.safetensors"
+# and its edit grid set marked as made from another concept set: made again, not trained on
+cp "$w/grids-edit/manifest.jsonl" "$tmp/edit.manifest"
+cp "$w/grids-edit/0000.mp4" "$tmp/edit0.mp4"
+cp "$w/grids-edit/0001.mp4" "$w/grids-edit/0000.mp4" # what another set's canvas 0 would be
+echo "render, 32 concepts (seed 11)" > "$w/grids-edit.done"
 bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" gridfill >"$tmp/log3" 2>&1 || fail "third run failed"
+[[ $(cat "$w/grids-edit.done") == "render, 6 concepts (seed 11)" ]] || fail "the stale edit set was not made again: $(cat "$w/grids-edit.done")"
+cmp -s "$w/grids-edit/manifest.jsonl" "$tmp/edit.manifest" || fail "the edit set made again differs from the first"
+cmp -s "$w/grids-edit/0000.mp4" "$tmp/edit0.mp4" || fail "the edit set made again kept the stale canvas 0"
 grep -q "resum" "$tmp/log3" || fail "gridfill did not resume from its checkpoint: $(cat "$tmp/log3")"
 [[ $(grep -c "^| gridfill |" "$m/TRAINING.md") -eq 1 ]] || fail "gridfill's record is not one row"
 echo "ok: train-default.sh --tiny: 5 stages, records, skips and a resume"
