@@ -92,6 +92,13 @@ pipeline)
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co" $lo
     grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 3)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
     for f in grid.mp4 grid.gif sheet.png cell2.mp4 cell3.mp4; do [[ -s "$tmp/co/$f" ]] || fail "compose: $f missing"; done
+    grep -q 'cell 2: "a red star and a blue ring"' "$tmp/out.txt" && fail "compose without captions named them"
+    run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co2" $lo \
+        --caption "a red star on sand" --caption "a blue ring on snow" --combo "a red star and a blue ring on sand"
+    grep -q 'cell 2: "a red star and a blue ring on sand"' "$tmp/out.txt" || fail "compose --combo: $(cat "$tmp/out.txt")"
+    grep -q 'cell 3: "a blue ring on snow and a red star on sand"' "$tmp/out.txt" ||
+        fail "compose's second cell without --combo: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/co/cell2.mp4" "$tmp/co2/cell2.mp4" && fail "compose --combo changed nothing"
     run character --input "$tmp/set/0001.mp4" --prompt "a star on snow" --prompt "a star bouncing" --out "$tmp/ch" $lo
     for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4; do [[ -s "$tmp/ch/$f" ]] || fail "character: $f missing"; done
     grep -q 'cell 3: "a star bouncing"' "$tmp/out.txt" || fail "character prompts: $(cat "$tmp/out.txt")"
@@ -143,6 +150,8 @@ args)
     expect 2 "^gridlora: edit: unknown option '--prompt'" -- edit --input v.mp4 --effect smoke $a --prompt p
     expect 2 "^gridlora: compose: --input VIDEO is required twice" -- compose --input a.mp4 $a
     expect 2 "^gridlora: compose: give --caption twice" -- compose --input a --input b --caption "a star" $a
+    expect 2 "^gridlora: compose: at most two --combo" -- compose --input a --input b --combo x --combo y --combo z $a
+    expect 2 "^gridlora: compose: option --combo needs a value" -- compose --input a --input b $a --combo
     expect 2 "^gridlora: character: --prompt P is required" -- character --input v.mp4 $a
     expect 2 "^gridlora: character: option --prompt needs a value" -- character --input v.mp4 $a --prompt
     expect 2 "^gridlora: story: --shot P is required" -- story --input v.mp4 $a

@@ -11,14 +11,18 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora compose --input A --input B --out DIR [--model BASE] [--lora FILE[:W] ...]\n"
-            "                        [--caption TEXT_A --caption TEXT_B] [--steps N] [--cfg S] [--shift S]\n"
-            "                        [--seed S] [--fps F] [--threads T]\n"
+            "                        [--caption TEXT_A --caption TEXT_B] [--combo TEXT ...] [--steps N]\n"
+            "                        [--cfg S] [--shift S] [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot composition, one sampling run: videos A and B fill the top cells of a 2x2 grid as\n"
             "clean context; the bottom cells are their combinations (A with B behind it, B with A).\n"
             "  --input A, --input B  any videos FFmpeg reads; resampled to the model's cell\n"
             "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
             "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing A, then B (optional; both or none)\n"
+            "  --combo TEXT     the prompt of a bottom cell: A with B's, then B with A's (at most two;\n"
+            "                   default 'TEXT_A and TEXT_B'); naming one background, as in \"a red star\n"
+            "                   and a blue ring on sand\", composes better than two captions that each\n"
+            "                   name their own (models/default/TRAINING.md, stage 5)\n"
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell2.mp4 and DIR/cell3.mp4, and DIR/sheet.png\n"
             "(A and B on top, then the combinations); prints the timings.\n");
@@ -27,11 +31,25 @@ static void usage(FILE *f) {
 int cmd_compose(int argc, char **argv) {
     cli_app a;
     cli_app_init(&a, "compose", 2);
+    const char *combos[2];
+    int n_combos = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
             usage(stdout);
             return CLI_OK;
+        }
+        if (!strcmp(opt, "--combo")) {
+            if (i + 1 >= argc) {
+                cli_error("compose: option --combo needs a value");
+                return CLI_USAGE;
+            }
+            if (n_combos == 2) {
+                cli_error("compose: at most two --combo (one per bottom cell)");
+                return CLI_USAGE;
+            }
+            combos[n_combos++] = argv[++i];
+            continue;
         }
         if (strncmp(opt, "--", 2) != 0) {
             cli_error("compose: unexpected argument '%s'", opt);
@@ -53,8 +71,8 @@ int cmd_compose(int argc, char **argv) {
     }
     gl_layout l;
     char msg[512];
-    if (gl_layout_compose(&l, a.n_captions ? a.captions[0] : "", a.n_captions ? a.captions[1] : "", NULL, 0, msg,
-                          sizeof msg)) {
+    if (gl_layout_compose(&l, a.n_captions ? a.captions[0] : "", a.n_captions ? a.captions[1] : "", combos,
+                          n_combos, msg, sizeof msg)) {
         cli_error("compose: %s", msg);
         return CLI_USAGE;
     }
