@@ -16,15 +16,16 @@ bin=${3:-build}/gridlora
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 inputs=()
+# caption SHAPE: the caption format with SHAPE in it
+# shellcheck disable=SC2059 # the caption is the format
+caption() { printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$1"; }
 for shape in circle square triangle star ring blob diamond cross; do
-  # shellcheck disable=SC2059 # the caption is the format
-  prompt=$(printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$shape")
+  prompt=$(caption "$shape")
   negative=()
   if [[ -n ${NEGATIVE_SHAPE:-} ]]; then
     neg=$NEGATIVE_SHAPE
     [[ $neg == "$shape" ]] && { [[ $shape == circle ]] && neg=square || neg=circle; }
-    # shellcheck disable=SC2059
-    negative=(--negative-prompt "$(printf "${SHAPE_CAPTION:-a red gradient %s drifting on grass}" "$neg")")
+    negative=(--negative-prompt "$(caption "$neg")")
   fi
   # shellcheck disable=SC2086 # GENERATE_ARGS is a list of options
   "$bin" generate --model "$model" --prompt "$prompt" --seed 3 --steps 30 \
