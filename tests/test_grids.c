@@ -184,6 +184,18 @@ static void render_cells_match_truth(void **s) {
             if (gl_video_read(path, &ro, &canvas_v, NULL, msg, sizeof msg)) fail_msg("%s", msg);
             assert_int_equal(gl_grid_split(cells, &canvas_v, msg, sizeof msg), GL_OK);
             const cJSON *cj = cJSON_GetObjectItem(o, "cells");
+            /* the canvas is trained on the prompt it shows: each cell's part of the joined
+             * prompt is that cell's own caption (a compose cell's once named both
+             * backgrounds, "A and B", while it shows A's) */
+            const char *joined = cJSON_GetObjectItem(o, "prompt")->valuestring;
+            for (int k = 0; k < 4; k++) {
+                char part[1024];
+                const char *cap = cJSON_GetObjectItem(cJSON_GetArrayItem(cj, k), "caption")->valuestring;
+                snprintf(part, sizeof part, "<cell%d> %s%s", k, cap, k < 3 ? " <cell" : "");
+                if (!strstr(joined, part))
+                    fail_msg("%s canvas %lld: cell %d's prompt is not its caption '%s': %s", layouts[li],
+                             (long long)canvas, k, cap, joined);
+            }
             for (int k = 0; k < 4; k++) {
                 const cJSON *e = cJSON_GetArrayItem(cj, k);
                 const char *var = cJSON_GetObjectItem(e, "variant")->valuestring;

@@ -199,13 +199,18 @@ static int canvas_specs(cell_spec sp[GL_GRID_CELLS], gl_layout_kind kind, const 
     return GL_OK;
 }
 
-/* The layout a canvas is trained with: the built-in's roles, the cells' captions; for
- * compose, the combination cells' prompts exactly as `gridlora compose` builds them from
- * the two inputs' captions ("A and B", "B and A"), so that training and use agree. */
+/* The layout a canvas is trained with: the built-in's roles, every cell prompted with its
+ * own caption. A compose canvas's bottom cells get the renderer's caption of their pair
+ * ("A and B on A's background": one background, as the cell shows), as `gridlora eval`
+ * prompts them through `compose --combo`; the default "A's caption and B's caption" names
+ * both backgrounds (models/default/TRAINING.md stage 5, "Composition's prompt"). */
 static int layout_of(gl_layout *l, gl_layout_kind kind, const cell_spec sp[GL_GRID_CELLS], char *msg,
                      size_t msglen) {
     const char *const fx[1] = {"smoke"}, *const sc[1] = {"x"};
-    if (kind == GL_LAYOUT_COMPOSE) return gl_layout_compose(l, sp[0].caption, sp[1].caption, NULL, 0, msg, msglen);
+    if (kind == GL_LAYOUT_COMPOSE) {
+        const char *combos[2] = {sp[2].caption, sp[3].caption};
+        return gl_layout_compose(l, sp[0].caption, sp[1].caption, combos, 2, msg, msglen);
+    }
     int rc = kind == GL_LAYOUT_EDIT        ? gl_layout_edit(l, "", fx, 1, msg, msglen)
              : kind == GL_LAYOUT_CHARACTER ? gl_layout_character(l, "", sc, 1, msg, msglen)
                                            : gl_layout_story(l, "", sc, 1, 0, msg, msglen);
