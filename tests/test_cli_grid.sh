@@ -99,6 +99,13 @@ pipeline)
     grep -q 'cell 3: "a blue ring on snow and a red star on sand"' "$tmp/out.txt" ||
         fail "compose's second cell without --combo: $(cat "$tmp/out.txt")"
     cmp -s "$tmp/co/cell2.mp4" "$tmp/co2/cell2.mp4" && fail "compose --combo changed nothing"
+    # captions of the domain (subject, motion, background) and no --combo: each bottom cell
+    # is prompted with the pair's caption, its top concept's background named alone
+    run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co3" $lo \
+        --caption "a red striped star orbiting on sand" --caption "a blue spotted ring drifting on snow"
+    grep -q 'cell 2: "a red striped star and a blue spotted ring on sand"' "$tmp/out.txt" &&
+        grep -q 'cell 3: "a blue spotted ring and a red striped star on snow"' "$tmp/out.txt" ||
+        fail "compose's default combinations for domain captions: $(cat "$tmp/out.txt")"
     run character --input "$tmp/set/0001.mp4" --prompt "a star on snow" --prompt "a star bouncing" --out "$tmp/ch" $lo
     for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4; do [[ -s "$tmp/ch/$f" ]] || fail "character: $f missing"; done
     grep -q 'cell 3: "a star bouncing"' "$tmp/out.txt" || fail "character prompts: $(cat "$tmp/out.txt")"

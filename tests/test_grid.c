@@ -468,6 +468,14 @@ static void layout_compose(void **s) {
     check_cell(&l, 2, GL_CELL_OUTPUT, combos[0]);
     check_cell(&l, 3, GL_CELL_OUTPUT, "<c2> a ring and <c1> a star");
     assert_int_equal(gl_layout_compose(&l, "a", "b", combos, 3, msg, sizeof msg), GL_EINVAL);
+    /* captions of the domain: the pair's caption, one background (each cell its top
+     * concept's), the form the grid sets train on; a combination given still wins */
+    const char *red = "a red striped star orbiting on sand", *blue = "a <c2> blue spotted ring drifting on snow";
+    assert_int_equal(gl_layout_compose(&l, red, blue, combos, 1, msg, sizeof msg), GL_OK);
+    check_cell(&l, 2, GL_CELL_OUTPUT, combos[0]);
+    check_cell(&l, 3, GL_CELL_OUTPUT, "a <c2> blue spotted ring and a red striped star on snow");
+    assert_int_equal(gl_layout_compose(&l, red, blue, NULL, 0, msg, sizeof msg), GL_OK);
+    check_cell(&l, 2, GL_CELL_OUTPUT, "a red striped star and a <c2> blue spotted ring on sand");
 }
 
 static void layout_character(void **s) {

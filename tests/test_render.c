@@ -747,6 +747,44 @@ static void captions_use_only_vocabulary(void **st) {
         for (int j = i + 1; j < n; j++) assert_string_not_equal(words[i], words[j]);
 }
 
+/* A pair's caption built from the two concepts' own captions is the renderer's caption
+ * of the pair (what `gridlora compose` prompts its bottom cells with by default). */
+static void pair_caption_from_captions(void **st) {
+    (void)st;
+    char ca[GL_CAPTION_MAX], cb[GL_CAPTION_MAX], want[GL_CAPTION_MAX], got[GL_CAPTION_MAX];
+    for (uint64_t seed = 0; seed < 300; seed++) {
+        gl_concept a, b;
+        gl_concept_sample(&a, seed, (int)(seed % 2));
+        gl_concept_sample(&b, seed + 1000, (int)((seed / 2) % 2));
+        int64_t tok[2] = {(int64_t)seed, (int64_t)seed + 1};
+        for (int with_tok = 0; with_tok < 2; with_tok++) {
+            const int64_t *t = with_tok ? tok : NULL;
+            assert_int_equal(gl_variant_caption(&a, NULL, GL_VARIANT_PLAIN, t, ca, sizeof ca), GL_OK);
+            assert_int_equal(gl_variant_caption(&b, NULL, GL_VARIANT_PLAIN, t ? t + 1 : NULL, cb, sizeof cb), GL_OK);
+            assert_int_equal(gl_variant_caption(&a, &b, GL_VARIANT_WITH, t, want, sizeof want), GL_OK);
+            assert_int_equal(gl_caption_pair(ca, cb, got, sizeof got), GL_OK);
+            assert_string_equal(got, want);
+        }
+    }
+    /* A's effects stay with its scene; B's scene goes */
+    assert_int_equal(gl_caption_pair("a red striped star orbiting on sand with smoke at night",
+                                     "an orange spotted ring drifting in the sky in the rain", got, sizeof got),
+                     GL_OK);
+    assert_string_equal(got, "a red striped star and an orange spotted ring on sand with smoke at night");
+    const char *bad[] = {"", "a", "a red star", "a red star orbiting", "a red star orbiting on mars",
+                         "a red star orbiting on sandy", "red star orbiting on sand", "a red star on sand",
+                         "a red star and a blue ring on sand", "a red star orbitting on sand"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gl_caption_pair(bad[i], "a blue ring drifting on snow", got, sizeof got), GL_EINVAL);
+        assert_string_equal(got, "");
+        assert_int_equal(gl_caption_pair("a blue ring drifting on snow", bad[i], got, sizeof got), GL_EINVAL);
+    }
+    assert_int_equal(gl_caption_pair(NULL, "a blue ring drifting on snow", got, sizeof got), GL_EINVAL);
+    assert_int_equal(gl_caption_pair("a red star orbiting on sand", "a blue ring drifting on snow", got, 20),
+                     GL_EINVAL); /* does not fit */
+    assert_string_equal(got, "");
+}
+
 /* ---- JSON and bad input ---------------------------------------------------------------------- */
 
 static void concept_json_round_trip(void **st) {
@@ -851,6 +889,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(composition_contains_both),
     cmocka_unit_test(heldout_never_in_train),
     cmocka_unit_test(captions_use_only_vocabulary),
+    cmocka_unit_test(pair_caption_from_captions),
     cmocka_unit_test(concept_json_round_trip),
     cmocka_unit_test(rejects_bad_input),
 };

@@ -199,7 +199,9 @@ int gl_layout_edit(gl_layout *l, const char *concept_prompt, const char *const *
 
 /* compose: cells 0 and 1 INPUT, concepts A and B on top; cells 2 and 3 OUTPUT, their
  * combinations below: combos[0] and combos[1] when given (n_combos 0..2, each
- * non-empty), else "<A> and <B>" for cell 2 and "<B> and <A>" for cell 3. */
+ * non-empty); else, when A and B are captions of the domain, the pair's caption with one
+ * background (gl_caption_pair: A's for cell 2, B's for cell 3), as the grid stages are
+ * trained; else "<A> and <B>" for cell 2 and "<B> and <A>" for cell 3. */
 int gl_layout_compose(gl_layout *l, const char *concept_a, const char *concept_b,
                       const char *const *combos, int n_combos, char *msg, size_t msglen);
 

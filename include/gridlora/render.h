@@ -283,6 +283,14 @@ int gl_scene_caption(const gl_scene *s, const int64_t *tokens, char *buf, size_t
 int gl_variant_caption(const gl_concept *a, const gl_concept *b, int variant,
                        const int64_t *tokens, char *buf, size_t len);
 
+/* The caption of A with B, "a red striped star and a blue spotted ring on sand", from
+ * their one-subject captions ("a red striped star orbiting on sand", "a blue spotted ring
+ * drifting on snow", concept tokens and effects allowed): both subjects, then A's scene
+ * (background and effects) with the motion words dropped, as gl_variant_caption gives
+ * GL_VARIANT_WITH. 0, or GL_EINVAL when a caption lacks the form (article, ..., shape,
+ * motion, background) or the result does not fit in len bytes (buf then holds ""). */
+int gl_caption_pair(const char *a, const char *b, char *buf, size_t len);
+
 /* Every word a caption can use, for the tokenizer: *words points at a static array,
  * the count is returned. Concept tokens ("<c0>", "<c1>", ...) are not in it. */
 int gl_caption_vocab(const char *const **words);

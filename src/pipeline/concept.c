@@ -449,3 +449,55 @@ int gl_variant_caption(const gl_concept *a, const gl_concept *b, int variant, co
     }
     return gl_scene_caption(&s, tokens, buf, len);
 }
+
+/* ---- a pair's caption from two captions ------------------------------------------- */
+
+static int word_is(const char *w, size_t n, const char *const *words, int count) {
+    for (int i = 0; i < count; i++)
+        if (strlen(words[i]) == n && !memcmp(w, words[i], n)) return 1;
+    return 0;
+}
+
+/* A one-subject caption's parts: the subject phrase (article to shape word, a concept
+ * token kept) is cap[0, *subject); *scene is what follows the motion word, from the space
+ * before the background phrase. 0, or GL_EINVAL when cap does not have that form. */
+static int caption_parts(const char *cap, size_t *subject, const char **scene) {
+    if (strncmp(cap, "a ", 2) && strncmp(cap, "an ", 3)) return GL_EINVAL;
+    for (const char *w = cap; *w;) {
+        size_t n = strcspn(w, " ");
+        if (word_is(w, n, shape_names, GL_SHAPE_COUNT)) {
+            const char *m = w + n;
+            if (*m != ' ') return GL_EINVAL;
+            size_t mn = strcspn(m + 1, " ");
+            if (!word_is(m + 1, mn, motion_words, GL_MOTION_COUNT)) return GL_EINVAL;
+            const char *rest = m + 1 + mn;
+            for (int b = 0; b < GL_BG_COUNT; b++) {
+                size_t bn = strlen(bg_phrases[b]);
+                if (rest[0] == ' ' && !strncmp(rest + 1, bg_phrases[b], bn) &&
+                    (rest[1 + bn] == '\0' || rest[1 + bn] == ' ')) {
+                    *subject = (size_t)(w + n - cap);
+                    *scene = rest;
+                    return GL_OK;
+                }
+            }
+            return GL_EINVAL;
+        }
+        w += n;
+        while (*w == ' ') w++;
+    }
+    return GL_EINVAL;
+}
+
+int gl_caption_pair(const char *a, const char *b, char *buf, size_t len) {
+    if (!buf || !len) return GL_EINVAL;
+    buf[0] = '\0';
+    size_t sa, sb;
+    const char *scene, *unused;
+    if (!a || !b || caption_parts(a, &sa, &scene) || caption_parts(b, &sb, &unused)) return GL_EINVAL;
+    int n = snprintf(buf, len, "%.*s and %.*s%s", (int)sa, a, (int)sb, b, scene);
+    if (n < 0 || (size_t)n >= len) {
+        buf[0] = '\0';
+        return GL_EINVAL;
+    }
+    return GL_OK;
+}

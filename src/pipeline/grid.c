@@ -8,6 +8,7 @@
 #include "gridlora/core.h"
 #include "gridlora/grid.h"
 #include "gridlora/nn.h"
+#include "gridlora/render.h"
 #include "gridlora/video.h"
 
 /* Puts one line into msg (when there is room for it) and returns code. */
@@ -347,8 +348,11 @@ int gl_layout_compose(gl_layout *l, const char *concept_a, const char *concept_b
     if (!rc) rc = gl_layout_set_cell(l, 0, GL_CELL_INPUT, a, msg, msglen);
     if (!rc) rc = gl_layout_set_cell(l, 1, GL_CELL_INPUT, b, msg, msglen);
     for (int i = 0; i < 2 && !rc; i++) {
+        char pair[GL_CAPTION_MAX];
         if (i < n_combos)
             rc = gl_layout_set_cell(l, 2 + i, GL_CELL_OUTPUT, combos[i], msg, msglen);
+        else if (!gl_caption_pair(i ? b : a, i ? a : b, pair, sizeof pair))
+            rc = gl_layout_set_cell(l, 2 + i, GL_CELL_OUTPUT, pair, msg, msglen);
         else if (!a[0] || !b[0]) /* "A and " would name a missing concept */
             rc = gl_layout_set_cell(l, 2 + i, GL_CELL_OUTPUT, i ? b : a, msg, msglen);
         else
