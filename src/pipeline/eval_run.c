@@ -220,10 +220,10 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
     if (!rc) rc = app_run(r, &l, in, p->edit_cfg, first, cells, 3);
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
     if (!rc) rc = app_run(r, &l, in, p->edit_cfg, second, cells, 3);
-    if (!rc) { /* as `gridlora compose --caption A --caption B --combo AB --combo BA`: A and B
-                * on top; each bottom cell's prompt is the renderer's caption of that pair, one
-                * background named, as its truth has it ("A and B" names two: stage 5's
-                * "Composition's prompt" in models/default/TRAINING.md) */
+    if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top; each bottom
+                * cell's prompt is the renderer's caption of that pair, one background named,
+                * as its truth has it (compose's default for such captions, gl_caption_pair;
+                * given here from the truth, not parsed back from the captions) */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
         char ab[GL_CAPTION_MAX], ba[GL_CAPTION_MAX];
