@@ -215,7 +215,7 @@ stage_grids() {
       # shellcheck disable=SC2086
       "$bin" grids --model "$models/base.safetensors" "${src[@]}" --data "$cdir" \
         --layout $layout --count $grid_count --seed 1 $grid_sampling --out "$gdir" --resume
-      grid_set_stamp "$layout" > "$gdir.done"
+      grid_set_stamp > "$gdir.done"
     fi
   done
   local wall=$((SECONDS - t0))
@@ -227,18 +227,13 @@ stage_grids() {
 
 # The grid sets the grid stages read, made again where this work directory lacks them (a
 # fresh clone has the recorded stages but not work/); grid_data: their --data arguments.
-# A set's .done file names where its cells came from and, for compose, how its bottom
-# cells are prompted, so that sets made otherwise (the 32-concept sets before the evening
-# of 2026-12-04; compose sets whose bottom cells said "A and B" before 2026-12-05) are
-# made again.
-grid_set_stamp() { # LAYOUT
-  local s
-  if [[ $grid_cells == render ]]; then s="render, $grid_concepts concepts (seed $concept_seed)"
-  else s="multidc, $concepts concepts (seed $concept_seed)"; fi
-  [[ $1 == compose ]] && s+="; pair captions"
-  echo "$s"
+# A set's .done file names where its cells came from, so that sets made from another
+# source or concept set (the 32-concept sets before 2026-12-04 evening) are made again.
+grid_set_stamp() {
+  if [[ $grid_cells == render ]]; then echo "render, $grid_concepts concepts (seed $concept_seed)"
+  else echo "multidc, $concepts concepts (seed $concept_seed)"; fi
 }
-grid_set_made() { [[ -f $work/grids-$1.done && $(cat "$work/grids-$1.done") == "$(grid_set_stamp "$1")" ]]; }
+grid_set_made() { [[ -f $work/grids-$1.done && $(cat "$work/grids-$1.done") == "$(grid_set_stamp)" ]]; }
 grid_sets_made() {
   local layout
   for layout in "${grid_layouts[@]}"; do grid_set_made "$layout" || return 1; done
