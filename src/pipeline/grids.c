@@ -199,12 +199,13 @@ static int canvas_specs(cell_spec sp[GL_GRID_CELLS], gl_layout_kind kind, const 
     return GL_OK;
 }
 
-/* The layout a canvas is trained with: the built-in's roles, every cell prompted with its
- * own caption. A compose canvas's bottom cells get the renderer's caption of their pair
- * ("A and B on A's background": one background, as the cell shows), what `gridlora
- * compose` prompts them with by default for captions of the domain (gl_caption_pair) and
- * `eval` through --combo; "A's caption and B's caption" would name both backgrounds
- * (models/default/TRAINING.md stage 5, "Composition's prompt"). */
+/* A canvas's layout as the manifest states it: the built-in's roles, every cell prompted
+ * with its own caption, which is what the loader (load_canvas) rebuilds from the cells.
+ * A compose canvas's bottom cells hold the renderer's caption of their pair ("A and B on
+ * A's background": one background, as the cell shows), what `gridlora compose` prompts
+ * them with by default for captions of the domain (gl_caption_pair); the manifest's joined
+ * prompt said "A's caption and B's caption" before 2026-12-05, though training never
+ * read it (models/default/TRAINING.md stage 5, "Composition's prompt"). */
 static int layout_of(gl_layout *l, gl_layout_kind kind, const cell_spec sp[GL_GRID_CELLS], char *msg,
                      size_t msglen) {
     const char *const fx[1] = {"smoke"}, *const sc[1] = {"x"};
