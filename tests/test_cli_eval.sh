@@ -152,9 +152,10 @@ EOF
     z --edit-cfg 4 >"$tmp/z4.json"
     z --edit-cfg 4 --cfg 3 >"$tmp/z4b.json"
     z --cfg 4 >"$tmp/c4.json"
-    python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json <<'EOF' || fail "zero-shot guidance (above)"
+    z --shift 2 >"$tmp/s2.json"
+    python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json <<'EOF' || fail "zero-shot guidance (above)"
 import json, sys
-z1, z4, z4b, c4 = (json.load(open(f)) for f in sys.argv[1:])
+z1, z4, z4b, c4, s2 = (json.load(open(f)) for f in sys.argv[1:])
 def psnr(j, m, items):
     return [j["summary"][it][m]["psnr"] for it in items]
 edits = [it for it in z1["items"] if it != "compose"]
@@ -171,6 +172,10 @@ check(z4["summary"] == z4b["summary"], "--edit-cfg 4 --cfg 3 differs from --edit
 check(psnr(c4, "zeroshot", edits) == psnr(z4, "zeroshot", edits), "--cfg 4 did not set the edits' guidance")
 check(psnr(c4, "zeroshot", ["compose"]) != psnr(z4, "zeroshot", ["compose"]), "--cfg did not change compose")
 check(psnr(c4, "base", c4["items"]) != psnr(z4, "base", c4["items"]), "--cfg did not change the base's output")
+# zero-shot samples at the grid apps' shift (8), the other methods at 2; --shift sets both
+check([(j["sampling"]["shift"], j["sampling"]["zeroshot_shift"]) for j in (z1, s2)] == [(2, 8), (2, 2)], "shifts")
+check(psnr(s2, "zeroshot", z1["items"]) != psnr(z1, "zeroshot", z1["items"]), "zero-shot's default shift is 2")
+check(psnr(s2, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--shift 2 changed the base's output")
 EOF
     echo "ok: eval --json and the table" ;;
 errors)

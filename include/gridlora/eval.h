@@ -174,6 +174,8 @@ typedef struct gl_eval_params {
     gl_sample_opts so;              /* every method's sampling (same noise seed) */
     float edit_cfg;                 /* but zero-shot's edit runs' guidance scale (as
                                        'gridlora edit': GL_EDIT_DEFAULT_CFG, none) */
+    float zeroshot_shift;           /* and zero-shot's timestep shift (as the grid apps:
+                                       GL_GRID_DEFAULT_SHIFT) */
     gl_lora *const *loras;          /* zero-shot's adapters (Grid LoRA, Grid-Fill LoRA) */
     const float *lora_weights;
     int n_loras;
@@ -191,6 +193,7 @@ typedef struct gl_eval_params {
 } gl_eval_params;
 
 /* heldout 4, seed 0, gl_sample_default_opts, zero-shot's edits at GL_EDIT_DEFAULT_CFG,
+ * zero-shot's shift GL_GRID_DEFAULT_SHIFT,
  * TTFT on with gl_ttft_default_opts and "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);
 

@@ -23,6 +23,7 @@ void cli_app_init(cli_app *a, const char *cmd, int max_inputs) {
     a->cmd = cmd;
     a->max_inputs = max_inputs;
     a->so = gl_sample_default_opts();
+    a->so.shift = GL_GRID_DEFAULT_SHIFT;
     a->fps = 8;
 }
 
@@ -215,9 +216,9 @@ int cli_app_run(const cli_app *a, const gl_layout *l, const char *const names[GL
     }
     printf("wrote %s/grid.mp4, %s/grid.gif and %s (%d input row%s on top, %d output rows)\n", a->out, a->out, path,
            nrows - n_out, nrows - n_out == 1 ? "" : "s", n_out);
-    printf("%s: %.2f s in all: loading and reading %.2f s, preparing %.2f s, sampling %.2f s (%d steps, cfg %g), "
-           "writing %.2f s\n", a->cmd, cli_now() - t0, t_read, tm.prepare, tm.sample, a->so.steps,
-           (double)a->so.cfg, cli_now() - t1);
+    printf("%s: %.2f s in all: loading and reading %.2f s, preparing %.2f s, sampling %.2f s (%d steps, cfg %g, "
+           "shift %g), writing %.2f s\n", a->cmd, cli_now() - t0, t_read, tm.prepare, tm.sample, a->so.steps,
+           (double)a->so.cfg, (double)a->so.shift, cli_now() - t1);
     rc = CLI_OK;
 end:
     for (int i = 0; i < 2; i++) gl_video_release(&in[i]);

@@ -54,7 +54,8 @@ static void usage(FILE *f) {
             "  --lora FILE[:W]  zero-shot's adapters in order, the Grid LoRA then the Grid-Fill LoRA\n"
             "                   (default models/default/grid.safetensors, models/default/gridfill.safetensors)\n"
             "  --ttft-steps K   steps of each TTFT stage (default %lld, as finetune); --no-ttft skips it\n"
-            "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1)\n"
+            "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1;\n"
+            "                   zero-shot's shift 8, as the grid apps', unless --shift is given)\n"
             "  --edit-cfg S     zero-shot's edit runs' guidance alone (default: --cfg's when given,\n"
             "                   else 1, none, as 'gridlora edit'); its compose run takes --cfg's\n"
             "  --json           one JSON object on stdout instead of the table\n"
@@ -445,6 +446,7 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(opt, "--shift")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
             p.so.shift = (float)d;
+            p.zeroshot_shift = (float)d;
         } else if (!strcmp(opt, "--out")) {
             e.out = val;
         } else if (!strcmp(opt, "--out-concepts")) {
@@ -542,7 +544,8 @@ int cmd_eval(int argc, char **argv) {
                (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
-        printf("\nsampling %d steps, cfg %g (zero-shot's edits %g); ", p.so.steps, (double)p.so.cfg, (double)p.edit_cfg);
+        printf("\nsampling %d steps, cfg %g (zero-shot's edits %g), shift %g (zero-shot's %g); ", p.so.steps,
+               (double)p.so.cfg, (double)p.edit_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);

@@ -31,7 +31,7 @@ static void usage(FILE *f) {
             "  --caption TEXT   words describing the input (optional)\n"
             "  --no-anchor      the previous shot is the only context (top left) from grid 2 on: a\n"
             "                   chain that may drift from the input, two look-ahead cells\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 2, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 3, 8, 1)\n"
             "Writes DIR/shot1.mp4 .. DIR/shotN.mp4 (one per --shot), DIR/story.mp4 (the shots one after\n"
             "another), DIR/grid.mp4 and DIR/grid.gif (the grids one after another, each while its shot\n"
             "plays), and DIR/sheet.png (the input on top, then one row per shot); prints the timings.\n",
@@ -128,9 +128,9 @@ static int run_story(const cli_app *a, const char *cap, const char *const *shots
            "order), and %s (the input on top, one row per shot)\n",
            a->out, n, n == 1 ? "" : "s", (long long)(n * F), a->out, a->out, n, n == 1 ? "" : "s", path);
     printf("story: %.2f s in all: loading and reading %.2f s, preparing %.2f s, sampling %.2f s (%d grid%s of %d "
-           "steps, cfg %g), writing %.2f s\n",
+           "steps, cfg %g, shift %g), writing %.2f s\n",
            cli_now() - t0, t_read, tm.prepare, tm.sample, n, n == 1 ? "" : "s", a->so.steps, (double)a->so.cfg,
-           cli_now() - t1);
+           (double)a->so.shift, cli_now() - t1);
     rc = CLI_OK;
 end:
     gl_video_release(&in);

@@ -34,6 +34,7 @@ unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEM
 
 gl_eval_params gl_eval_default_params(void) {
     return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .edit_cfg = GL_EDIT_DEFAULT_CFG,
+                            .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
@@ -170,6 +171,7 @@ static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[G
     char why[768];
     gl_sample_opts so = r->p->so;
     so.cfg = cfg;
+    so.shift = r->p->zeroshot_shift;
     int rc = gl_app_run(r->m, l, inputs, &so, &canvas, NULL, why, sizeof why);
     if (!rc) rc = gl_grid_split(split, &canvas, why, sizeof why);
     gl_video_release(&canvas);
@@ -515,6 +517,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
         gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
         gl__eval_json_num(so, "edit_cfg", p->edit_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
+        gl__eval_json_num(so, "zeroshot_shift", p->zeroshot_shift, &ok);
         gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
     }
     if (p->ttft) {
