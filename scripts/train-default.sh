@@ -165,19 +165,14 @@ stage_base() {
     "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
 }
 
-# The concept set of the Multi-DC stage (and of grid sets sampled from its adapter).
+# concept_set [DIR COUNT]: a concept set made where missing; by default the Multi-DC
+# stage's (and that of grid sets sampled from its adapter); rendered grid sets draw on
+# their own, work/grid-concepts with $grid_concepts.
 concept_set() {
-  if [[ ! -f $work/concepts/manifest.jsonl ]]; then
-    rm -rf "$work/concepts"
-    "$bin" dataset --count $concepts --seed $concept_seed --out "$work/concepts" >/dev/null
-  fi
-}
-
-# The concept set rendered grid sets draw on (GRID_CELLS=render).
-grid_concept_set() {
-  if [[ ! -f $work/grid-concepts/manifest.jsonl ]]; then
-    rm -rf "$work/grid-concepts"
-    "$bin" dataset --count $grid_concepts --seed $concept_seed --out "$work/grid-concepts" >/dev/null
+  local dir=${1:-$work/concepts} count=${2:-$concepts}
+  if [[ ! -f $dir/manifest.jsonl ]]; then
+    rm -rf "$dir"
+    "$bin" dataset --count "$count" --seed $concept_seed --out "$dir" >/dev/null
   fi
 }
 
@@ -203,10 +198,8 @@ stage_grids() {
   local src=(--lora "$models/multidc.safetensors") cdir=$work/concepts ccount=$concepts
   if [[ $grid_cells == render ]]; then
     src=(--render); cdir=$work/grid-concepts; ccount=$grid_concepts
-    grid_concept_set
-  else
-    concept_set
   fi
+  concept_set "$cdir" "$ccount"
   local t0=$SECONDS layout
   for layout in "${grid_layouts[@]}"; do
     local gdir=$work/grids-$layout

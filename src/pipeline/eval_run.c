@@ -223,17 +223,11 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
     if (!rc) rc = app_run(r, &l, in, p->edit_cfg, second, cells, 3);
     if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top; each bottom
-                * cell's prompt is the renderer's caption of that pair, one background named,
-                * as its truth has it (compose's default for such captions, gl_caption_pair;
-                * given here from the truth, not parsed back from the captions) */
+                * cell prompted with the pair's caption, one background named, as its truth
+                * has it (gl_layout_compose's default for the domain's captions) */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
-        char ab[GL_CAPTION_MAX], ba[GL_CAPTION_MAX];
-        const char *combos[2] = {ab, ba};
-        rc = gl_variant_caption(&r->a, &r->b, GL_VARIANT_WITH, NULL, ab, sizeof ab);
-        if (!rc) rc = gl_variant_caption(&r->b, &r->a, GL_VARIANT_WITH, NULL, ba, sizeof ba);
-        if (rc) snprintf(r->msg, r->msglen, "composition: no caption for the pair");
-        if (!rc) rc = gl_layout_compose(&l, cap_a, r->cap_b, combos, 2, r->msg, r->msglen);
+        rc = gl_layout_compose(&l, cap_a, r->cap_b, NULL, 0, r->msg, r->msglen);
         if (!rc) rc = app_run(r, &l, in2, p->so.cfg, item, cell, 1);
     }
     gl_dit_detach_loras(r->m);

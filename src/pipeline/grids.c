@@ -209,11 +209,8 @@ static int canvas_specs(cell_spec sp[GL_GRID_CELLS], gl_layout_kind kind, const 
 static int layout_of(gl_layout *l, gl_layout_kind kind, const cell_spec sp[GL_GRID_CELLS], char *msg,
                      size_t msglen) {
     const char *const fx[1] = {"smoke"}, *const sc[1] = {"x"};
-    if (kind == GL_LAYOUT_COMPOSE) {
-        const char *combos[2] = {sp[2].caption, sp[3].caption};
-        return gl_layout_compose(l, sp[0].caption, sp[1].caption, combos, 2, msg, msglen);
-    }
     int rc = kind == GL_LAYOUT_EDIT        ? gl_layout_edit(l, "", fx, 1, msg, msglen)
+             : kind == GL_LAYOUT_COMPOSE   ? gl_layout_compose(l, "", "", NULL, 0, msg, msglen)
              : kind == GL_LAYOUT_CHARACTER ? gl_layout_character(l, "", sc, 1, msg, msglen)
                                            : gl_layout_story(l, "", sc, 1, 0, msg, msglen);
     for (int c = 0; c < GL_GRID_CELLS && !rc; c++)
