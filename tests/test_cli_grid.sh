@@ -80,6 +80,16 @@ pipeline)
         --out "$tmp/fill.safetensors" --steps 6 --batch 2 --rank 2 --checkpoint-every 2 --resume
     grep -q "^gridfill stage: trained 2 steps (5 to 6)" "$tmp/out.txt" || fail "resume: $(cat "$tmp/out.txt")"
     "$bin" lora info "$tmp/fill.safetensors" | grep -q "^motion: no" || fail "lora info of the Grid-Fill LoRA"
+    # --ema: OUT holds the EMA, not the final weights of the same run; its carrier
+    # checkpoint goes
+    fill4=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 4 --batch 2 --rank 2)
+    run "${fill4[@]}" --out "$tmp/raw4.safetensors"
+    run "${fill4[@]}" --out "$tmp/ema4.safetensors" --ema 0.5
+    grep -q "; EMA 0.5$" "$tmp/out.txt" || fail "ema: $(cat "$tmp/out.txt")"
+    grep -q "^wrote .*ema4.safetensors (LoRA adapter, EMA weights)" "$tmp/out.txt" || fail "ema: $(cat "$tmp/out.txt")"
+    [[ -e $tmp/ema4.ckpt.safetensors ]] && fail "the EMA's carrier checkpoint was left behind"
+    cmp -s "$tmp/raw4.safetensors" "$tmp/ema4.safetensors" && fail "--ema wrote the final weights"
+    "$bin" lora info "$tmp/ema4.safetensors" | grep -q "^rank 2, alpha" || fail "lora info of the EMA adapter"
     echo "ok: grids, train grid, train gridfill"
     lo="--model $base --lora $tmp/grid.safetensors --lora $tmp/fill.safetensors --steps 2"
     run edit --input "$tmp/set/0000.mp4" --effect smoke --effect night --out "$tmp/ed" $lo --caption "a red star"

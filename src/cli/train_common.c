@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "gridlora/core.h"
+#include "gridlora/data.h"
 #include "gridlora/dist.h"
 #include "gridlora/lora.h"
 #include "gridlora/safetensors.h"
@@ -347,7 +348,10 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     char *ckpt = NULL, msg[1024] = "", label[64];
     int rc = CLI_FAIL;
     *train_seconds = 0;
-    if ((s->checkpoint_every > 0 || s->resume) &&
+    /* the EMA leaves the run in the checkpoint (gl_train_run keeps the raw weights in
+     * the adapter); a checkpoint made for that alone is removed at the end */
+    const int carrier = s->t.ema > 0 && !(s->checkpoint_every > 0 || s->resume);
+    if ((s->checkpoint_every > 0 || s->resume || s->t.ema > 0) &&
         !(ckpt = cli_with_suffix(s->out, ".safetensors", ".ckpt.safetensors"))) {
         cli_error("%s: out of memory", s->cmd);
         return CLI_FAIL;
@@ -369,6 +373,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     printf("%s stage: trains a new adapter (rank %d, alpha %g, %lld parameters); %lld steps of batch %lld", name,
            gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
+    if (o.ema > 0) printf("; EMA %g", (double)o.ema);
     if (at >= 0) printf("; resuming from %s at step %lld", ckpt, at);
     printf("\n");
     fflush(stdout);
@@ -393,11 +398,13 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
         printf("%s stage: trained %lld steps (%lld to %lld) in %s; final loss %.4f (mean of the last 10: %.4f)\n",
                name, (long long)res.steps_done, (long long)res.start_step + 1,
                (long long)(res.start_step + res.steps_done), took, res.last_loss, res.mean_loss_last10);
-    if (gl_dist_rank() == 0 && gl_lora_save(l, s->out, 0, msg, sizeof msg)) {
+    if (gl_dist_rank() == 0 && ((o.ema > 0 && gl_train_load_ema(o.params, ckpt, msg, sizeof msg)) ||
+                                gl_lora_save(l, s->out, 0, msg, sizeof msg))) {
         cli_error("%s: %s", s->cmd, msg);
         goto end;
     }
-    printf("wrote %s (LoRA adapter)\n", s->out);
+    if (carrier && gl_dist_rank() == 0) remove(ckpt);
+    printf("wrote %s (LoRA adapter%s)\n", s->out, o.ema > 0 ? ", EMA weights" : "");
     rc = CLI_OK;
 end:
     free(ckpt);
