@@ -90,6 +90,12 @@ pipeline)
     [[ -e $tmp/ema4.ckpt.safetensors ]] && fail "the EMA's carrier checkpoint was left behind"
     cmp -s "$tmp/raw4.safetensors" "$tmp/ema4.safetensors" && fail "--ema wrote the final weights"
     "$bin" lora info "$tmp/ema4.safetensors" | grep -q "^rank 2, alpha" || fail "lora info of the EMA adapter"
+    # --t-mu and --t-sigma reach the timesteps: each changes what the run learns
+    run "${fill4[@]}" --out "$tmp/mu4.safetensors" --t-mu 1
+    cmp -s "$tmp/raw4.safetensors" "$tmp/mu4.safetensors" && fail "--t-mu 1 trained as the default"
+    run "${fill4[@]}" --out "$tmp/sigma4.safetensors" --t-sigma 0.5
+    cmp -s "$tmp/raw4.safetensors" "$tmp/sigma4.safetensors" && fail "--t-sigma 0.5 trained as the default"
+    expect 2 "^gridlora: train: --t-mu: 9 is outside" -- "${fill4[@]}" --out "$tmp/x.safetensors" --t-mu 9
     echo "ok: grids, train grid, train gridfill"
     lo="--model $base --lora $tmp/grid.safetensors --lora $tmp/fill.safetensors --steps 2"
     run edit --input "$tmp/set/0000.mp4" --effect smoke --effect night --out "$tmp/ed" $lo --caption "a red star"

@@ -20,8 +20,8 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
-                "                           [--seed S] [--lr X] [--ema D] [--log FILE.csv] [--checkpoint-every K]\n"
-                "                           [--resume] [--threads T]\n"
+                "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--log FILE.csv]\n"
+                "                           [--checkpoint-every K] [--resume] [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
@@ -34,7 +34,8 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
                 "                               [--lora FILE[:W]] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
-                "                               [--log FILE.csv] [--checkpoint-every K] [--resume] [--threads T]\n"
+                "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
+                "                               [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
                 "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
                 "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
@@ -54,6 +55,9 @@ static void usage(FILE *f, int fill) {
             "  --lr X             peak learning rate (default 1e-3), cosine to 10%%\n"
             "  --ema D            keep an EMA of the adapter with decay D per step; OUT gets the EMA\n"
             "                     (default 0: the final weights); resume with the same D\n"
+            "  --t-mu M, --t-sigma S  the noised cells' timesteps logit-normal(M, S) (default 0, 1);\n"
+            "                     M > 0 trains more at high noise, where the grid apps' shift puts\n"
+            "                     most sampling steps\n"
             "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"
             "  --checkpoint-every K  resumable state every K steps in OUT.ckpt.safetensors\n"
             "  --resume           continue from it (same --seed)\n"
@@ -87,7 +91,8 @@ int cmd_train_grid(int argc, char **argv) {
             continue;
         }
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
-                    !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || (fill && !strcmp(opt, "--grid-lora"));
+                    !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
+                    !strcmp(opt, "--t-sigma") || (fill && !strcmp(opt, "--grid-lora"));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
@@ -104,6 +109,10 @@ int cmd_train_grid(int argc, char **argv) {
             double d;
             if (cli_parse_float("train", opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
             s.t.ema = (float)d;
+        } else if (!strcmp(opt, "--t-mu")) {
+            if (cli_parse_float("train", opt, val, -5, 5, 0, &s.t.t_mu)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--t-sigma")) {
+            if (cli_parse_float("train", opt, val, 0.05, 5, 0, &s.t.t_sigma)) return CLI_USAGE;
         } else if (!strcmp(opt, "--lora")) {
             if (n_under == MAX_UNDER) {
                 cli_error("train: more than %d adapters under the new one", MAX_UNDER);
