@@ -38,7 +38,7 @@ run)
     grep -q "^ttft sequence: step 5/5" "$tmp/eval.err" || fail "no TTFT progress: $(cat "$tmp/eval.err")"
     "$bin" dataset --split heldout --count 2 --seed 3 --frames 2 --size 8x8 --out "$tmp/ds" >/dev/null ||
         fail "dataset"
-    for item in smoke lights night rain shadow compose same; do
+    for item in smoke lights night rain shadow compose same scene path; do
         for r in input truth zeroshot ttft base; do
             for ext in mp4 gif; do [[ -s $tmp/show/0000/$item.$r.$ext ]] || fail "--out: $item.$r.$ext missing"; done
         done
@@ -49,10 +49,12 @@ run)
 import json, math, struct, sys, zlib
 j = json.load(open(sys.argv[1]))
 methods = ["zeroshot", "ttft", "copy", "base"]
-items = ["smoke", "lights", "night", "rain", "shadow", "compose", "same"]
-# "same" (the concept regenerated unchanged) has no effect to be present
+items = ["smoke", "lights", "night", "rain", "shadow", "compose", "same", "scene", "path"]
+# "same" (the concept regenerated unchanged) and the re-staged "scene" and "path" have no
+# effect to be present
+no_effect = ("same", "scene", "path")
 def metrics_of(it):
-    return [k for k in metrics if not (it == "same" and k.startswith("presence"))]
+    return [k for k in metrics if not (it in no_effect and k.startswith("presence"))]
 metrics = ["psnr", "identity", "motion", "motion_path", "presence", "presence_truth", "presence_error",
            "temporal", "temporal_truth", "temporal_error"]
 def check(cond, what):
@@ -61,7 +63,7 @@ def check(cond, what):
         sys.exit(1)
 check(j["methods"] == methods and j["items"] == items, f"methods/items {j['methods']} {j['items']}")
 check(j["heldout"] == 2 and j["seed"] == "3" and j["ttft"]["set_steps"] == 5, "settings")
-check(j["sampling"]["cfg"] == 3 and j["sampling"]["edit_cfg"] == 1, f"guidance {j['sampling']}")
+check(j["sampling"]["cfg"] == 3 and j["sampling"]["zeroshot_cfg"] == 1, f"guidance {j['sampling']}")
 check(j["model"] == "models/default/base.safetensors", f"model {j['model']}")
 check(j["loras"] == ["models/default/grid.safetensors", "models/default/gridfill.safetensors"], f"loras {j['loras']}")
 for it in items:
@@ -69,7 +71,7 @@ for it in items:
     for m in methods:
         s = j["summary"][it][m]
         check(all(isinstance(s[k], (int, float)) for k in metrics_of(it)), f"summary {it} {m}: {s}")
-        check(it != "same" or s["presence"] is None, f"summary same {m}: a presence without an effect")
+        check(it not in no_effect or s["presence"] is None, f"summary {it} {m}: a presence without an effect")
 check(all(j["seconds"][m] >= 0 for m in methods), "seconds")
 check(len(j["concepts"]) == 2, "two concepts")
 # the concepts of `gridlora dataset --split heldout --count 2 --seed 3`, in order
@@ -83,6 +85,9 @@ for c, w in zip(j["concepts"], want):
         cp = c["scores"][it]["copy"]
         if it == "same":  # the truth is the input itself
             check(cp["psnr"] == 100 and cp["identity"] == 0 and cp["motion"] == 0, f"copy same: {cp}")
+            continue
+        if it in no_effect:  # re-staged: the input is not the truth
+            check(cp["psnr"] < 100 and cp["presence"] is None, f"copy {it}: {cp}")
             continue
         # copying the plain input shows no effect and no partner: its statistic is 0
         check(cp["presence"] == 0 and abs(cp["presence_error"] - abs(cp["presence_truth"])) < 1e-12, f"copy {it}: {cp}")
@@ -134,23 +139,23 @@ EOF
     m=models/default
     "$bin" eval --heldout 1 --seed 3 --no-ttft --steps 1 --model $m/base.safetensors --lora $m/grid.safetensors \
         --lora $m/gridfill.safetensors:0.5 >"$tmp/table.txt" 2>"$tmp/table.err" || fail "eval (table): $(cat "$tmp/table.err")"
-    for it in smoke lights night rain shadow compose same; do
+    for it in smoke lights night rain shadow compose same scene path; do
         grep -q "^$it  *PSNR dB  *identity  *motion px" "$tmp/table.txt" || fail "table lacks $it: $(cat "$tmp/table.txt")"
     done
     # copying is perfect on "same" alone, whose truth is the input
-    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 7 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 1 ]] ||
+    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 9 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 1 ]] ||
         fail "table rows: $(cat "$tmp/table.txt")"
     grep -q "^  ttft " "$tmp/table.txt" && fail "--no-ttft still has a ttft row"
     grep -q "no TTFT" "$tmp/table.txt" || fail "table header: $(head -3 "$tmp/table.txt")"
     grep -q "^wall time per concept" "$tmp/table.txt" || fail "no timings: $(cat "$tmp/table.txt")"
-    # zero-shot's edits sample at their own guidance: --edit-cfg moves the edit items'
-    # zero-shot scores alone (compose and the base follow --cfg), and --cfg sets it too
-    # unless --edit-cfg is given (in either order)
+    # zero-shot samples at its own guidance: --zeroshot-cfg moves zero-shot's scores alone,
+    # edits and compose alike (the base follows --cfg), and --cfg sets it too unless
+    # --zeroshot-cfg is given (in either order)
     z() { "$bin" eval --heldout 1 --seed 3 --no-ttft --steps 2 --json "$@" 2>"$tmp/z.err" ||
         fail "eval $*: $(cat "$tmp/z.err")"; }
     z >"$tmp/z1.json"
-    z --edit-cfg 4 >"$tmp/z4.json"
-    z --edit-cfg 4 --cfg 3 >"$tmp/z4b.json"
+    z --zeroshot-cfg 4 >"$tmp/z4.json"
+    z --zeroshot-cfg 4 --cfg 3 >"$tmp/z4b.json"
     z --cfg 4 >"$tmp/c4.json"
     z --shift 2 >"$tmp/s2.json"
     python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json <<'EOF' || fail "zero-shot guidance (above)"
@@ -159,18 +164,18 @@ z1, z4, z4b, c4, s2 = (json.load(open(f)) for f in sys.argv[1:])
 def psnr(j, m, items):
     return [j["summary"][it][m]["psnr"] for it in items]
 edits = [it for it in z1["items"] if it != "compose"]
+zs = edits + ["compose"]
 def check(cond, what):
     if not cond:
         print("FAIL:", what)
         sys.exit(1)
-check([j["sampling"]["edit_cfg"] for j in (z1, z4, z4b, c4)] == [1, 4, 4, 4], "edit_cfg")
+check([j["sampling"]["zeroshot_cfg"] for j in (z1, z4, z4b, c4)] == [1, 4, 4, 4], "zeroshot_cfg")
 check([j["sampling"]["cfg"] for j in (z1, z4, z4b, c4)] == [3, 3, 3, 4], "cfg")
-check(psnr(z1, "zeroshot", edits) != psnr(z4, "zeroshot", edits), "--edit-cfg did not change the edits")
-check(psnr(z1, "zeroshot", ["compose"]) == psnr(z4, "zeroshot", ["compose"]), "--edit-cfg changed compose")
-check(psnr(z1, "base", z1["items"]) == psnr(z4, "base", z1["items"]), "--edit-cfg changed the base's output")
-check(z4["summary"] == z4b["summary"], "--edit-cfg 4 --cfg 3 differs from --edit-cfg 4")
-check(psnr(c4, "zeroshot", edits) == psnr(z4, "zeroshot", edits), "--cfg 4 did not set the edits' guidance")
-check(psnr(c4, "zeroshot", ["compose"]) != psnr(z4, "zeroshot", ["compose"]), "--cfg did not change compose")
+for it in zs:
+    check(psnr(z1, "zeroshot", [it]) != psnr(z4, "zeroshot", [it]), f"--zeroshot-cfg did not change {it}")
+check(psnr(z1, "base", z1["items"]) == psnr(z4, "base", z1["items"]), "--zeroshot-cfg changed the base's output")
+check(z4["summary"] == z4b["summary"], "--zeroshot-cfg 4 --cfg 3 differs from --zeroshot-cfg 4")
+check(psnr(c4, "zeroshot", zs) == psnr(z4, "zeroshot", zs), "--cfg 4 did not set zero-shot's guidance")
 check(psnr(c4, "base", c4["items"]) != psnr(z4, "base", c4["items"]), "--cfg did not change the base's output")
 # zero-shot samples at the grid apps' shift (8), the other methods at 2; --shift sets both
 check([(j["sampling"]["shift"], j["sampling"]["zeroshot_shift"]) for j in (z1, s2)] == [(2, 8), (2, 2)], "shifts")
@@ -289,8 +294,8 @@ EOF
     expect 2 "^gridlora: eval: --data DIR needs --multidc ADAPTER" -- eval --data work/concepts --heldout 1 --seed 0
     expect 2 "^gridlora: eval: --heldout is not an option of --multidc" -- eval --multidc $a --data work/concepts \
         --heldout 2
-    expect 2 "^gridlora: eval: --edit-cfg is not an option of --multidc" -- eval --multidc $a --data work/concepts \
-        --edit-cfg 2
+    expect 2 "^gridlora: eval: --zeroshot-cfg is not an option of --multidc" -- eval --multidc $a --data work/concepts \
+        --zeroshot-cfg 2
     expect 2 "^gridlora: eval: --no-ttft is not an option of --multidc" -- eval --multidc $a --data work/concepts \
         --no-ttft
     "$bin" eval --help | grep -q "^usage: gridlora eval --multidc ADAPTER\[:W\] --data DIR" || fail "eval --help"

@@ -106,7 +106,7 @@ pipeline)
     grep -q 'cell 2: "a red star at night"' "$tmp/out.txt" || fail "edit prompts: $(cat "$tmp/out.txt")"
     grep -q "^edit: [0-9.]* s in all: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "timings: $(cat "$tmp/out.txt")"
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co" $lo
-    grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 3, shift 8)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
+    grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
     for f in grid.mp4 grid.gif sheet.png cell2.mp4 cell3.mp4; do [[ -s "$tmp/co/$f" ]] || fail "compose: $f missing"; done
     grep -q 'cell 2: "a red star and a blue ring"' "$tmp/out.txt" && fail "compose without captions named them"
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co2" $lo \
@@ -125,6 +125,8 @@ pipeline)
     run character --input "$tmp/set/0001.mp4" --prompt "a star on snow" --prompt "a star bouncing" --out "$tmp/ch" $lo
     for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4; do [[ -s "$tmp/ch/$f" ]] || fail "character: $f missing"; done
     grep -q 'cell 3: "a star bouncing"' "$tmp/out.txt" || fail "character prompts: $(cat "$tmp/out.txt")"
+    grep -q "^character: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" ||
+        fail "character's guidance: $(cat "$tmp/out.txt")"
     # a real video not made by the renderer: any size, any length
     run generate --model "$base" --prompt "a star" --out "$tmp/other.mp4" --size 24x12 --frames 5 --steps 1
     run edit --input "$tmp/other.mp4" --effect rain --out "$tmp/ed2" $lo
@@ -217,6 +219,7 @@ story)
     for f in shot1.mp4 shot2.mp4 shot3.mp4 story.mp4 grid.mp4 grid.gif sheet.png; do
         [[ -s "$tmp/st/$f" ]] || fail "story: $f missing: $(ls "$tmp/st")"
     done
+    grep -q "^story: .* of 2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "story's guidance: $(cat "$tmp/out.txt")"
     [[ -e "$tmp/st/shot4.mp4" || -e "$tmp/st/shot0.mp4" || -e "$tmp/st/cell1.mp4" ]] && fail "story: stray files: $(ls "$tmp/st")"
     # the tiny preset's cell is 2 frames of 8x8: three shots make 6 frames, the grids 16x16
     [[ $(probe "$tmp/st/shot2.mp4") == "8,8,2" ]] || fail "shot2.mp4: $(probe "$tmp/st/shot2.mp4")"

@@ -375,6 +375,9 @@ static void names_and_items(void **st) {
     assert_int_equal(gl_eval_item_effect(GL_EVAL_COMPOSE), 0);
     assert_string_equal(gl_eval_item_name(GL_EVAL_SAME), "same");
     assert_int_equal(gl_eval_item_effect(GL_EVAL_SAME), 0);
+    assert_string_equal(gl_eval_item_name(GL_EVAL_SCENE), "scene");
+    assert_string_equal(gl_eval_item_name(GL_EVAL_PATH), "path");
+    assert_int_equal(gl_eval_item_effect(GL_EVAL_SCENE) | gl_eval_item_effect(GL_EVAL_PATH), 0);
     assert_null(gl_eval_item_name(GL_EVAL_ITEMS));
     assert_null(gl_eval_item_name(-1));
 }
@@ -509,7 +512,8 @@ static void concept_run_copy_is_input_vs_truth(void **st) {
     gl_video plain = {0};
     assert_int_equal(gl_render_concept(&a, &o, &plain), GL_OK);
     static const int variant[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS, GL_VARIANT_NIGHT, GL_VARIANT_RAIN,
-                                               GL_VARIANT_SHADOW, GL_VARIANT_WITH, GL_VARIANT_PLAIN};
+                                               GL_VARIANT_SHADOW, GL_VARIANT_WITH, GL_VARIANT_PLAIN,
+                                               GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION};
     float *alpha = tu_falloc(2 * P), *both = tu_falloc(P);
     for (int k = 0; k < GL_EVAL_ITEMS; k++) {
         gl_scene sc;
@@ -532,7 +536,7 @@ static void concept_run_copy_is_input_vs_truth(void **st) {
         if (k == GL_EVAL_COMPOSE) {
             assert_int_equal(gl_eval_partner_stat(&plain, &plain, alpha + P, &pr), GL_OK);
             assert_int_equal(gl_eval_partner_stat(&truth, &plain, alpha + P, &prt), GL_OK);
-        } else if (k == GL_EVAL_SAME) { /* no edit: nothing to be present */
+        } else if (!gl_eval_item_effect(k)) { /* same, scene, path: no effect to be present */
             pr = prt = NAN;
         } else {
             assert_int_equal(gl_eval_effect_stat(&plain, &plain, alpha, gl_eval_item_effect(k), &pr), GL_OK);
@@ -542,12 +546,14 @@ static void concept_run_copy_is_input_vs_truth(void **st) {
         assert_int_equal(gl_eval_temporal(&truth, &tt), GL_OK);
         const gl_eval_scores *c = &res.s[k][GL_EVAL_COPY];
         assert_true(c->psnr == db && c->identity == id && c->motion == mo && c->motion_path == mp);
-        assert_true(k == GL_EVAL_SAME ? isnan(c->presence) && isnan(c->presence_truth)
-                                      : c->presence == pr && c->presence_truth == prt);
+        assert_true(isnan(pr) ? isnan(c->presence) && isnan(c->presence_truth)
+                              : c->presence == pr && c->presence_truth == prt);
         assert_true(c->temporal == te && c->temporal_truth == tt);
         assert_true(res.motion_floor[k] == floor);
         if (k == GL_EVAL_SAME) /* the truth is the input: copying is perfect */
             assert_true(db == GL_EVAL_PSNR_MAX && id == 0.0 && mo == 0.0);
+        else if (isnan(pr)) /* re-staged: the truth moved or changed scene */
+            assert_true(db < GL_EVAL_PSNR_MAX && (k != GL_EVAL_PATH || mo > 0.0));
         else /* the edit shows; copying shows none of it */
             assert_true(pr == 0.0 && db < GL_EVAL_PSNR_MAX);
         assert_true(isnan(res.s[k][GL_EVAL_TTFT].psnr));

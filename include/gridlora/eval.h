@@ -157,10 +157,12 @@ enum {
     GL_EVAL_BASE,     /* "base": the base model prompted with the caption and the edit */
     GL_EVAL_METHODS
 };
-/* What each concept is edited into: the five effects, composition with a partner, and
+/* What each concept is edited into: the five effects, composition with a partner,
  * "same", the concept regenerated unchanged (its truth is the input: copy scores perfectly,
- * and TTFT's "<v>" against base's caption alone says how much the fine-tuning kept). */
-enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_SAME, GL_EVAL_ITEMS };
+ * and TTFT's "<v>" against base's caption alone says how much the fine-tuning kept), and
+ * the concept re-staged as `gridlora character` does it: "scene", on another background,
+ * and "path", along another kind of path (the renderer's "bg" and "motion" variants). */
+enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_SAME, GL_EVAL_SCENE, GL_EVAL_PATH, GL_EVAL_ITEMS };
 
 const char *gl_eval_method_name(int method); /* NULL out of range */
 const char *gl_eval_item_name(int item);     /* "smoke", ..., "shadow", "compose", "same"; NULL */
@@ -172,8 +174,8 @@ typedef struct gl_eval_params {
                          (1 for a single concept): `gridlora dataset --split heldout` */
     uint64_t seed;
     gl_sample_opts so;              /* every method's sampling (same noise seed) */
-    float edit_cfg;                 /* but zero-shot's edit runs' guidance scale (as
-                                       'gridlora edit': GL_EDIT_DEFAULT_CFG, none) */
+    float zeroshot_cfg;             /* but zero-shot's guidance scale (as the grid apps:
+                                       GL_GRID_DEFAULT_CFG, none) */
     float zeroshot_shift;           /* and zero-shot's timestep shift (as the grid apps:
                                        GL_GRID_DEFAULT_SHIFT) */
     gl_lora *const *loras;          /* zero-shot's adapters (Grid LoRA, Grid-Fill LoRA) */
@@ -192,7 +194,7 @@ typedef struct gl_eval_params {
     void *ctx;
 } gl_eval_params;
 
-/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's edits at GL_EDIT_DEFAULT_CFG,
+/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's guidance GL_GRID_DEFAULT_CFG,
  * zero-shot's shift GL_GRID_DEFAULT_SHIFT,
  * TTFT on with gl_ttft_default_opts and "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);

@@ -43,7 +43,6 @@ static void usage(FILE *f) {
 int cmd_edit(int argc, char **argv) {
     cli_app a;
     cli_app_init(&a, "edit", 1);
-    a.so.cfg = GL_EDIT_DEFAULT_CFG;
     const char *effects[3];
     int n_fx = 0;
     for (int i = 1; i < argc; i++) {

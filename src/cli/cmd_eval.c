@@ -28,17 +28,19 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
-            "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S] [--edit-cfg S]\n"
-            "                     [--shift S] [--out DIR [--out-concepts K]] [--threads T]\n"
+            "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S]\n"
+            "                     [--zeroshot-cfg S] [--shift S] [--out DIR [--out-concepts K]] [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
             "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow), for\n"
-            "composition (the concept with the next one behind it) and for 'same' (the concept\n"
-            "regenerated unchanged: its truth is the input), four methods:\n"
+            "composition (the concept with the next one behind it), for 'same' (the concept\n"
+            "regenerated unchanged: its truth is the input) and for 'scene' and 'path' (the concept\n"
+            "on another background, along another kind of path), four methods:\n"
             "  zeroshot  one Grid-Fill sampling run per layout, as 'gridlora edit' (twice: three\n"
-            "            effects, then two and the caption alone) and 'gridlora compose' run with\n"
+            "            effects, then two and the caption alone), 'gridlora compose' run with\n"
             "            the captions as --caption (its bottom cells prompted with the pair's\n"
-            "            caption, \"a red star and a blue ring on sand\")\n"
+            "            caption, \"a red star and a blue ring on sand\") and 'gridlora character'\n"
+            "            (the scene's, the path's and both changes' captions as --prompt)\n"
             "  ttft      a LoRA fine-tuned on the input as 'gridlora finetune' does, with the caption\n"
             "            holding the token (\"a <v> red striped star ...\"), then sampled with each edit\n"
             "  copy      the input unchanged\n"
@@ -55,9 +57,10 @@ static void usage(FILE *f) {
             "                   (default models/default/grid.safetensors, models/default/gridfill.safetensors)\n"
             "  --ttft-steps K   steps of each TTFT stage (default %lld, as finetune); --no-ttft skips it\n"
             "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1;\n"
-            "                   zero-shot's shift 8, as the grid apps', unless --shift is given)\n"
-            "  --edit-cfg S     zero-shot's edit runs' guidance alone (default: --cfg's when given,\n"
-            "                   else 1, none, as 'gridlora edit'); its compose run takes --cfg's\n"
+            "                   zero-shot's guidance 1 and shift 8, as the grid apps', unless --cfg\n"
+            "                   or --shift is given)\n"
+            "  --zeroshot-cfg S zero-shot's guidance alone, its edit and compose runs (default:\n"
+            "                   --cfg's when given, else 1, none, as the grid apps)\n"
             "  --json           one JSON object on stdout instead of the table\n"
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
@@ -373,7 +376,7 @@ int cmd_eval(int argc, char **argv) {
     gl_eval_params p = gl_eval_default_params();
     eval_cli e = {.out_concepts = 2};
     const char *model = NULL, *loras[MAX_LORAS], *multidc = NULL, *data = NULL, *heldout_only = NULL;
-    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0, have_edit_cfg = 0;
+    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0, have_zeroshot_cfg = 0;
     long ttft_steps = 0, v = 0;
     double d = 0;
     for (int i = 1; i < argc; i++) {
@@ -392,7 +395,7 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--cfg", "--edit-cfg", "--shift", "--out", "--out-concepts",
+                                             "--cfg", "--zeroshot-cfg", "--shift", "--out", "--out-concepts",
                                              "--threads", "--multidc", "--data"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
@@ -408,7 +411,7 @@ int cmd_eval(int argc, char **argv) {
             return CLI_USAGE;
         }
         if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
-                              !strcmp(opt, "--out-concepts") || !strcmp(opt, "--edit-cfg")))
+                              !strcmp(opt, "--out-concepts") || !strcmp(opt, "--zeroshot-cfg")))
             heldout_only = opt;
         if (!strcmp(opt, "--multidc")) {
             multidc = val;
@@ -438,11 +441,11 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(opt, "--cfg")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
             p.so.cfg = (float)d;
-            if (!have_edit_cfg) p.edit_cfg = (float)d;
-        } else if (!strcmp(opt, "--edit-cfg")) {
+            if (!have_zeroshot_cfg) p.zeroshot_cfg = (float)d;
+        } else if (!strcmp(opt, "--zeroshot-cfg")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
-            p.edit_cfg = (float)d;
-            have_edit_cfg = 1;
+            p.zeroshot_cfg = (float)d;
+            have_zeroshot_cfg = 1;
         } else if (!strcmp(opt, "--shift")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
             p.so.shift = (float)d;
@@ -544,8 +547,8 @@ int cmd_eval(int argc, char **argv) {
                (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
-        printf("\nsampling %d steps, cfg %g (zero-shot's edits %g), shift %g (zero-shot's %g); ", p.so.steps,
-               (double)p.so.cfg, (double)p.edit_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
+        printf("\nsampling %d steps, cfg %g (zero-shot's %g), shift %g (zero-shot's %g); ", p.so.steps,
+               (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);

@@ -20,11 +20,13 @@
 #include "pipeline/eval_common.h"
 
 static const char *const METHOD_NAMES[GL_EVAL_METHODS] = {"zeroshot", "ttft", "copy", "base"};
-static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain",
-                                                      "shadow", "compose", "same"};
-static const unsigned ITEM_FX[GL_EVAL_ITEMS] = {GL_FX_SMOKE, GL_FX_LIGHTS, GL_FX_NIGHT, GL_FX_RAIN, GL_FX_SHADOW, 0, 0};
-static const int ITEM_VARIANT[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS, GL_VARIANT_NIGHT, GL_VARIANT_RAIN,
-                                               GL_VARIANT_SHADOW, GL_VARIANT_WITH, GL_VARIANT_PLAIN};
+static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain", "shadow",
+                                                      "compose", "same", "scene", "path"};
+static const unsigned ITEM_FX[GL_EVAL_ITEMS] = {GL_FX_SMOKE, GL_FX_LIGHTS, GL_FX_NIGHT, GL_FX_RAIN, GL_FX_SHADOW,
+                                                0, 0, 0, 0};
+static const int ITEM_VARIANT[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS,     GL_VARIANT_NIGHT,
+                                               GL_VARIANT_RAIN,  GL_VARIANT_SHADOW,     GL_VARIANT_WITH,
+                                               GL_VARIANT_PLAIN, GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION};
 
 const char *gl_eval_method_name(int method) {
     return method >= 0 && method < GL_EVAL_METHODS ? METHOD_NAMES[method] : NULL;
@@ -33,7 +35,7 @@ const char *gl_eval_item_name(int item) { return item >= 0 && item < GL_EVAL_ITE
 unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEMS ? ITEM_FX[item] : 0; }
 
 gl_eval_params gl_eval_default_params(void) {
-    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .edit_cfg = GL_EDIT_DEFAULT_CFG,
+    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .zeroshot_cfg = GL_GRID_DEFAULT_CFG,
                             .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
@@ -204,6 +206,29 @@ static int edit_layout(gl_layout *l, const char *cap, const int *items, int n, c
     return rc;
 }
 
+/* As `gridlora character --caption A --prompt S --prompt P --prompt SP`: cells 1 and 2
+ * the scene and path items (their truths' captions), cell 3 both changes at once, as the
+ * grid sets' character canvases have it (unscored: the renderer has no such variant). */
+static int run_character(ev_run *r, const char *cap_a) {
+    static const int items[2] = {GL_EVAL_SCENE, GL_EVAL_PATH}, cells[2] = {1, 2};
+    char prompts[3][GL_CAPTION_MAX];
+    gl_concept scene, both;
+    int rc = item_caption(r, GL_EVAL_SCENE, NULL, prompts[0], sizeof prompts[0]);
+    if (!rc) rc = item_caption(r, GL_EVAL_PATH, NULL, prompts[1], sizeof prompts[1]);
+    if (!rc) rc = gl_concept_restage(&r->a, GL_VARIANT_BACKGROUND, &scene);
+    if (!rc) rc = gl_concept_restage(&scene, GL_VARIANT_MOTION, &both);
+    if (!rc) rc = gl_variant_caption(&both, NULL, GL_VARIANT_PLAIN, NULL, prompts[2], sizeof prompts[2]);
+    if (rc) {
+        snprintf(r->msg, r->msglen, "the re-staged captions: %s", gl_strerror(rc));
+        return rc;
+    }
+    const char *scenes[3] = {prompts[0], prompts[1], prompts[2]};
+    const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
+    gl_layout l;
+    rc = gl_layout_character(&l, cap_a, scenes, 3, r->msg, r->msglen);
+    return rc ? rc : app_run(r, &l, in, r->p->zeroshot_cfg, items, cells, 2);
+}
+
 static int run_zeroshot(ev_run *r, const char *cap_a) {
     const gl_eval_params *p = r->p;
     char why[256];
@@ -219,17 +244,18 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     int rc = edit_layout(&l, cap_a, first, 3, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, p->edit_cfg, first, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, p->zeroshot_cfg, first, cells, 3);
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, p->edit_cfg, second, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, p->zeroshot_cfg, second, cells, 3);
     if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top; each bottom
                 * cell prompted with the pair's caption, one background named, as its truth
                 * has it (gl_layout_compose's default for the domain's captions) */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
         rc = gl_layout_compose(&l, cap_a, r->cap_b, NULL, 0, r->msg, r->msglen);
-        if (!rc) rc = app_run(r, &l, in2, p->so.cfg, item, cell, 1);
+        if (!rc) rc = app_run(r, &l, in2, p->zeroshot_cfg, item, cell, 1);
     }
+    if (!rc) rc = run_character(r, cap_a);
     gl_dit_detach_loras(r->m);
     return rc;
 }
@@ -389,7 +415,7 @@ int gl_eval_concept_run(gl_dit *m, const gl_eval_params *p, int64_t index, gl_ev
         if (mth == GL_EVAL_TTFT && !p->ttft) continue;
         step = METHOD_NAMES[mth];
         if (mth == GL_EVAL_ZEROSHOT)
-            status(&r, "concept %lld/%lld: zeroshot: 3 Grid-Fill sampling runs (edit twice, compose)", at, of);
+            status(&r, "concept %lld/%lld: zeroshot: 4 Grid-Fill sampling runs (edit twice, compose, character)", at, of);
         else if (mth == GL_EVAL_TTFT)
             status(&r, "concept %lld/%lld: ttft: fine-tuning on \"%s\" (%lld + %lld steps), then %d samplings", at, of,
                    cap_a, (long long)p->ttft_opts.set_steps, (long long)p->ttft_opts.seq_steps, GL_EVAL_ITEMS);
@@ -509,7 +535,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
     if (so) {
         gl__eval_json_num(so, "steps", p->so.steps, &ok);
         gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
-        gl__eval_json_num(so, "edit_cfg", p->edit_cfg, &ok);
+        gl__eval_json_num(so, "zeroshot_cfg", p->zeroshot_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
         gl__eval_json_num(so, "zeroshot_shift", p->zeroshot_shift, &ok);
         gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
