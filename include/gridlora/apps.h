@@ -38,7 +38,7 @@ extern "C" {
  * default: none (1), where `generate` keeps 3. The clean input cells steer the canvas;
  * guidance on top overdrew every effect and redrew the scene with patch seams (edits
  * 1.6-7.4 dB below no guidance at shift 2), and at shift 8 it cost composition 3.7-4.2 dB
- * and `character`'s new backgrounds 9 dB on held-out concepts (models/default/TRAINING.md,
+ * and `character`'s new backgrounds 8-9 dB on held-out concepts (models/default/TRAINING.md,
  * "Guidance in the grid" and "Guidance at shift 8"). Story, a chain of grids like
  * character's, follows unmeasured. */
 #define GL_GRID_DEFAULT_CFG 1.0f

@@ -165,7 +165,7 @@ enum {
 enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_SAME, GL_EVAL_SCENE, GL_EVAL_PATH, GL_EVAL_ITEMS };
 
 const char *gl_eval_method_name(int method); /* NULL out of range */
-const char *gl_eval_item_name(int item);     /* "smoke", ..., "shadow", "compose", "same"; NULL */
+const char *gl_eval_item_name(int item);     /* "smoke", ..., "compose", "same", "scene", "path"; NULL */
 unsigned gl_eval_item_effect(int item);      /* its GL_FX_* bit; 0 for compose and same */
 
 typedef struct gl_eval_params {
