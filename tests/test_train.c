@@ -117,11 +117,26 @@ static void train_resume_is_exact(void **st) {
     assert_null(fgets(line, sizeof line, f));
     fclose(f);
     /* a checkpoint of another seed refuses to resume */
+    const uint64_t seed = o.seed;
     o.seed = 99;
     gl_dit_free(&b);
     b = tiny();
     assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "seed"));
+    /* one made without an EMA cannot continue one, and says so */
+    o.seed = seed;
+    o.ema = 0;
+    o.resume = 0;
+    o.stop_after = 5;
+    gl_dit_free(&b);
+    b = tiny();
+    assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_OK);
+    o.ema = 0.9f;
+    o.resume = 1;
+    gl_dit_free(&b);
+    b = tiny();
+    assert_int_equal(gl_train_run(b, &o, fill, &s, &r, msg, sizeof msg), GL_EFORMAT);
+    assert_non_null(strstr(msg, "holds no EMA"));
     remove(ckpt);
     remove(log);
     rmdir(dir);

@@ -190,7 +190,11 @@ static int load_checkpoint(run *r, int64_t *step, char *msg, size_t msglen) {
             int idx = gl_st_find(st, name);
             if (idx < 0 || gl_st_numel(st, idx) != n) {
                 if (j < 2 && k == 0) continue; /* saved before the first step: no moments yet */
-                snprintf(msg, msglen, "%s: tensor '%s' missing or of the wrong size", path, name);
+                if (j == 2 && idx < 0)
+                    snprintf(msg, msglen, "%s: holds no EMA ('%s'): its run kept none; resume without one",
+                             path, name);
+                else
+                    snprintf(msg, msglen, "%s: tensor '%s' missing or of the wrong size", path, name);
                 rc = GL_EFORMAT;
             } else {
                 rc = gl_st_read_f32(st, idx, dst[j] + off, n);
