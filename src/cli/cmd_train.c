@@ -327,6 +327,11 @@ static int parse(opts *o, int argc, char **argv) {
                 return CLI_USAGE;
             }
         }
+        int rc = cli_schedule_option("train", opt, val, &o->t);
+        if (rc >= 0) {
+            if (rc) return rc;
+            continue;
+        }
         if (!strcmp(opt, "--preset")) {
             gl_dit_config c;
             if (gl_dit_config_preset(val, &c)) {
@@ -356,9 +361,6 @@ static int parse(opts *o, int argc, char **argv) {
                 return CLI_USAGE;
             }
             o->abs_pos = val[0] - '0';
-        } else if (!strcmp(opt, "--t-mu")) {
-            if (cli_parse_float("train", opt, val, -5, 5, 0, &d)) return CLI_USAGE;
-            o->t.t_mu = d;
         } else if (!strcmp(opt, "--subject-weight")) {
             if (cli_parse_float("train", opt, val, 0, 1000, 0, &d)) return CLI_USAGE;
             o->subject_weight = (float)d;
@@ -372,9 +374,6 @@ static int parse(opts *o, int argc, char **argv) {
             if (cli_parse_long("train", opt, val, 0, 2147483647L, &v)) return CLI_USAGE;
             o->pool_seed = v;
             o->have_pool_seed = 1;
-        } else if (!strcmp(opt, "--t-sigma")) {
-            if (cli_parse_float("train", opt, val, 0.05, 5, 0, &d)) return CLI_USAGE;
-            o->t.t_sigma = d;
         } else if (!strcmp(opt, "--data")) {
             o->data = val;
         } else if (!strcmp(opt, "--out")) {
@@ -411,9 +410,6 @@ static int parse(opts *o, int argc, char **argv) {
         } else if (!strcmp(opt, "--lr")) {
             if (cli_parse_float("train", opt, val, 0, 1, 1, &d)) return CLI_USAGE;
             o->t.lr = (float)d;
-        } else if (!strcmp(opt, "--ema")) {
-            if (cli_parse_float("train", opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
-            o->t.ema = (float)d;
         } else { /* --dtype */
             if (!strcmp(val, "f32")) o->dtype = GL_ST_F32;
             else if (!strcmp(val, "f16")) o->dtype = GL_ST_F16;

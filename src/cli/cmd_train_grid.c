@@ -105,14 +105,8 @@ int cmd_train_grid(int argc, char **argv) {
         }
         if (!strcmp(opt, "--steps")) {
             if (cli_parse_long("train", opt, val, 1, 1000000000L, &steps)) return CLI_USAGE;
-        } else if (!strcmp(opt, "--ema")) {
-            double d;
-            if (cli_parse_float("train", opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
-            s.t.ema = (float)d;
-        } else if (!strcmp(opt, "--t-mu")) {
-            if (cli_parse_float("train", opt, val, -5, 5, 0, &s.t.t_mu)) return CLI_USAGE;
-        } else if (!strcmp(opt, "--t-sigma")) {
-            if (cli_parse_float("train", opt, val, 0.05, 5, 0, &s.t.t_sigma)) return CLI_USAGE;
+        } else if ((rc = cli_schedule_option("train", opt, val, &s.t)) >= 0) {
+            if (rc) return rc;
         } else if (!strcmp(opt, "--lora")) {
             if (n_under == MAX_UNDER) {
                 cli_error("train: more than %d adapters under the new one", MAX_UNDER);

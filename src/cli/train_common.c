@@ -118,6 +118,21 @@ int cli_parse_float(const char *cmd, const char *opt, const char *val, double lo
     return CLI_OK;
 }
 
+int cli_schedule_option(const char *cmd, const char *opt, const char *val, gl_train_opts *t) {
+    double d = 0;
+    if (!strcmp(opt, "--ema")) {
+        if (cli_parse_float(cmd, opt, val, 0, 0.999999, 0, &d)) return CLI_USAGE;
+        t->ema = (float)d;
+    } else if (!strcmp(opt, "--t-mu")) {
+        if (cli_parse_float(cmd, opt, val, -5, 5, 0, &t->t_mu)) return CLI_USAGE;
+    } else if (!strcmp(opt, "--t-sigma")) {
+        if (cli_parse_float(cmd, opt, val, 0.05, 5, 0, &t->t_sigma)) return CLI_USAGE;
+    } else {
+        return -1;
+    }
+    return CLI_OK;
+}
+
 int cli_check_writable(const char *cmd, const char *opt, const char *path) {
     if (gl_dist_rank() != 0) return CLI_OK; /* only rank 0 writes outputs, on its host */
     const char *slash = strrchr(path, '/');

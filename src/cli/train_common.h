@@ -39,6 +39,10 @@ void cli_on_video(void *ctx, int64_t done, int64_t total);
 /* A float option in [lo, hi] (lo excluded when lo_open); else a usage error naming cmd. */
 int cli_parse_float(const char *cmd, const char *opt, const char *val, double lo, double hi, int lo_open,
                     double *out);
+/* The schedule options `train base`, `train grid` and `train gridfill` share: --ema D
+ * (in [0, 0.999999]), --t-mu M (in [-5, 5]) and --t-sigma S (in [0.05, 5]), set in t.
+ * CLI_OK, CLI_USAGE (a message naming cmd printed), or -1 when opt is none of them. */
+int cli_schedule_option(const char *cmd, const char *opt, const char *val, gl_train_opts *t);
 /* CLI_OK when path's directory exists and can take new files; else a message and CLI_FAIL. */
 int cli_check_writable(const char *cmd, const char *opt, const char *path);
 /* path with `ext` (".safetensors", ".csv") replaced by (or, without it, followed by)

@@ -165,14 +165,14 @@ static int generate(ev_run *r, const char *prompt, gl_video *out) {
     return gl__eval_generate(r->m, r->tk, &r->p->so, prompt, out, r->msg, r->msglen);
 }
 
-/* One zero-shot run of layout l at guidance cfg; cell `cells[j]` of the canvas becomes
- * item items[j]. */
-static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS], float cfg,
-                   const int *items, const int *cells, int n) {
+/* One zero-shot run of layout l, sampled as the grid apps sample (zero-shot's guidance and
+ * shift); cell `cells[j]` of the canvas becomes item items[j]. */
+static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[GL_GRID_CELLS], const int *items,
+                   const int *cells, int n) {
     gl_video canvas = {0}, split[GL_GRID_CELLS];
     char why[768];
     gl_sample_opts so = r->p->so;
-    so.cfg = cfg;
+    so.cfg = r->p->zeroshot_cfg;
     so.shift = r->p->zeroshot_shift;
     int rc = gl_app_run(r->m, l, inputs, &so, &canvas, NULL, why, sizeof why);
     if (!rc) rc = gl_grid_split(split, &canvas, why, sizeof why);
@@ -226,7 +226,7 @@ static int run_character(ev_run *r, const char *cap_a) {
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     rc = gl_layout_character(&l, cap_a, scenes, 3, r->msg, r->msglen);
-    return rc ? rc : app_run(r, &l, in, r->p->zeroshot_cfg, items, cells, 2);
+    return rc ? rc : app_run(r, &l, in, items, cells, 2);
 }
 
 static int run_zeroshot(ev_run *r, const char *cap_a) {
@@ -244,16 +244,16 @@ static int run_zeroshot(ev_run *r, const char *cap_a) {
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     int rc = edit_layout(&l, cap_a, first, 3, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, p->zeroshot_cfg, first, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, first, cells, 3);
     if (!rc) rc = edit_layout(&l, cap_a, second, 2, r->msg, r->msglen);
-    if (!rc) rc = app_run(r, &l, in, p->zeroshot_cfg, second, cells, 3);
+    if (!rc) rc = app_run(r, &l, in, second, cells, 3);
     if (!rc) { /* as `gridlora compose --caption A --caption B`: A and B on top; each bottom
                 * cell prompted with the pair's caption, one background named, as its truth
                 * has it (gl_layout_compose's default for the domain's captions) */
         const gl_video *in2[GL_GRID_CELLS] = {&r->plain, &r->partner, NULL, NULL};
         static const int item[1] = {GL_EVAL_COMPOSE}, cell[1] = {2}; /* A with B behind it */
         rc = gl_layout_compose(&l, cap_a, r->cap_b, NULL, 0, r->msg, r->msglen);
-        if (!rc) rc = app_run(r, &l, in2, p->zeroshot_cfg, item, cell, 1);
+        if (!rc) rc = app_run(r, &l, in2, item, cell, 1);
     }
     if (!rc) rc = run_character(r, cap_a);
     gl_dit_detach_loras(r->m);
