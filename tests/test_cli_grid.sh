@@ -90,6 +90,16 @@ pipeline)
     [[ -e $tmp/ema4.ckpt.safetensors ]] && fail "the EMA's carrier checkpoint was left behind"
     cmp -s "$tmp/raw4.safetensors" "$tmp/ema4.safetensors" && fail "--ema wrote the final weights"
     "$bin" lora info "$tmp/ema4.safetensors" | grep -q "^rank 2, alpha" || fail "lora info of the EMA adapter"
+    # an --ema run's kept checkpoint resumed without --ema gives that run's final weights,
+    # and says that the EMA stops there; with --ema it goes on saying nothing of the kind
+    run "${fill4[@]}" --out "$tmp/emak.safetensors" --ema 0.5 --checkpoint-every 2
+    run "${fill4[@]}" --out "$tmp/emak.safetensors" --resume
+    grep -q "at step 4 (its EMA not continued: no --ema; OUT gets the final weights)$" "$tmp/out.txt" ||
+        fail "resume without --ema: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/raw4.safetensors" "$tmp/emak.safetensors" || fail "resume without --ema: not the final weights"
+    run "${fill4[@]}" --out "$tmp/emak.safetensors" --ema 0.5 --resume
+    grep -q "EMA not continued" "$tmp/out.txt" && fail "resume with --ema: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/ema4.safetensors" "$tmp/emak.safetensors" || fail "resume with --ema: not the EMA"
     # --t-mu and --t-sigma reach the timesteps: each changes what the run learns
     run "${fill4[@]}" --out "$tmp/mu4.safetensors" --t-mu 1
     cmp -s "$tmp/raw4.safetensors" "$tmp/mu4.safetensors" && fail "--t-mu 1 trained as the default"

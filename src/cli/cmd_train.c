@@ -630,7 +630,7 @@ int cmd_train(int argc, char **argv) {
         printf(", a pool of %lld concepts (seeds from %ld) in every shape", (long long)o.pool, o.pool_seed);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
-    if (at >= 0) printf("; resuming from %s at step %lld", o.t.checkpoint, at);
+    cli_print_resume(o.t.checkpoint, at, o.t.ema);
     printf("\n");
     fflush(stdout);
 

@@ -166,6 +166,23 @@ long long cli_checkpoint_step(const char *path) {
     return k;
 }
 
+static int checkpoint_has_ema(const char *path) {
+    gl_st *st = NULL;
+    char msg[256];
+    if (gl_st_open(&st, path, msg, sizeof msg)) return 0;
+    int found = 0;
+    for (int i = 0; i < gl_st_count(st) && !found; i++) found = !strncmp(gl_st_name(st, i), "ema.", 4);
+    gl_st_free(&st);
+    return found;
+}
+
+void cli_print_resume(const char *ckpt, long long at, float ema) {
+    if (at < 0) return;
+    printf("; resuming from %s at step %lld", ckpt, at);
+    if (!(ema > 0) && checkpoint_has_ema(ckpt))
+        printf(" (its EMA not continued: no --ema; OUT gets the final weights)");
+}
+
 /* ---- the two LoRA stages ---------------------------------------------------------- */
 
 cli_stages cli_stages_default(const char *cmd) {
@@ -318,7 +335,7 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
         printf("%s stage: trains %s (%lld parameters); %lld steps of batch %lld", stage_name[k],
                k == 0 ? "A, B and the token rows" : "B2 (A, B and the token rows frozen)",
                (long long)trainable(o.params), (long long)steps, (long long)o.batch);
-        if (at >= 0) printf("; resuming from %s at step %lld", ckpt[k], at);
+        cli_print_resume(ckpt[k], at, o.ema);
         printf("\n");
         fflush(stdout);
         cli_progress pr;
@@ -389,7 +406,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
            gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
-    if (at >= 0) printf("; resuming from %s at step %lld", ckpt, at);
+    cli_print_resume(ckpt, at, o.ema);
     printf("\n");
     fflush(stdout);
     snprintf(label, sizeof label, "%s: ", name);
