@@ -84,6 +84,7 @@ pipeline)
     # checkpoint goes
     fill4=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 4 --batch 2 --rank 2)
     run "${fill4[@]}" --out "$tmp/raw4.safetensors"
+    grep -q "timesteps" "$tmp/out.txt" && fail "default timesteps named: $(cat "$tmp/out.txt")"
     run "${fill4[@]}" --out "$tmp/ema4.safetensors" --ema 0.5
     grep -q "; EMA 0.5$" "$tmp/out.txt" || fail "ema: $(cat "$tmp/out.txt")"
     grep -q "^wrote .*ema4.safetensors (LoRA adapter, EMA weights)" "$tmp/out.txt" || fail "ema: $(cat "$tmp/out.txt")"
@@ -102,6 +103,7 @@ pipeline)
     cmp -s "$tmp/ema4.safetensors" "$tmp/emak.safetensors" || fail "resume with --ema: not the EMA"
     # --t-mu and --t-sigma reach the timesteps: each changes what the run learns
     run "${fill4[@]}" --out "$tmp/mu4.safetensors" --t-mu 1
+    grep -q "; timesteps logit-normal(1, 1)$" "$tmp/out.txt" || fail "--t-mu 1: $(cat "$tmp/out.txt")"
     cmp -s "$tmp/raw4.safetensors" "$tmp/mu4.safetensors" && fail "--t-mu 1 trained as the default"
     run "${fill4[@]}" --out "$tmp/sigma4.safetensors" --t-sigma 0.5
     cmp -s "$tmp/raw4.safetensors" "$tmp/sigma4.safetensors" && fail "--t-sigma 0.5 trained as the default"
