@@ -77,8 +77,10 @@ else
   grid_concepts=512; grid_count=512; grid_sampling="--steps 20 --cfg 3"
   # Grid-Fill at rank 32: rank 8 was the limit, 64 no better (TRAINING.md stage 5, "Rank");
   # 16000 steps, the EMA shipped: +1.0-2.6 dB on every held-out edit over 8000 steps, which had
-  # gained 0.5-1.5 dB over 4000 ("Grid-Fill 16000 steps, and its EMA", "More Grid-Fill steps")
-  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 16000 --batch 2 --rank 32 --alpha 32 --ema 0.999"
+  # gained 0.5-1.5 dB over 4000 ("Grid-Fill 16000 steps, and its EMA", "More Grid-Fill steps");
+  # timesteps logit-normal(1, 1): the grid's colour is settled at high noise, which mu 0 hardly
+  # trains (+0.1-1.4 dB on every item of seed 0; "The output's colour, and the timesteps...")
+  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 16000 --batch 2 --rank 32 --alpha 32 --ema 0.999 --t-mu 1"
   every=250
 fi
 concept_seed=11
