@@ -630,9 +630,7 @@ int cmd_train(int argc, char **argv) {
         printf(", a pool of %lld concepts (seeds from %ld) in every shape", (long long)o.pool, o.pool_seed);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
-    const gl_train_opts dflt = gl_train_default_opts();
-    if (o.t.t_mu != dflt.t_mu || o.t.t_sigma != dflt.t_sigma)
-        printf("; timesteps logit-normal(%g, %g)", o.t.t_mu, o.t.t_sigma);
+    cli_print_timesteps(&o.t);
     cli_print_resume(o.t.checkpoint, at, o.t.ema);
     printf("\n");
     fflush(stdout);

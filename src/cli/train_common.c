@@ -176,6 +176,12 @@ static int checkpoint_has_ema(const char *path) {
     return found;
 }
 
+void cli_print_timesteps(const gl_train_opts *t) {
+    const gl_train_opts dflt = gl_train_default_opts();
+    if (t->t_mu != dflt.t_mu || t->t_sigma != dflt.t_sigma)
+        printf("; timesteps logit-normal(%g, %g)", t->t_mu, t->t_sigma);
+}
+
 void cli_print_resume(const char *ckpt, long long at, float ema) {
     if (at < 0) return;
     printf("; resuming from %s at step %lld", ckpt, at);
@@ -406,9 +412,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
            gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
-    const gl_train_opts dflt = gl_train_default_opts();
-    if (o.t_mu != dflt.t_mu || o.t_sigma != dflt.t_sigma)
-        printf("; timesteps logit-normal(%g, %g)", o.t_mu, o.t_sigma);
+    cli_print_timesteps(&o);
     cli_print_resume(ckpt, at, o.ema);
     printf("\n");
     fflush(stdout);

@@ -51,6 +51,8 @@ int cli_check_writable(const char *cmd, const char *opt, const char *path);
 char *cli_with_suffix(const char *path, const char *ext, const char *suffix);
 /* The step a training checkpoint stands at, or -1. */
 long long cli_checkpoint_step(const char *path);
+/* Prints "; timesteps logit-normal(M, S)" on a stage line when t's are not the default. */
+void cli_print_timesteps(const gl_train_opts *t);
 /* Prints the resume part of a stage line ("; resuming from CKPT at step K"), adding that the
  * checkpoint's EMA stops when this run keeps none: resuming without --ema is how the final
  * weights of an --ema run are had, and must not pass for a continuation of the EMA. */
