@@ -7,10 +7,12 @@
 For each pair: PSNR; the share of the squared error that one colour offset over the whole
 clip explains (the mean error per channel), the share that is static (the error's mean over
 frames, per pixel) and the share on the truth's moving foreground; the offset itself (RGB,
-values in [0, 1]); the PSNR once that offset is taken away; and the background's mean colour
-in output and truth. Reads the videos through the ffmpeg command (the files gridlora writes
-are libx264 at crf 10, about 50 dB: far below these errors). An analysis tool, not part of
-gridlora: the evaluation's figures are `gridlora eval`'s.
+values in [0, 1]); the PSNR once that offset is taken away; the background's mean colour in
+output and truth; and the foreground's standard deviation per channel in output and truth
+(its texture's contrast, which a blurred subject loses). Reads the videos through the
+ffmpeg command (the files gridlora writes are libx264 at crf 10, about 50 dB: far below
+these errors). An analysis tool, not part of gridlora: the evaluation's figures are
+`gridlora eval`'s.
 """
 import glob
 import os
@@ -57,6 +59,9 @@ def parts(out, truth):
         "psnr_no_offset": psnr(((e - offset) ** 2).mean()),
         "bg_out": out[~fg].mean(0) if (~fg).any() else np.zeros(3),
         "bg_truth": truth[~fg].mean(0) if (~fg).any() else np.zeros(3),
+        # the subject's texture contrast: a blurred subject keeps its mean and loses this
+        "fg_std_out": out[fg].std(0) if fg.any() else np.zeros(3),
+        "fg_std_truth": truth[fg].std(0) if fg.any() else np.zeros(3),
     }
 
 
@@ -82,14 +87,15 @@ def main(argv):
     else:
         sys.exit(__doc__)
     print("output | PSNR dB | offset share | static share | foreground share | offset RGB | PSNR without it | "
-          "background out | background truth")
+          "background out | background truth | foreground std out | foreground std truth")
     for o, t in pairs:
         p = parts(load(o), load(t))
         if p is None:
             print(f"{o} | shapes differ from {t}")
             continue
         print(f"{o} | {p['psnr']:.2f} | {p['offset_share']:.2f} | {p['static_share']:.2f} | {p['fg_share']:.2f} | "
-              f"{rgb(p['offset'], True)} | {p['psnr_no_offset']:.2f} | {rgb(p['bg_out'])} | {rgb(p['bg_truth'])}")
+              f"{rgb(p['offset'], True)} | {p['psnr_no_offset']:.2f} | {rgb(p['bg_out'])} | {rgb(p['bg_truth'])} | "
+              f"{rgb(p['fg_std_out'])} | {rgb(p['fg_std_truth'])}")
 
 
 if __name__ == "__main__":
