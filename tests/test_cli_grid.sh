@@ -108,6 +108,32 @@ pipeline)
     run "${fill4[@]}" --out "$tmp/sigma4.safetensors" --t-sigma 0.5
     cmp -s "$tmp/raw4.safetensors" "$tmp/sigma4.safetensors" && fail "--t-sigma 0.5 trained as the default"
     expect 2 "^gridlora: train: --t-mu: 9 is outside" -- "${fill4[@]}" --out "$tmp/x.safetensors" --t-mu 9
+    # --init starts from an adapter's weights: one step at a negligible rate leaves them as
+    # they were (a new adapter's B would be zero), rank and alpha taken from the file
+    fill1=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 1 --batch 2)
+    run "${fill1[@]}" --init "$tmp/raw4.safetensors" --lr 1e-12 --out "$tmp/init1.safetensors"
+    grep -q "^gridfill stage: trains the adapter of .*raw4.safetensors on (rank 2, alpha 8," "$tmp/out.txt" ||
+        fail "--init: $(cat "$tmp/out.txt")"
+    /usr/bin/python3 - "$(dirname "$0")" "$tmp/raw4.safetensors" "$tmp/init1.safetensors" <<'EOF2' || fail "--init did not start from the file"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import st_reader
+def tensors(path):
+    return {t["name"]: struct.unpack("<%df" % len(t["bits"]), struct.pack("<%dI" % len(t["bits"]), *t["bits"]))
+            for t in st_reader.read(path)["tensors"]}
+a, b = tensors(sys.argv[2]), tensors(sys.argv[3])
+assert sorted(a) == sorted(b), "tensor names differ"
+assert max(abs(x) for n in a if n.endswith("lora_B.weight") for x in a[n]) > 1e-5, "raw4's B is zero"
+worst = max(abs(x - y) for n in a for x, y in zip(a[n], b[n]))
+assert worst <= 1e-7, "largest difference %g" % worst
+EOF2
+    expect 2 "^gridlora: train: gridfill: --rank with --init: the adapter's rank and alpha are those of" -- \
+        "${fill1[@]}" --init "$tmp/raw4.safetensors" --rank 4 --out "$tmp/x.safetensors"
+    expect 1 "^gridlora: train: --init: .*mdc.safetensors is a Multi-DC adapter (it has a motion branch)" -- \
+        "${fill1[@]}" --init "$mdc" --out "$tmp/x.safetensors"
+    expect 1 "^gridlora: train: --init: .*none.safetensors" -- "${fill1[@]}" --init "$tmp/none.safetensors" \
+        --out "$tmp/x.safetensors"
+    [[ -e $tmp/x.safetensors ]] && fail "a failed --init wrote its output"
     echo "ok: grids, train grid, train gridfill"
     lo="--model $base --lora $tmp/grid.safetensors --lora $tmp/fill.safetensors --steps 2"
     run edit --input "$tmp/set/0000.mp4" --effect smoke --effect night --out "$tmp/ed" $lo --caption "a red star"

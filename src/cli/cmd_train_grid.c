@@ -19,7 +19,7 @@ static void usage(FILE *f, int fill) {
     if (!fill)
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
-                "                           [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
+                "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--log FILE.csv]\n"
                 "                           [--checkpoint-every K] [--resume] [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
@@ -32,7 +32,7 @@ static void usage(FILE *f, int fill) {
     else
         fprintf(f,
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
-                "                               [--lora FILE[:W]] [--steps N] [--rank R] [--alpha A]\n"
+                "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
                 "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
                 "                               [--resume] [--threads T]\n"
@@ -46,6 +46,9 @@ static void usage(FILE *f, int fill) {
     fprintf(f,
             "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded);\n"
             "                     repeatable: the sets' canvases together (e.g. edit and compose)\n"
+            "  --init FILE        start the adapter from FILE's weights (an adapter this stage wrote,\n"
+            "                     e.g. to train on from a finished run: a new warm-up and cosine of\n"
+            "                     --steps steps) instead of a new one; its rank and alpha are FILE's\n"
             "  --steps N          optimiser steps (default 400)\n"
             "  --rank R, --alpha A  the new adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
             "  --lora-dropout P   drop each element of the new adapter's input with probability P while\n"
@@ -68,7 +71,8 @@ int cmd_train_grid(int argc, char **argv) {
     const int fill = !strcmp(argv[1], "gridfill");
     const char *name = fill ? "gridfill" : "grid";
     cli_stages s = cli_stages_default("train");
-    const char *base = NULL, *data[MAX_DATA], *under[MAX_UNDER + 1];
+    const char *base = NULL, *init = NULL, *data[MAX_DATA], *under[MAX_UNDER + 1];
+    const char *shape_opt = NULL; /* --rank or --alpha, which --init's file decides */
     int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
     for (int i = 2; i < argc; i++) {
@@ -85,6 +89,7 @@ int cmd_train_grid(int argc, char **argv) {
             cli_error("train: %s: unknown option '%s' (one stage: --steps N)", name, opt);
             return CLI_USAGE;
         }
+        if (!strcmp(opt, "--rank") || !strcmp(opt, "--alpha")) shape_opt = opt;
         int rc = cli_stages_option(&s, argc, argv, &i);
         if (rc >= 0) {
             if (rc) return rc;
@@ -92,7 +97,7 @@ int cmd_train_grid(int argc, char **argv) {
         }
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
-                    !strcmp(opt, "--t-sigma") || (fill && !strcmp(opt, "--grid-lora"));
+                    !strcmp(opt, "--t-sigma") || !strcmp(opt, "--init") || (fill && !strcmp(opt, "--grid-lora"));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
@@ -126,6 +131,8 @@ int cmd_train_grid(int argc, char **argv) {
                 return CLI_USAGE;
             }
             data[n_data++] = val;
+        } else if (!strcmp(opt, "--init")) {
+            init = val;
         } else {
             *(!strcmp(opt, "--base") ? &base : &s.out) = val;
         }
@@ -133,6 +140,10 @@ int cmd_train_grid(int argc, char **argv) {
     if (!base || !n_data || (fill && !have_grid)) {
         cli_error("train: %s: %s is required (try --help)", name,
                   !base ? "--base FILE" : !n_data ? "--data GDIR" : "--grid-lora FILE");
+        return CLI_USAGE;
+    }
+    if (init && shape_opt) {
+        cli_error("train: %s: %s with --init: the adapter's rank and alpha are those of %s", name, shape_opt, init);
         return CLI_USAGE;
     }
     int rc = cli_stages_check(&s);
@@ -158,6 +169,33 @@ int cmd_train_grid(int argc, char **argv) {
         for (int i = 0; i < gl_params_count(lp); i++)
             gl_params_set_flags(lp, i, gl_params_flags(lp, i) | GL_PARAM_FROZEN);
     }
+    /* the new adapter before the data: a wrong --init fails before minutes of reading */
+    if (init) {
+        const int32_t *ids;
+        if (gl_lora_load(&l, m, init, msg, sizeof msg)) {
+            cli_error("train: --init: %s", msg);
+            goto end;
+        }
+        /* a Multi-DC adapter's motion branch and tokens are not what a grid stage trains */
+        if (gl_lora_has_motion(l) || gl_lora_tokens(l, &ids) > 0) {
+            cli_error("train: --init: %s is a Multi-DC adapter (%s), not a grid stage's", init,
+                      gl_lora_has_motion(l) ? "it has a motion branch" : "it carries token embeddings");
+            goto end;
+        }
+    } else {
+        gl_lora_spec spec = gl_lora_default_spec();
+        spec.rank = s.rank;
+        spec.alpha = s.alpha;
+        if (gl_lora_new(&l, m, &spec, s.t.seed, msg, sizeof msg)) {
+            cli_error("train: %s", msg);
+            goto end;
+        }
+    }
+    if (gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
+        cli_error("train: %s", msg);
+        goto end;
+    }
+    s.init = init;
     const gl_dit_config *c = gl_dit_cfg(m);
     cli_progress pr;
     cli_progress_init(&pr, "", 1, 1);
@@ -167,13 +205,6 @@ int cmd_train_grid(int argc, char **argv) {
         goto end;
     }
     gl_grid_data_set_fill(g, fill);
-    gl_lora_spec spec = gl_lora_default_spec();
-    spec.rank = s.rank;
-    spec.alpha = s.alpha;
-    if (gl_lora_new(&l, m, &spec, s.t.seed, msg, sizeof msg) || gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
-        cli_error("train: %s", msg);
-        goto end;
-    }
     printf("train %s: base %s (frozen)", name, base);
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
     printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),

@@ -408,8 +408,13 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     o.resume = s->resume;
     o.log_csv = s->log;
     long long at = s->resume && ckpt && access(ckpt, F_OK) == 0 ? cli_checkpoint_step(ckpt) : -1;
-    printf("%s stage: trains a new adapter (rank %d, alpha %g, %lld parameters); %lld steps of batch %lld", name,
-           gl_lora_rank(l), (double)s->alpha, (long long)trainable(o.params), (long long)steps, (long long)o.batch);
+    if (s->init)
+        printf("%s stage: trains the adapter of %s on", name, s->init);
+    else
+        printf("%s stage: trains a new adapter", name);
+    printf(" (rank %d, alpha %g, %lld parameters); %lld steps of batch %lld", gl_lora_rank(l),
+           (double)(gl_lora_scale(l) * (float)gl_lora_rank(l)), (long long)trainable(o.params), (long long)steps,
+           (long long)o.batch);
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
     cli_print_timesteps(&o);

@@ -71,6 +71,7 @@ typedef struct cli_stages {
     int token_init_words;    /* tokens start from their captions' words (gl_multidc_init_token_rows) */
     float token_lr_scale;    /* the tokens' learning rate is --lr times this (default 1) */
     int resume;
+    const char *init;        /* the adapter file the stage started from, or NULL: a new one */
     int64_t checkpoint_every;
     gl_train_opts t;         /* batch, seed, lr (steps, warm-up, checkpoint, log: set here) */
 } cli_stages;
