@@ -38,7 +38,7 @@ run)
     grep -q "^ttft sequence: step 5/5" "$tmp/eval.err" || fail "no TTFT progress: $(cat "$tmp/eval.err")"
     "$bin" dataset --split heldout --count 2 --seed 3 --frames 2 --size 8x8 --out "$tmp/ds" >/dev/null ||
         fail "dataset"
-    for item in smoke lights night rain shadow compose same scene path; do
+    for item in smoke lights night rain shadow compose same scene path both; do
         for r in input truth zeroshot ttft base; do
             for ext in mp4 gif; do [[ -s $tmp/show/0000/$item.$r.$ext ]] || fail "--out: $item.$r.$ext missing"; done
         done
@@ -49,10 +49,10 @@ run)
 import json, math, struct, sys, zlib
 j = json.load(open(sys.argv[1]))
 methods = ["zeroshot", "ttft", "copy", "base"]
-items = ["smoke", "lights", "night", "rain", "shadow", "compose", "same", "scene", "path"]
-# "same" (the concept regenerated unchanged) and the re-staged "scene" and "path" have no
+items = ["smoke", "lights", "night", "rain", "shadow", "compose", "same", "scene", "path", "both"]
+# "same" (the concept regenerated unchanged) and the re-staged "scene", "path" and "both" have no
 # effect to be present
-no_effect = ("same", "scene", "path")
+no_effect = ("same", "scene", "path", "both")
 def metrics_of(it):
     return [k for k in metrics if not (it in no_effect and k.startswith("presence"))]
 metrics = ["psnr", "identity", "motion", "motion_path", "presence", "presence_truth", "presence_error",
@@ -139,11 +139,11 @@ EOF
     m=models/default
     "$bin" eval --heldout 1 --seed 3 --no-ttft --steps 1 --model $m/base.safetensors --lora $m/grid.safetensors \
         --lora $m/gridfill.safetensors:0.5 >"$tmp/table.txt" 2>"$tmp/table.err" || fail "eval (table): $(cat "$tmp/table.err")"
-    for it in smoke lights night rain shadow compose same scene path; do
+    for it in smoke lights night rain shadow compose same scene path both; do
         grep -q "^$it  *PSNR dB  *identity  *motion px" "$tmp/table.txt" || fail "table lacks $it: $(cat "$tmp/table.txt")"
     done
     # copying is perfect on "same" alone, whose truth is the input
-    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 9 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 1 ]] ||
+    [[ $(grep -c "^  zeroshot " "$tmp/table.txt") -eq 10 && $(grep -c "^  copy  *100.00 " "$tmp/table.txt") -eq 1 ]] ||
         fail "table rows: $(cat "$tmp/table.txt")"
     grep -q "^  ttft " "$tmp/table.txt" && fail "--no-ttft still has a ttft row"
     grep -q "no TTFT" "$tmp/table.txt" || fail "table header: $(head -3 "$tmp/table.txt")"

@@ -377,7 +377,10 @@ static void names_and_items(void **st) {
     assert_int_equal(gl_eval_item_effect(GL_EVAL_SAME), 0);
     assert_string_equal(gl_eval_item_name(GL_EVAL_SCENE), "scene");
     assert_string_equal(gl_eval_item_name(GL_EVAL_PATH), "path");
-    assert_int_equal(gl_eval_item_effect(GL_EVAL_SCENE) | gl_eval_item_effect(GL_EVAL_PATH), 0);
+    assert_string_equal(gl_eval_item_name(GL_EVAL_BOTH), "both");
+    assert_int_equal(gl_eval_item_effect(GL_EVAL_SCENE) | gl_eval_item_effect(GL_EVAL_PATH) |
+                         gl_eval_item_effect(GL_EVAL_BOTH),
+                     0);
     assert_null(gl_eval_item_name(GL_EVAL_ITEMS));
     assert_null(gl_eval_item_name(-1));
 }
@@ -513,12 +516,17 @@ static void concept_run_copy_is_input_vs_truth(void **st) {
     assert_int_equal(gl_render_concept(&a, &o, &plain), GL_OK);
     static const int variant[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS, GL_VARIANT_NIGHT, GL_VARIANT_RAIN,
                                                GL_VARIANT_SHADOW, GL_VARIANT_WITH, GL_VARIANT_PLAIN,
-                                               GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION};
+                                               GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION, GL_VARIANT_PLAIN};
+    /* "both" is the plain video of A re-staged on the scene's background, then along the
+     * path's kind of path */
+    gl_concept scene, twice;
+    assert_int_equal(gl_concept_restage(&a, GL_VARIANT_BACKGROUND, &scene), GL_OK);
+    assert_int_equal(gl_concept_restage(&scene, GL_VARIANT_MOTION, &twice), GL_OK);
     float *alpha = tu_falloc(2 * P), *both = tu_falloc(P);
     for (int k = 0; k < GL_EVAL_ITEMS; k++) {
         gl_scene sc;
         gl_video truth = {0};
-        assert_int_equal(gl_scene_from_variant(&sc, &a, &b, variant[k]), GL_OK);
+        assert_int_equal(gl_scene_from_variant(&sc, k == GL_EVAL_BOTH ? &twice : &a, &b, variant[k]), GL_OK);
         assert_int_equal(gl_render_scene(&sc, &o, &truth, alpha), GL_OK);
         const size_t bytes = (size_t)(P * 3) * sizeof(float);
         assert_memory_equal(sn.rows[k][0].rgb, plain.rgb, bytes);
@@ -553,12 +561,16 @@ static void concept_run_copy_is_input_vs_truth(void **st) {
         if (k == GL_EVAL_SAME) /* the truth is the input: copying is perfect */
             assert_true(db == GL_EVAL_PSNR_MAX && id == 0.0 && mo == 0.0);
         else if (isnan(pr)) /* re-staged: the truth moved or changed scene */
-            assert_true(db < GL_EVAL_PSNR_MAX && (k != GL_EVAL_PATH || mo > 0.0));
+            assert_true(db < GL_EVAL_PSNR_MAX && (k == GL_EVAL_SCENE || mo > 0.0));
         else /* the edit shows; copying shows none of it */
             assert_true(pr == 0.0 && db < GL_EVAL_PSNR_MAX);
         assert_true(isnan(res.s[k][GL_EVAL_TTFT].psnr));
         gl_video_release(&truth);
     }
+    /* "both" changed background and path: its truth is neither the scene's nor the path's */
+    const size_t bytes = (size_t)(P * 3) * sizeof(float);
+    assert_memory_not_equal(sn.rows[GL_EVAL_BOTH][1].rgb, sn.rows[GL_EVAL_SCENE][1].rgb, bytes);
+    assert_memory_not_equal(sn.rows[GL_EVAL_BOTH][1].rgb, sn.rows[GL_EVAL_PATH][1].rgb, bytes);
     for (int k = 0; k < GL_EVAL_ITEMS; k++)
         for (int r = 0; r < 2 + GL_EVAL_METHODS; r++) gl_video_release(&sn.rows[k][r]);
     tu_free(alpha);

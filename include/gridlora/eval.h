@@ -161,11 +161,21 @@ enum {
  * "same", the concept regenerated unchanged (its truth is the input: copy scores perfectly,
  * and TTFT's "<v>" against base's caption alone says how much the fine-tuning kept), and
  * the concept re-staged as `gridlora character` does it: "scene", on another background,
- * and "path", along another kind of path (the renderer's "bg" and "motion" variants). */
-enum { GL_EVAL_FX = 5, GL_EVAL_COMPOSE = GL_EVAL_FX, GL_EVAL_SAME, GL_EVAL_SCENE, GL_EVAL_PATH, GL_EVAL_ITEMS };
+ * "path", along another kind of path (the renderer's "bg" and "motion" variants), and
+ * "both", the two at once (the path variant's path on the scene variant's background:
+ * gl_concept_restage twice, the third cell of character's grid). */
+enum {
+    GL_EVAL_FX = 5,
+    GL_EVAL_COMPOSE = GL_EVAL_FX,
+    GL_EVAL_SAME,
+    GL_EVAL_SCENE,
+    GL_EVAL_PATH,
+    GL_EVAL_BOTH,
+    GL_EVAL_ITEMS
+};
 
 const char *gl_eval_method_name(int method); /* NULL out of range */
-const char *gl_eval_item_name(int item);     /* "smoke", ..., "compose", "same", "scene", "path"; NULL */
+const char *gl_eval_item_name(int item);     /* "smoke", ..., "compose", "same", "scene", "path", "both"; NULL */
 unsigned gl_eval_item_effect(int item);      /* its GL_FX_* bit; 0 for compose and same */
 
 typedef struct gl_eval_params {

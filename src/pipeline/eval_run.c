@@ -21,12 +21,15 @@
 
 static const char *const METHOD_NAMES[GL_EVAL_METHODS] = {"zeroshot", "ttft", "copy", "base"};
 static const char *const ITEM_NAMES[GL_EVAL_ITEMS] = {"smoke", "lights", "night", "rain", "shadow",
-                                                      "compose", "same", "scene", "path"};
+                                                      "compose", "same", "scene", "path", "both"};
 static const unsigned ITEM_FX[GL_EVAL_ITEMS] = {GL_FX_SMOKE, GL_FX_LIGHTS, GL_FX_NIGHT, GL_FX_RAIN, GL_FX_SHADOW,
-                                                0, 0, 0, 0};
+                                                0, 0, 0, 0, 0};
+/* the renderer's variant of each item's truth; "both" is no variant of A but the plain
+ * video of A re-staged twice (ev_run.both) */
 static const int ITEM_VARIANT[GL_EVAL_ITEMS] = {GL_VARIANT_SMOKE, GL_VARIANT_LIGHTS,     GL_VARIANT_NIGHT,
                                                GL_VARIANT_RAIN,  GL_VARIANT_SHADOW,     GL_VARIANT_WITH,
-                                               GL_VARIANT_PLAIN, GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION};
+                                               GL_VARIANT_PLAIN, GL_VARIANT_BACKGROUND, GL_VARIANT_MOTION,
+                                               GL_VARIANT_PLAIN};
 
 const char *gl_eval_method_name(int method) {
     return method >= 0 && method < GL_EVAL_METHODS ? METHOD_NAMES[method] : NULL;
@@ -53,6 +56,7 @@ typedef struct ev_run {
     const gl_dit_config *cfg;
     gl_tokenizer *tk;
     gl_concept a, b;
+    gl_concept both;                                    /* A on the scene's background and the path's path */
     gl_video plain, partner;                            /* the inputs: A, and B for compose */
     gl_video truth[GL_EVAL_ITEMS];
     float *alpha[GL_EVAL_ITEMS];                        /* [subjects, F, H, W] of each truth */
@@ -80,11 +84,15 @@ static int render(ev_run *r) {
     gl_render_opts o = {.frames = c->frames, .width = c->cell_w, .height = c->cell_h,
                         .supersample = r->p->supersample};
     const int64_t P = c->frames * c->cell_h * c->cell_w;
+    gl_concept scene;
     int rc = gl_render_variant(&r->a, NULL, GL_VARIANT_PLAIN, &o, &r->plain);
     if (!rc) rc = gl_render_variant(&r->b, NULL, GL_VARIANT_PLAIN, &o, &r->partner);
+    if (!rc) rc = gl_concept_restage(&r->a, GL_VARIANT_BACKGROUND, &scene);
+    if (!rc) rc = gl_concept_restage(&scene, GL_VARIANT_MOTION, &r->both);
     for (int k = 0; k < GL_EVAL_ITEMS && !rc; k++) {
         gl_scene s;
-        if ((rc = gl_scene_from_variant(&s, &r->a, &r->b, ITEM_VARIANT[k]))) break;
+        const gl_concept *of = k == GL_EVAL_BOTH ? &r->both : &r->a;
+        if ((rc = gl_scene_from_variant(&s, of, &r->b, ITEM_VARIANT[k]))) break;
         if (!(r->alpha[k] = malloc((size_t)(s.n_subjects * P) * sizeof(float)))) {
             rc = GL_ENOMEM;
             break;
@@ -120,8 +128,8 @@ static int with_token(const char *cap, const char *token, char *out, size_t len)
 static int item_caption(const ev_run *r, int k, const char *token, char *out, size_t len) {
     const int64_t tokens[2] = {0, -1};
     char cap[GL_CAPTION_MAX];
-    int rc = gl_variant_caption(&r->a, &r->b, k < 0 ? GL_VARIANT_PLAIN : ITEM_VARIANT[k], token ? tokens : NULL,
-                                cap, sizeof cap);
+    int rc = gl_variant_caption(k == GL_EVAL_BOTH ? &r->both : &r->a, &r->b, k < 0 ? GL_VARIANT_PLAIN : ITEM_VARIANT[k],
+                                token ? tokens : NULL, cap, sizeof cap);
     if (!rc) rc = token ? with_token(cap, token, out, len) : (snprintf(out, len, "%s", cap) >= (int)len);
     return rc ? GL_EINVAL : GL_OK;
 }
@@ -206,18 +214,14 @@ static int edit_layout(gl_layout *l, const char *cap, const int *items, int n, c
     return rc;
 }
 
-/* As `gridlora character --caption A --prompt S --prompt P --prompt SP`: cells 1 and 2
- * the scene and path items (their truths' captions), cell 3 both changes at once, as the
- * grid sets' character canvases have it (unscored: the renderer has no such variant). */
+/* As `gridlora character --caption A --prompt S --prompt P --prompt SP`: cells 1, 2 and 3
+ * the scene, path and both items (their truths' captions), as the grid sets' character
+ * canvases have them. */
 static int run_character(ev_run *r, const char *cap_a) {
-    static const int items[2] = {GL_EVAL_SCENE, GL_EVAL_PATH}, cells[2] = {1, 2};
+    static const int items[3] = {GL_EVAL_SCENE, GL_EVAL_PATH, GL_EVAL_BOTH}, cells[3] = {1, 2, 3};
     char prompts[3][GL_CAPTION_MAX];
-    gl_concept scene, both;
-    int rc = item_caption(r, GL_EVAL_SCENE, NULL, prompts[0], sizeof prompts[0]);
-    if (!rc) rc = item_caption(r, GL_EVAL_PATH, NULL, prompts[1], sizeof prompts[1]);
-    if (!rc) rc = gl_concept_restage(&r->a, GL_VARIANT_BACKGROUND, &scene);
-    if (!rc) rc = gl_concept_restage(&scene, GL_VARIANT_MOTION, &both);
-    if (!rc) rc = gl_variant_caption(&both, NULL, GL_VARIANT_PLAIN, NULL, prompts[2], sizeof prompts[2]);
+    int rc = GL_OK;
+    for (int j = 0; j < 3 && !rc; j++) rc = item_caption(r, items[j], NULL, prompts[j], sizeof prompts[j]);
     if (rc) {
         snprintf(r->msg, r->msglen, "the re-staged captions: %s", gl_strerror(rc));
         return rc;
@@ -226,7 +230,7 @@ static int run_character(ev_run *r, const char *cap_a) {
     const gl_video *in[GL_GRID_CELLS] = {&r->plain, NULL, NULL, NULL};
     gl_layout l;
     rc = gl_layout_character(&l, cap_a, scenes, 3, r->msg, r->msglen);
-    return rc ? rc : app_run(r, &l, in, items, cells, 2);
+    return rc ? rc : app_run(r, &l, in, items, cells, 3);
 }
 
 static int run_zeroshot(ev_run *r, const char *cap_a) {
