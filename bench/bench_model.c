@@ -9,12 +9,16 @@
  *        bench_model sgemm               matrix products at the model's shapes
  *        bench_model train B F H W REPS  training step (GRIDLORA_PRECISION picks fp32/bf16)
  *        bench_model frozen B F H W REPS frozen-base step: no weight gradients, no AdamW
+ *        bench_model adapter B F H W REPS the Grid-Fill stage's step: base and a rank-8
+ *                                        adapter frozen, a rank-32 adapter trained (AdamW)
  *        bench_model sample B F H W REPS one forward (a sampling step's model call)
  *        bench_model grid STEPS          gl_sample of a 2x2 canvas with guidance
  *
  * FLOPs are counted from the shapes of the matrix products only (bench_flops_forward):
  * 2 m n k per product; a training step is 3x its forward (each product's backward is
- * two products of the same size), a frozen-base step 2x (input gradients only). */
+ * two products of the same size), a frozen-base step 2x (input gradients only); an
+ * adapter step is counted as a frozen-base step (its adapters' products, about a quarter
+ * more at these ranks, are not counted: compare its seconds). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -139,15 +143,41 @@ static void batch_free(bench_batch *bb) {
     free(bb->x); free(bb->target); free(bb->pred); free(bb->dpred); free(bb->t); free(bb->text); free(bb->lens);
 }
 
-enum { MODE_TRAIN, MODE_FROZEN, MODE_SAMPLE };
+enum { MODE_TRAIN, MODE_FROZEN, MODE_SAMPLE, MODE_ADAPTER };
+
+/* A LoRA of rank r on every default target of m, attached; random B so that it acts. */
+static gl_lora *attach_adapter(gl_dit *m, int r, uint64_t seed, int frozen) {
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = r;
+    sp.alpha = (float)r;
+    gl_lora *l = NULL;
+    char msg[512];
+    if (gl_lora_new(&l, m, &sp, seed, msg, sizeof msg) || gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) die(msg);
+    gl_params *lp = gl_lora_params(l);
+    gl_rng g;
+    gl_rng_seed(&g, seed);
+    for (int i = 0; i < gl_params_count(lp); i++) {
+        gl_tensor t = gl_params_tensor(lp, i);
+        if (strstr(gl_params_name(lp, i), "lora_B"))
+            for (int64_t j = 0; j < gl_tensor_numel(&t); j++) t.data[j] = (float)(0.01 * gl_rng_normal(&g));
+        if (frozen) gl_params_set_flags(lp, i, gl_params_flags(lp, i) | GL_PARAM_FROZEN);
+    }
+    return l;
+}
 
 static void run_model(int mode, int64_t B, int64_t F, int64_t H, int64_t W, int reps) {
     gl_dit *m = make_model();
     gl_params *p = gl_dit_params(m);
     char msg[512];
-    if (mode == MODE_FROZEN)
+    if (mode == MODE_FROZEN || mode == MODE_ADAPTER)
         for (int i = 0; i < gl_params_count(p); i++)
             gl_params_set_flags(p, i, gl_params_flags(p, i) | GL_PARAM_FROZEN);
+    gl_lora *under = NULL, *trained = NULL; /* as train gridfill: the Grid LoRA, the new one */
+    if (mode == MODE_ADAPTER) {
+        under = attach_adapter(m, 8, 5, 1);
+        trained = attach_adapter(m, 32, 6, 0);
+        p = gl_lora_params(trained);
+    }
     bench_batch bb;
     batch_make(&bb, m, B, F, H, W);
     gl_arena *arena = NULL;
@@ -163,9 +193,10 @@ static void run_model(int mode, int64_t B, int64_t F, int64_t H, int64_t W, int 
             loss = gl_mse_forward(bb.pred, bb.target, NULL, bb.n);
             memset(bb.dpred, 0, (size_t)bb.n * sizeof(float));
             gl_mse_backward(bb.dpred, bb.pred, bb.target, NULL, bb.n, 1.0f);
-            if (mode == MODE_TRAIN) gl_params_zero_grad(p);
+            if (mode == MODE_TRAIN || mode == MODE_ADAPTER) gl_params_zero_grad(p);
             if (gl_dit_backward(m, arena, bb.dpred)) die("backward");
-            if (mode == MODE_TRAIN && gl_params_adamw_step(p, &opt, rep + 2)) die("adamw");
+            if ((mode == MODE_TRAIN || mode == MODE_ADAPTER) && gl_params_adamw_step(p, &opt, rep + 2))
+                die("adamw");
         }
         double dt = now() - t0;
         if (rep >= 0) {
@@ -174,8 +205,8 @@ static void run_model(int mode, int64_t B, int64_t F, int64_t H, int64_t W, int 
         }
     }
     const double fwd = bench_flops_forward(gl_dit_cfg(m), B, bb.T, B); /* a timestep per video */
-    const double flops = fwd * (mode == MODE_TRAIN ? 3.0 : mode == MODE_FROZEN ? 2.0 : 1.0);
-    const char *names[] = {"train", "frozen", "sample"};
+    const double flops = fwd * (mode == MODE_TRAIN ? 3.0 : mode == MODE_SAMPLE ? 1.0 : 2.0);
+    const char *names[] = {"train", "frozen", "sample", "adapter"};
     const char *prec = gl_precision_name(gl_get_precision());
     printf("{\"impl\": \"c\", \"precision\": \"%s\", \"phase\": \"%s\", \"B\": %lld, \"F\": %lld, \"H\": %lld, "
            "\"W\": %lld, \"T\": %lld, \"reps\": %d, \"best_s\": %.5f, \"mean_s\": %.5f, \"gflop\": %.3f, "
@@ -185,6 +216,9 @@ static void run_model(int mode, int64_t B, int64_t F, int64_t H, int64_t W, int 
            (double)bytes / 1048576.0, peak_rss_mb(), gl_threads());
     gl_arena_free(&arena);
     batch_free(&bb);
+    gl_dit_detach_loras(m);
+    gl_lora_free(&under);
+    gl_lora_free(&trained);
     gl_dit_free(&m);
 }
 
@@ -385,12 +419,12 @@ int main(int argc, char **argv) {
     }
     if (argc >= 7) {
         int mode = !strcmp(argv[1], "train") ? MODE_TRAIN : !strcmp(argv[1], "frozen") ? MODE_FROZEN
-                 : !strcmp(argv[1], "sample") ? MODE_SAMPLE : -1;
+                 : !strcmp(argv[1], "sample") ? MODE_SAMPLE : !strcmp(argv[1], "adapter") ? MODE_ADAPTER : -1;
         if (mode >= 0) {
             run_model(mode, atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoll(argv[5]), atoi(argv[6]));
             return 0;
         }
     }
-    fprintf(stderr, "usage: bench_model save PATH | sgemm | grid STEPS | train|frozen|sample B F H W REPS\n");
+    fprintf(stderr, "usage: bench_model save PATH | sgemm | grid STEPS | train|frozen|sample|adapter B F H W REPS\n");
     return 2;
 }

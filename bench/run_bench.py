@@ -4,7 +4,7 @@
 Runs, one process after another on the same machine: bench_model (C) and
 tools/bench_reference.py (PyTorch 1.13, fp32 eager and bf16 autocast) on the same
 weights (bench_model save) and shapes; raw sgemm at the model's shapes; a 20-step
-guided 2x2 grid fill; then (issue 11) one training step of `gridlora train base` with 1
+guided 2x2 grid fill, a LoRA stage's step (C only); then (issue 11) one training step of `gridlora train base` with 1
 and 2 MPI ranks (skipped when the build has no MPI or mpirun is missing). Prints a
 table, then one JSON line (issue 9's keys) last.
 Every child runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
@@ -112,7 +112,9 @@ def main(argv):
     cases = [("train", (4, 8, 32, 32), "train, 4 cells 8x32x32"),
              ("train", (2, 8, 64, 64), "train, 2 canvases 8x64x64"),
              ("frozen", (2, 8, 64, 64), "frozen base, 2 canvases"),
-             ("sample", (2, 8, 64, 64), "sample step (B=2, guided)")]
+             ("sample", (2, 8, 64, 64), "sample step (B=2, guided)"),
+             # the Grid-Fill stage's step (`train gridfill`); C only: the peer has no adapters
+             ("adapter", (2, 8, 64, 64), "adapters 8 + 32, 2 canvases")]
     def faster(old, new, key):
         return new if old is None or (new is not None and new[key] < old[key]) else old
 
@@ -131,7 +133,7 @@ def main(argv):
             for prec in ("fp32", "bf16"):
                 out = run([bm, phase] + dims + [str(reps)], prec)[0]
                 r["c_" + prec] = faster(r.get("c_" + prec), out if out["precision"] == prec else None, "best_s")
-                out = run(py + [weights, phase, prec] + dims + [str(reps)])[0]
+                out = run(py + [weights, phase, prec] + dims + [str(reps)])[0] if phase != "adapter" else None
                 r["py_" + prec] = faster(r.get("py_" + prec), out, "best_s")
             # the fp32 linear products through sgemm instead of oneDNN, for the side-by-side ratio
             out = run([bm, phase] + dims + [str(reps)], "fp32", {"GRIDLORA_F32_MATMUL": "openblas"})[0]

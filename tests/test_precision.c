@@ -1,6 +1,7 @@
 /* tests/test_precision.c: the bf16 path (gridlora/precision.h): the setting, the linear
  * layer's three bf16 products against a double reference, and the whole DiT in bf16
- * against the same model in fp32 (itself proven against PyTorch to 1e-4 by test_dit).
+ * against the same model in fp32 (itself proven against PyTorch to 1e-4 by test_dit), and
+ * an adapter's five products (gl_lora_*_rounded) against double.
  *
  * Tolerances, and why:
  *  - Exactness (TU_TOL, 1e-4): with inputs that are already bf16 values the rounding to
@@ -14,14 +15,15 @@
  *  - Model (DIT_TOL, 5e-2): a dozen bf16 layers in sequence (text encoder, adaLN, q/k/v,
  *    attention output, MLP, final), each adding ~2^-9..2^-8 relative; the errors add
  *    roughly in quadrature, and gradients go through the chain twice. Measured on this
- *    fixture: 4e-3 for the output and 2e-2 for the worst gradient tensor (see
- *    the printed figures); 5e-2 keeps a margin while a wrong product (a transpose, a
- *    missing accumulate) gives errors of order 1. */
+ *    fixture: 4e-3 for the output and 2e-2 for the worst gradient tensor, 3e-2 for the
+ *    worst of an attached adapter's (see the printed figures); 5e-2 keeps a margin while
+ *    a wrong product (a transpose, a missing accumulate) gives errors of order 1. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gridlora/core.h"
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/nn.h"
 #include "gridlora/precision.h"
@@ -123,6 +125,109 @@ static void linear_bf16(void **s) {
         if (IC > 4 && rounded < 1e-6) fail_msg("bf16 linear %zu: %.3g, as exact as fp32: bf16 did not run", i, rounded);
     }
     gl_set_precision(GL_PRECISION_FP32);
+}
+
+/* An adapter's forward (accumulating onto a nonzero output) and backward (accumulating
+ * onto nonzero gradients) in bf16 against double, the input's rounding given (inp16, as
+ * the model passes the base layer's) or made by the call; the worst relative error. Two
+ * products in a chain, each intermediate rounded: up to twice a linear layer's error
+ * (measured 3.6e-3 to 5.4e-3), inside BF16_TOL. */
+static double lora_case(int64_t N, int64_t IC, int64_t OC, int64_t R, int give16, uint64_t seed) {
+    tu_rng g;
+    tu_seed(&g, seed);
+    const float scale = 0.75f;
+    float *x = tu_falloc(N * IC), *A = tu_falloc(R * IC), *B = tu_falloc(OC * R), *go = tu_falloc(N * OC);
+    float *y = tu_falloc(N * OC), *h = tu_falloc(N * R), *dh = tu_falloc(N * R), *dx = tu_falloc(N * IC);
+    float *dA = tu_falloc(R * IC), *dB = tu_falloc(OC * R);
+    tu_fill(&g, x, N * IC, 1.0);
+    tu_fill(&g, A, R * IC, 1.0);
+    tu_fill(&g, B, OC * R, 1.0);
+    tu_fill(&g, go, N * OC, 1.0);
+    for (int64_t i = 0; i < N * OC; i++) y[i] = 0.25f;
+    for (int64_t i = 0; i < N * IC; i++) dx[i] = 0.5f;
+    for (int64_t i = 0; i < R * IC; i++) dA[i] = -1.0f;
+    for (int64_t i = 0; i < OC * R; i++) dB[i] = 2.0f;
+    uint16_t *x16 = NULL;
+    if (give16) {
+        x16 = malloc((size_t)(N * IC) * sizeof *x16);
+        assert_non_null(x16);
+        for (int64_t i = 0; i < N * IC; i++) {
+            float f = bf16_round(x[i]);
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            x16[i] = (uint16_t)(u >> 16);
+        }
+    }
+    gl_lora_forward_rounded(y, h, x, x16, A, B, N, IC, OC, R, scale);
+    gl_lora_backward_rounded(dx, dA, dB, dh, go, x, x16, h, A, B, N, IC, OC, R, scale);
+    double *rh = tu_dalloc(N * R), *rdh = tu_dalloc(N * R), *ry = tu_dalloc(N * OC), *rdx = tu_dalloc(N * IC);
+    double *rdA = tu_dalloc(R * IC), *rdB = tu_dalloc(OC * R);
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < R; j++) {
+            double acc = 0, d = 0;
+            for (int64_t i = 0; i < IC; i++) acc += (double)x[n * IC + i] * A[j * IC + i];
+            for (int64_t o = 0; o < OC; o++) d += (double)scale * go[n * OC + o] * B[o * R + j];
+            rh[n * R + j] = acc;
+            rdh[n * R + j] = d;
+        }
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < OC; o++) {
+            double acc = 0; /* compared after removing the 0.25 it accumulated onto */
+            for (int64_t j = 0; j < R; j++) acc += (double)scale * rh[n * R + j] * B[o * R + j];
+            ry[n * OC + o] = acc;
+        }
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t i = 0; i < IC; i++) {
+            double acc = 0; /* likewise the 0.5 */
+            for (int64_t j = 0; j < R; j++) acc += rdh[n * R + j] * A[j * IC + i];
+            rdx[n * IC + i] = acc;
+        }
+    for (int64_t j = 0; j < R; j++)
+        for (int64_t i = 0; i < IC; i++) {
+            double acc = 0;
+            for (int64_t n = 0; n < N; n++) acc += rdh[n * R + j] * x[n * IC + i];
+            rdA[j * IC + i] = acc; /* compared after removing the -1 it accumulated onto */
+        }
+    for (int64_t o = 0; o < OC; o++)
+        for (int64_t j = 0; j < R; j++) {
+            double acc = 0;
+            for (int64_t n = 0; n < N; n++) acc += (double)scale * go[n * OC + o] * rh[n * R + j];
+            rdB[o * R + j] = acc; /* likewise the 2 */
+        }
+    for (int64_t i = 0; i < N * OC; i++) y[i] -= 0.25f;
+    for (int64_t i = 0; i < N * IC; i++) dx[i] -= 0.5f;
+    for (int64_t i = 0; i < R * IC; i++) dA[i] += 1.0f;
+    for (int64_t i = 0; i < OC * R; i++) dB[i] -= 2.0f;
+    double e = 0, es[6] = {tu_rel_err(y, ry, N * OC, 1e-6),  tu_rel_err(h, rh, N * R, 1e-6),
+                           tu_rel_err(dh, rdh, N * R, 1e-6), tu_rel_err(dx, rdx, N * IC, 1e-6),
+                           tu_rel_err(dA, rdA, R * IC, 1e-6), tu_rel_err(dB, rdB, OC * R, 1e-6)};
+    for (int k = 0; k < 6; k++) e = es[k] > e ? es[k] : e;
+    free(x16);
+    tu_free(x); tu_free(A); tu_free(B); tu_free(go); tu_free(y); tu_free(h); tu_free(dh); tu_free(dx);
+    tu_free(dA); tu_free(dB);
+    tu_free(rh); tu_free(rdh); tu_free(ry); tu_free(rdx); tu_free(rdA); tu_free(rdB);
+    return e;
+}
+
+static void lora_bf16(void **s) {
+    (void)s;
+    if (!have_bf16()) return;
+    const int64_t shapes[][4] = {{1, 1, 1, 1}, {7, 5, 3, 2}, {64, 48, 96, 8}, {33, 130, 17, 4}, {512, 192, 768, 32}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int64_t N = shapes[i][0], IC = shapes[i][1], OC = shapes[i][2], R = shapes[i][3];
+        double own = lora_case(N, IC, OC, R, 0, 300 + i), given = lora_case(N, IC, OC, R, 1, 300 + i);
+        print_message("bf16 adapter %lldx%lldx%lld rank %lld: %.2e rounding its input, %.2e given it\n",
+                      (long long)N, (long long)IC, (long long)OC, (long long)R, own, given);
+        if (own > BF16_TOL || given > BF16_TOL)
+            fail_msg("bf16 adapter %zu: %.3g / %.3g beyond the bf16 tolerance", i, own, given);
+        if (IC > 4 && own < 1e-6) fail_msg("bf16 adapter %zu: %.3g, as exact as fp32: bf16 did not run", i, own);
+        /* the given rounding is the one the call would make: the same numbers */
+        if (own != given) fail_msg("bf16 adapter %zu: %.17g rounding its input, %.17g given it", i, own, given);
+    }
+    gl_set_precision(GL_PRECISION_FP32);
+    /* outside bf16 the products are float32 whatever inp16 holds */
+    double f32 = lora_case(64, 48, 96, 8, 0, 400);
+    if (f32 > 1e-5) fail_msg("fp32 adapter: %.3g", f32);
 }
 
 /* A tiny DiT on a batch of two 2x8x16 canvases with masks, random weights everywhere
@@ -247,9 +352,69 @@ static void dit_bf16(void **s) {
     dit_teardown(&d);
 }
 
+/* A forward and backward of the fixture with adapter l attached; l's gradients into
+ * grads. bytes: the arena's size (0: what gl_dit_arena_bytes asks now). */
+static void adapter_step(dit_run *d, gl_lora *l, float *grads, size_t bytes) {
+    gl_params *lp = gl_lora_params(l);
+    gl_params_zero_grad(lp);
+    float *model_grads = tu_falloc(gl_params_numel(gl_dit_params(d->m)));
+    dit_step_in(d, model_grads, bytes);
+    tu_free(model_grads);
+    memcpy(grads, gl_params_grads(lp), (size_t)gl_params_numel(lp) * sizeof(float));
+}
+
+/* With an adapter attached (random A and B, so that it shows): its gradients in bf16
+ * against fp32 within DIT_TOL, and the same numbers whether its inputs' roundings come
+ * from the base layers' copies in the arena or are made by the adapter's own calls. */
+static void dit_adapter_bf16(void **s) {
+    (void)s;
+    if (!have_bf16()) return;
+    dit_run d;
+    dit_setup(&d);
+    gl_set_precision(GL_PRECISION_FP32);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.rank = 4;
+    gl_lora *l = NULL;
+    char msg[256];
+    assert_int_equal(gl_lora_new(&l, d.m, &sp, 3, msg, sizeof msg), GL_OK);
+    gl_params *lp = gl_lora_params(l);
+    tu_rng r;
+    tu_seed(&r, 9);
+    tu_fill(&r, gl_params_data(lp), gl_params_numel(lp), 0.3);
+    assert_int_equal(gl_dit_attach_lora(d.m, l, 1.0f, msg, sizeof msg), GL_OK);
+    const int64_t np = gl_params_numel(lp);
+    float *g32 = tu_falloc(np), *g16 = tu_falloc(np), *g2 = tu_falloc(np);
+    adapter_step(&d, l, g32, 0);
+    const size_t fp32_bytes = gl_dit_arena_bytes(d.m, 2, 2, 8, 16);
+    gl_set_precision(GL_PRECISION_BF16);
+    adapter_step(&d, l, g16, 0);
+    double eg = 0;
+    const char *worst = "";
+    for (int i = 0; i < gl_params_count(lp); i++) {
+        gl_tensor t = gl_params_tensor(lp, i);
+        int64_t off = t.grad - gl_params_grads(lp), len = gl_tensor_numel(&t);
+        double *w = tu_to_double(g32 + off, len);
+        double e = tu_rel_err(g16 + off, w, len, 1e-3);
+        tu_free(w);
+        if (e > eg) { eg = e; worst = gl_params_name(lp, i); }
+    }
+    print_message("bf16 against fp32, the adapter's gradients: worst %.2e (%s)\n", eg, worst);
+    if (eg > DIT_TOL) fail_msg("bf16 adapter gradient off: %.3g (%s)", eg, worst);
+    if (eg < 1e-6) fail_msg("bf16 adapter gradients equal fp32's: bf16 did not run");
+    adapter_step(&d, l, g2, fp32_bytes);
+    tu_check_ff("bf16 adapter gradients, arena without the copies", g2, g16, np, 0);
+    gl_set_precision(GL_PRECISION_FP32);
+    gl_dit_detach_loras(d.m);
+    gl_lora_free(&l);
+    tu_free(g32); tu_free(g16); tu_free(g2);
+    dit_teardown(&d);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(precision_setting),
     cmocka_unit_test(linear_bf16),
+    cmocka_unit_test(lora_bf16),
     cmocka_unit_test(dit_bf16),
+    cmocka_unit_test(dit_adapter_bf16),
 };
 TU_MAIN("precision", tests)

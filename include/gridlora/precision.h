@@ -2,8 +2,9 @@
  *
  * GL_PRECISION_FP32 (the default): OpenBLAS sgemm, float32 throughout.
  * GL_PRECISION_BF16: the products of gl_linear_forward / gl_linear_backward (every
- * linear layer of the model, forward, input and weight gradients) and attention's tile
- * products (scores, P v, and their backward) run through oneDNN's matmul with both
+ * linear layer of the model, forward, input and weight gradients), of the LoRA adapters
+ * on them (gl_lora_forward / gl_lora_backward) and attention's tile products (scores,
+ * P v, and their backward) run through oneDNN's matmul with both
  * factors rounded to bfloat16 (8 significant bits) and float32 accumulation and output.
  * Parameters, gradients, AdamW moments and every other op (norms, attention's softmax and
  * statistics, losses) stay float32: the bf16 copies are made per call and thrown away,

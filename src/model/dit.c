@@ -158,10 +158,12 @@ static void lin_fwd_r(const gl_dit *m, lin l, float *out, const float *in, uint1
             gl_dropout_forward(m->drop_x, in, N * IC, p, drop_key(m, k, i), drop_offset(m, N, IC));
             x = m->drop_x;
         }
-        gl_lora_forward(out, t->h[i], x, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N, IC, OC, r, s);
+        const uint16_t *x16 = p > 0 ? NULL : in16; /* the base layer's rounding of the same input */
+        gl_lora_forward_rounded(out, t->h[i], x, x16, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N,
+                                IC, OC, r, s);
         if (b2 >= 0)
-            gl_lora_forward(out, t->h2[i], x, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b2).data, N, IC,
-                            OC, r, s);
+            gl_lora_forward_rounded(out, t->h2[i], x, x16, gl_params_tensor(lp, a).data,
+                                    gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
     }
 }
 
@@ -186,11 +188,12 @@ static void lin_bwd_to(const gl_dit *m, lin l, float *din, int din_acc, const fl
             x = m->drop_x;
             if (din) memset(dx = m->drop_dx, 0, (size_t)(N * IC) * sizeof(float));
         }
-        gl_lora_backward(dx, dA, lora_G(lp, b), m->lora_dh, dout, x, t->h[i], A, gl_params_tensor(lp, b).data, N,
-                         IC, OC, r, s);
+        const uint16_t *x16 = p > 0 ? NULL : in16;
+        gl_lora_backward_rounded(dx, dA, lora_G(lp, b), m->lora_dh, dout, x, x16, t->h[i], A,
+                                 gl_params_tensor(lp, b).data, N, IC, OC, r, s);
         if (b2 >= 0)
-            gl_lora_backward(dx, dA, lora_G(lp, b2), m->lora_dh, dout, x, t->h2[i], A,
-                             gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
+            gl_lora_backward_rounded(dx, dA, lora_G(lp, b2), m->lora_dh, dout, x, x16, t->h2[i], A,
+                                     gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
         if (p > 0 && din) gl_dropout_backward(din, m->drop_dx, N * IC, p, key, off);
     }
 }
