@@ -1,1 +1,1 @@
-gl_test(test_precision precision_setting linear_bf16 dit_bf16)
+gl_test(test_precision precision_setting linear_bf16 lora_bf16 dit_bf16 dit_adapter_bf16)
