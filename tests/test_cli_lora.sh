@@ -137,6 +137,30 @@ multidc)
         --batch 2 --rank 4 --alpha 2 --token-init words
     grep -q "^adapter: .*, tokens from their captions' words$" "$tmp/out.txt" || fail "token-init: $(cat "$tmp/out.txt")"
     cmp -s "$tmp/tw.safetensors" "$tmp/whole.safetensors" && fail "--token-init words changed nothing"
+    # multi-vector tokens: announced, carried and named by lora info, used by generate and
+    # eval --multidc, refused by merge; 1 is the default run
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/tv.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-vectors 2 --token-only 0.5
+    grep -q "^adapter: .*, 2 tokens of 2 embeddings each$" "$tmp/out.txt" || fail "token-vectors: $(cat "$tmp/out.txt")"
+    out=$("$bin" lora info "$tmp/tv.safetensors") || fail "lora info exited $?"
+    grep -q "^tokens: 4: <c0> (id 124), <c1> (id 125), <c2> (id 126), <c3> (id 127)" <<<"$out" &&
+        grep -q "^token vectors: 2 " <<<"$out" || fail "lora info of a 2-vector adapter: $out"
+    run generate --model "$base" --lora "$tmp/tv.safetensors" --prompt "a <c1>" --out "$tmp/v1.png" --steps 2 --seed 3
+    run eval --multidc "$tmp/tv.safetensors" --data "$tmp/set" --model "$base" --steps 2
+    grep -q "^  token " "$tmp/out.txt" || fail "eval --multidc: $(cat "$tmp/out.txt")"
+    expect 1 "^gridlora: lora: .*2 embeddings.*apply it with --lora instead" -- lora merge --base "$base" \
+        --lora "$tmp/tv.safetensors" --out "$tmp/x.safetensors"
+    [[ -e $tmp/x.safetensors ]] && fail "a refused merge wrote its output"
+    # (after the data's reading progress: the concepts must be counted first)
+    "$bin" train multidc --base "$base" --data "$tmp/set" --out "$tmp/x.safetensors" --set-steps 1 --seq-steps 1 \
+        --token-vectors 3 >/dev/null 2>"$tmp/err.txt"; rc=$?
+    [[ $rc -eq 1 ]] || fail "--token-vectors 3 for 2 concepts of 4 tokens exited $rc"
+    grep -q "^gridlora: train: multidc: 2 concepts with 3 token vectors each need 6 concept tokens; the model has 4$" \
+        "$tmp/err.txt" || fail "too many vectors: $(cat "$tmp/err.txt")"
+    [[ -e $tmp/x.safetensors ]] && fail "a refused run wrote its output"
+    run train multidc --base "$base" --data "$tmp/set" --out "$tmp/tv1.safetensors" --set-steps 4 --seq-steps 6 \
+        --batch 2 --rank 4 --alpha 2 --token-vectors 1
+    cmp -s "$tmp/tv1.safetensors" "$tmp/whole.safetensors" || fail "--token-vectors 1 is not the default run"
     # tokens at a scaled learning rate: announced, changes the adapter; 1 is the default run
     run train multidc --base "$base" --data "$tmp/set" --out "$tmp/ts.safetensors" --set-steps 4 --seq-steps 6 \
         --batch 2 --rank 4 --alpha 2 --token-lr-scale 10

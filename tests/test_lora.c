@@ -13,8 +13,8 @@
 #include "gridlora/core.h"
 #include "gridlora/lora.h"
 #include "gridlora/model.h"
-#include "gridlora/safetensors.h"
 #include "gridlora/nn.h"
+#include "gridlora/safetensors.h"
 #include "gridlora/train.h"
 #include "testutil.h"
 
@@ -192,6 +192,84 @@ static void lora_adapter_object(void **s) {
     toks[0] = (int32_t)gl_dit_cfg(m)->text_vocab;
     assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
     remove(path);
+    rmdir(dir);
+    gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
+/* Multi-vector tokens: the token list's layout, the expansion of a prompt's ids (alone
+ * and through the model's attached adapters), the file round trip (a single-vector file
+ * writes no key for it), and the refusals: vectors that do not divide the ids, a result
+ * longer than allowed, a merge. */
+static void token_vectors(void **s) {
+    (void)s;
+    char msg[512], dir[] = "/tmp/gl_lora_XXXXXX", path[256], path1[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/v.safetensors", dir);
+    snprintf(path1, sizeof path1, "%s/one.safetensors", dir);
+    gl_dit *m = model(16);
+    gl_lora_spec sp = gl_lora_default_spec();
+    assert_int_equal(sp.token_vectors, 1);
+    const int32_t toks[6] = {60, 63, 50, 51, 52, 53}; /* named 60 and 63; extras 50, 51 then 52, 53 */
+    sp.tokens = toks;
+    sp.n_tokens = 6;
+    sp.token_vectors = 4;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_EINVAL); /* 4 does not divide 6 */
+    sp.token_vectors = 3;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_token_vectors(l), 3);
+    int32_t ids[12] = {5, 63, 6, 60, 7};
+    int64_t n = 5;
+    assert_int_equal(gl_lora_expand_tokens(l, ids, &n, 8), GL_EINVAL); /* 9 ids */
+    assert_int_equal(n, 5);
+    assert_int_equal(ids[1], 63);
+    assert_int_equal(gl_lora_expand_tokens(l, ids, &n, 12), GL_OK);
+    const int32_t want[9] = {5, 63, 51, 53, 6, 60, 50, 52, 7};
+    assert_int_equal(n, 9);
+    assert_memory_equal(ids, want, sizeof want);
+    /* through the model: with the adapter attached, and not after */
+    int32_t ids2[12] = {60, 1};
+    n = 2;
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_dit_expand_tokens(m, ids2, &n, 12), GL_OK);
+    assert_int_equal(n, 4);
+    assert_true(ids2[0] == 60 && ids2[1] == 50 && ids2[2] == 52 && ids2[3] == 1);
+    gl_dit_detach_loras(m);
+    n = 2;
+    ids2[1] = 1;
+    assert_int_equal(gl_dit_expand_tokens(m, ids2, &n, 12), GL_OK);
+    assert_int_equal(n, 2);
+    /* the file keeps the vectors; a single-vector file has no key for them */
+    assert_int_equal(gl_lora_save(l, path, 0, msg, sizeof msg), GL_OK);
+    gl_lora *l2 = NULL;
+    assert_int_equal(gl_lora_load(&l2, m, path, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_token_vectors(l2), 3);
+    const int32_t *got;
+    assert_int_equal(gl_lora_tokens(l2, &got), 6);
+    assert_memory_equal(got, toks, sizeof toks);
+    gl_lora_free(&l2);
+    gl_st *st = NULL;
+    assert_int_equal(gl_st_open(&st, path, msg, sizeof msg), GL_OK);
+    assert_string_equal(gl_st_meta_get(st, "lora.token_vectors"), "3");
+    gl_st_free(&st);
+    gl_lora_spec one = gl_lora_default_spec();
+    one.tokens = toks;
+    one.n_tokens = 2;
+    assert_int_equal(gl_lora_new(&l2, m, &one, 7, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_save(l2, path1, 0, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_st_open(&st, path1, msg, sizeof msg), GL_OK);
+    assert_null(gl_st_meta_get(st, "lora.token_vectors"));
+    gl_st_free(&st);
+    n = 1;
+    assert_int_equal(gl_lora_expand_tokens(l2, ids2, &n, 1), GL_OK); /* nothing to expand */
+    assert_int_equal(gl_lora_merge(m, l2, 1.0f, msg, sizeof msg), GL_OK);
+    gl_lora_free(&l2);
+    /* a merged model's prompts would not expand */
+    assert_int_equal(gl_lora_merge(m, l, 1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "3 embeddings"));
+    remove(path);
+    remove(path1);
     rmdir(dir);
     gl_lora_free(&l);
     gl_dit_free(&m);
@@ -720,6 +798,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lora_matches_pytorch),
     cmocka_unit_test(lora_in_model),
     cmocka_unit_test(lora_adapter_object),
+    cmocka_unit_test(token_vectors),
     cmocka_unit_test(lora_shapes),
     cmocka_unit_test(lora_adds_and_nulls),
     cmocka_unit_test(dropout_mask),

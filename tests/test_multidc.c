@@ -276,6 +276,74 @@ static void token_only_captions_plain_clips_with_their_token(void **s) {
     tmp_remove(&t);
 }
 
+/* --token-vectors: each concept token becomes V ids, its own then the model's free
+ * concept ids bank by bank; the token list the adapter is made with follows; every
+ * prompt, the token-alone one too, carries the expansion; a second call, and more
+ * vectors than the model has free concept tokens for, fail. */
+static void token_vectors_expand_every_prompt(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    tmpdir t;
+    tmp_make(&t);
+    write_set(t.path, &c, 2);
+    gl_multidc *d = NULL, *ref = NULL;
+    char msg[512];
+    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_dir(&ref, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_token_vectors(d), 1);
+    assert_int_equal(gl_multidc_set_token_vectors(d, 0, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_multidc_set_token_vectors(d, GL_LORA_MAX_TOKEN_VECTORS + 1, msg, sizeof msg), GL_EINVAL);
+    /* the tiny preset's concept tokens: 2 named, the rest free for the extras */
+    const int64_t first = c.text_vocab - c.concept_tokens, V = c.concept_tokens / 2;
+    assert_true(V >= 2);
+    assert_int_equal(gl_multidc_set_token_vectors(d, (int)V + 1, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "concept tokens"));
+    assert_int_equal(gl_multidc_set_token_vectors(d, (int)V, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_set_token_vectors(d, 2, msg, sizeof msg), GL_EINVAL); /* once */
+    assert_int_equal(gl_multidc_token_vectors(d), (int)V);
+    const int32_t *ids, *own;
+    assert_int_equal(gl_multidc_tokens(d, &ids), (int)(2 * V));
+    assert_int_equal(gl_multidc_tokens(ref, &own), 2);
+    assert_int_equal(ids[0], own[0]);
+    assert_int_equal(ids[1], own[1]);
+    for (int64_t k = 2, want = first; k < 2 * V; k++, want++) { /* the free ids in order */
+        while (want == own[0] || want == own[1]) want++;
+        assert_int_equal(ids[k], want);
+    }
+    assert_int_equal(gl_multidc_set_token_only(d, 0.5f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_set_token_only(ref, 0.5f, msg, sizeof msg), GL_OK);
+    const int64_t B = 8;
+    batch bt, br;
+    batch_new(&bt, &c, B);
+    batch_new(&br, &c, B);
+    int alone = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        fill(d, &bt, seed);
+        fill(ref, &br, seed);
+        for (int64_t i = 0; i < B; i++) { /* the same draws; each named token followed by its extras */
+            const gl_multidc_item *it = gl_multidc_last(d, i);
+            assert_string_equal(it->caption, gl_multidc_last(ref, i)->caption);
+            const int32_t *x = bt.b.text + i * c.text_len, *r = br.b.text + i * c.text_len;
+            const int64_t xn = bt.b.text_lens[i]; /* both cut to the text length */
+            int64_t o = 0;
+            for (int64_t j = 0; j < br.b.text_lens[i] && o < xn; j++) {
+                assert_int_equal(x[o++], r[j]);
+                const int64_t k = r[j] == own[0] ? 0 : r[j] == own[1] ? 1 : -1;
+                for (int64_t v = 1; k >= 0 && v < V && o < xn; v++) assert_int_equal(x[o++], ids[k + 2 * v]);
+            }
+            assert_int_equal(o, xn);
+            assert_true(xn > br.b.text_lens[i] || xn == c.text_len); /* the extras are there */
+            alone += !strncmp(it->caption, "a <c", 4);
+        }
+    }
+    assert_true(alone > 0);
+    batch_free(&bt);
+    batch_free(&br);
+    gl_multidc_free(&d);
+    gl_multidc_free(&ref);
+    tmp_remove(&t);
+}
+
 /* --token-init words: each token row is the mean of the base's embeddings of its plain
  * prompt's words (the manifest's caption, tokenized here), its own token left out; an
  * adapter whose tokens are not the data set's is refused. */
@@ -520,6 +588,7 @@ static void stages_train_their_own_tensors(void **s) {
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(clips_are_static_or_ordered_with_their_tokens),
     cmocka_unit_test(token_only_captions_plain_clips_with_their_token),
+    cmocka_unit_test(token_vectors_expand_every_prompt),
     cmocka_unit_test(token_rows_start_from_their_captions_words),
     cmocka_unit_test(too_many_concepts_and_bad_tokens_fail),
     cmocka_unit_test(one_video_is_one_concept),

@@ -1,3 +1,3 @@
 gl_test(test_multidc clips_are_static_or_ordered_with_their_tokens token_only_captions_plain_clips_with_their_token
-        token_rows_start_from_their_captions_words too_many_concepts_and_bad_tokens_fail one_video_is_one_concept
-        stages_train_their_own_tensors)
+        token_vectors_expand_every_prompt token_rows_start_from_their_captions_words
+        too_many_concepts_and_bad_tokens_fail one_video_is_one_concept stages_train_their_own_tensors)

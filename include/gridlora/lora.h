@@ -6,7 +6,12 @@
  * second up-projection B2 (Multi-DC LoRA, Set-and-Sequence: W' = W + s (B + B2) A; the
  * Set stage trains A and B on frames, the Sequence stage B2 on clips). It may also
  * carry embeddings for some token ids (concept tokens trained with it), which replace
- * the base model's rows while it is applied.
+ * the base model's rows while it is applied; with token_vectors V > 1 each token a
+ * prompt names stands for V embeddings (multi-vector textual inversion): the prompt's
+ * "<c3>" becomes V ids, its own and V - 1 free concept ids the adapter carries, so that
+ * one token can hold the several attributes (subject, colour, background) a caption
+ * spreads over several words. Tokenizing for a model with adapters attached therefore
+ * goes through gl_dit_expand_tokens.
  *
  * Files are safetensors with PEFT-style names: "<module>.lora_A.weight",
  * "<module>.lora_B.weight", "<module>.lora_B2.weight", "text.token_embed.lora_rows"; the
@@ -42,7 +47,12 @@ typedef struct gl_lora_spec {
     int motion;            /* 1: also a motion up-projection B2 (Multi-DC) */
     const int32_t *tokens; /* token ids whose embeddings the adapter carries, or NULL */
     int n_tokens;
+    int token_vectors;     /* embeddings per token a prompt names (default 1; up to
+                              GL_LORA_MAX_TOKEN_VECTORS): n_tokens = n V, tokens[i] the
+                              i-th named token (i < n), tokens[i + j n] its j-th extra */
 } gl_lora_spec;
+
+#define GL_LORA_MAX_TOKEN_VECTORS 16
 
 gl_lora_spec gl_lora_default_spec(void);
 
@@ -87,6 +97,20 @@ void gl_lora_module_params(const gl_lora *l, int i, int *a, int *b, int *b2);
 /* Token ids the adapter carries, and the index of their rows tensor (-1 if none). */
 int gl_lora_tokens(const gl_lora *l, const int32_t **ids);
 int gl_lora_token_rows(const gl_lora *l);
+/* Embeddings per named token (gl_lora_spec.token_vectors; 1 for files without it). */
+int gl_lora_token_vectors(const gl_lora *l);
+
+/* Rewrites ids[0..*n) in place: each token the adapter names with V > 1 embeddings
+ * becomes its V ids (its own first); others stay. GL_EINVAL, ids untouched, when the
+ * result would exceed max ids. With V = 1 nothing changes. */
+int gl_lora_expand_tokens(const gl_lora *l, int32_t *ids, int64_t *n, int64_t max);
+/* The same over a group table in gl_lora_spec.tokens' layout: groups[named * V], named
+ * tokens first, then each bank of extras. */
+int gl_tokens_expand(const int32_t *groups, int named, int V, int32_t *ids, int64_t *n, int64_t max);
+
+/* gl_lora_expand_tokens for every adapter attached to m, in order: what a prompt's ids
+ * must go through before a forward of m (gl_tokenize knows no adapters). */
+int gl_dit_expand_tokens(const gl_dit *m, int32_t *ids, int64_t *n, int64_t max);
 
 /* Saves atomically (F32 or as gl_st_dtype `dtype`). */
 int gl_lora_save(const gl_lora *l, const char *path, int dtype, char *msg, size_t msglen);
@@ -105,7 +129,8 @@ int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t ms
 void gl_dit_detach_loras(gl_dit *m);
 
 /* Folds weight * adapter into m's base weights (W += weight * scale (B + B2) A) and
- * writes the token rows into m's embedding table. The adapter is unchanged. */
+ * writes the token rows into m's embedding table. The adapter is unchanged. GL_EINVAL
+ * for an adapter with token_vectors > 1: a merged model's prompts would not expand. */
 int gl_lora_merge(gl_dit *m, const gl_lora *l, float weight, char *msg, size_t msglen);
 
 #ifdef __cplusplus

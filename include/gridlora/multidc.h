@@ -111,6 +111,17 @@ void gl_multidc_token_prompt(const char *token, char *buf, size_t n);
  * GL_EINVAL for p outside [0, 1]. */
 int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen);
 
+/* Gives each concept's token V embeddings (gl_lora_spec.token_vectors; 1, the default,
+ * leaves d as it is): the extras are the model's concept tokens no concept of d names,
+ * in increasing order, bank by bank (with <c0>..<c31> named: <c32>..<c63> the second
+ * vectors, <c64>.. the third), every prompt's token (and the token-alone prompt's) is
+ * expanded into its V ids, and gl_multidc_tokens returns the n V ids in the spec's
+ * layout. Once, after loading. GL_EINVAL (msg says why) for V outside [1,
+ * GL_LORA_MAX_TOKEN_VECTORS], a second call, too few free concept tokens, or a prompt
+ * then too long. */
+int gl_multidc_set_token_vectors(gl_multidc *d, int V, char *msg, size_t msglen);
+int gl_multidc_token_vectors(const gl_multidc *d); /* V; 1 until set */
+
 /* Sets each of l's token rows (gl_lora_token_rows) to the mean of the base model's
  * embeddings of the words of its concept's plain prompt, the token itself left out:
  * the token starts from what the caption says (textual inversion's initialisation from

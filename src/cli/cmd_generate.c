@@ -217,6 +217,11 @@ int cmd_generate(int argc, char **argv) {
         cli_error("generate: --negative-prompt: %s", msg);
         goto end;
     }
+    if (gl_dit_expand_tokens(m, text, &n_tok, c->text_len) || gl_dit_expand_tokens(m, neg, &n_neg, c->text_len)) {
+        cli_error("generate: the prompt has more than the model's %lld tokens once the adapters' multi-vector "
+                  "tokens are expanded", (long long)c->text_len);
+        goto end;
+    }
     if (gl_video_alloc(&vid, F, H, W) || !(x = malloc((size_t)(F * H * W * c->channels) * sizeof *x))) {
         cli_error("generate: out of memory for %lld frames of %lldx%lld", (long long)F, (long long)W, (long long)H);
         goto end;

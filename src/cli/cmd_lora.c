@@ -131,6 +131,9 @@ static int info(const char *path) {
         printf("%s%s (id %ld)", p == toks ? ": " : ", ", txt ? txt : "?", id);
         p = *end == ',' ? end + 1 : end;
     }
+    const char *vec = gl_st_meta_get(st, "lora.token_vectors");
+    if (vec) printf("\ntoken vectors: %s (the first tokens listed are the ones prompts name; each stands for "
+                    "itself and its place in each following bank of as many)", vec);
     printf("\nbase config: %s\n", cfgs);
     rc = CLI_OK;
 end:

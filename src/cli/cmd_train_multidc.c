@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "gridlora/core.h"
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/multidc.h"
 #include "train_common.h"
@@ -14,7 +15,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora train multidc --base FILE --data DIR --out FILE.safetensors\n"
             "                              [--set-steps N] [--seq-steps M] [--rank R] [--alpha A]\n"
-            "                              [--lora-dropout P] [--token-only P] [--token-init base|words]\n"
+            "                              [--lora-dropout P] [--token-only P] [--token-vectors V]\n"
+            "                              [--token-init base|words]\n"
             "                              [--token-lr-scale S]\n"
             "                              [--batch B] [--seed S] [--lr X] [--log FILE.csv]\n"
             "                              [--checkpoint-every K] [--resume] [--threads T]\n"
@@ -34,6 +36,11 @@ static void usage(FILE *f) {
             "  --token-only P     caption a concept's plain clip with its token alone, 'a <cK>', with\n"
             "                     probability P (default 0: never), so that the token learns the whole\n"
             "                     concept; the variants keep their prompts; resume with the same P\n"
+            "  --token-vectors V  each concept's token stands for V learned embeddings (default 1):\n"
+            "                     '<c3>' in a prompt becomes V tokens, the rest taken from the model's\n"
+            "                     concept tokens no concept names; one token can then carry what a\n"
+            "                     caption spreads over several words (subject, colours, background);\n"
+            "                     resume with the same V\n"
             "  --token-init base|words  each token's embedding starts as the base model's (default)\n"
             "                     or as the mean of its caption's words\n"
             "  --token-lr-scale S the tokens learn at S times the learning rate (default 1): each\n"
@@ -55,6 +62,7 @@ int cmd_train_multidc(int argc, char **argv) {
     cli_stages s = cli_stages_default("train");
     const char *base = NULL, *data = NULL;
     double token_only = 0.0;
+    long token_vectors = 1;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -73,6 +81,12 @@ int cmd_train_multidc(int argc, char **argv) {
         if (!strcmp(opt, "--token-only")) {
             const char *val = cli_value("train", argc, argv, &i);
             if (!val || cli_parse_float("train", opt, val, 0, 1, 0, &token_only)) return CLI_USAGE;
+            continue;
+        }
+        if (!strcmp(opt, "--token-vectors")) {
+            const char *val = cli_value("train", argc, argv, &i);
+            if (!val || cli_parse_long("train", opt, val, 1, GL_LORA_MAX_TOKEN_VECTORS, &token_vectors))
+                return CLI_USAGE;
             continue;
         }
         if (!strcmp(opt, "--token-init")) {
@@ -119,7 +133,8 @@ int cmd_train_multidc(int argc, char **argv) {
         cli_error("train: %s", msg);
         goto end;
     }
-    if (gl_multidc_set_token_only(d, (float)token_only, msg, sizeof msg)) {
+    if (gl_multidc_set_token_vectors(d, (int)token_vectors, msg, sizeof msg) ||
+        gl_multidc_set_token_only(d, (float)token_only, msg, sizeof msg)) {
         cli_error("train: %s", msg);
         goto end;
     }

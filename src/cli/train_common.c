@@ -298,6 +298,7 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
     spec.alpha = s->alpha;
     spec.motion = 1;
     spec.n_tokens = gl_multidc_tokens(d, &spec.tokens);
+    spec.token_vectors = gl_multidc_token_vectors(d);
     if (gl_lora_new(&l, m, &spec, s->t.seed, msg, sizeof msg) || gl_lora_set_dropout(l, s->lora_dropout) ||
         gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg) ||
         (s->token_init_words && gl_multidc_init_token_rows(d, l, m, msg, sizeof msg))) {
@@ -314,8 +315,10 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
             goto end;
         }
     }
+    const int named = spec.n_tokens / spec.token_vectors;
     printf("adapter: rank %d, alpha %g, %d modules, motion branch, %d token%s", s->rank, (double)s->alpha,
-           gl_lora_module_count(l), spec.n_tokens, spec.n_tokens == 1 ? "" : "s");
+           gl_lora_module_count(l), named, named == 1 ? "" : "s");
+    if (spec.token_vectors > 1) printf(" of %d embeddings each", spec.token_vectors);
     if (s->lora_dropout > 0) printf(", dropout %g on its input", (double)s->lora_dropout);
     if (s->token_init_words) printf(", tokens from their captions' words");
     if (s->token_lr_scale != 1.0f) printf(", tokens at %g x the learning rate", (double)s->token_lr_scale);

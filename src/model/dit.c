@@ -1099,6 +1099,14 @@ nomem:
     return GL_ENOMEM;
 }
 
+int gl_dit_expand_tokens(const gl_dit *m, int32_t *ids, int64_t *n, int64_t max) {
+    for (int k = 0; k < m->n_att; k++) {
+        int rc = gl_lora_expand_tokens(m->att[k].l, ids, n, max);
+        if (rc) return rc;
+    }
+    return GL_OK;
+}
+
 void gl_dit_detach_loras(gl_dit *m) {
     if (!m) return; /* cleanup paths call it before the model loaded */
     for (int k = 0; k < m->n_att; k++) {

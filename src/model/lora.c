@@ -32,10 +32,11 @@ struct gl_lora {
     char *targets;
     int32_t *tokens;
     int n_tokens, rows; /* rows: index of the token rows tensor, -1 if none */
+    int token_vectors;  /* n_tokens = named tokens x token_vectors (gl_lora_spec) */
 };
 
 gl_lora_spec gl_lora_default_spec(void) {
-    return (gl_lora_spec){.rank = 8, .alpha = 8.0f, .targets = GL_LORA_DEFAULT_TARGETS};
+    return (gl_lora_spec){.rank = 8, .alpha = 8.0f, .targets = GL_LORA_DEFAULT_TARGETS, .token_vectors = 1};
 }
 
 void gl_lora_free(gl_lora **pl) {
@@ -121,12 +122,17 @@ static int build(gl_lora *l, const gl_dit *m, const char *targets, char *msg, si
 }
 
 static int init_common(gl_lora **out, const gl_dit *m, int rank, float alpha, int motion, const char *targets,
-                       const int32_t *tokens, int n_tokens, char *msg, size_t msglen) {
+                       const int32_t *tokens, int n_tokens, int vectors, char *msg, size_t msglen) {
     *out = NULL;
     const gl_dit_config *c = gl_dit_cfg(m);
     if (rank < 1 || rank > 4096 || !(alpha > 0) || !targets || !*targets || n_tokens < 0 ||
         n_tokens > c->text_vocab) {
         snprintf(msg, msglen, "lora: rank must be in [1, 4096], alpha > 0, targets non-empty (got rank %d)", rank);
+        return GL_EINVAL;
+    }
+    if (vectors < 1 || vectors > GL_LORA_MAX_TOKEN_VECTORS || n_tokens % vectors) {
+        snprintf(msg, msglen, "lora: %d token vectors for %d token ids (1 to %d, dividing the ids)", vectors, n_tokens,
+                 GL_LORA_MAX_TOKEN_VECTORS);
         return GL_EINVAL;
     }
     for (int i = 0; i < n_tokens; i++)
@@ -142,6 +148,7 @@ static int init_common(gl_lora **out, const gl_dit *m, int rank, float alpha, in
     l->alpha = alpha;
     l->motion = motion;
     l->n_tokens = n_tokens;
+    l->token_vectors = vectors;
     l->targets = malloc(strlen(targets) + 1);
     l->tokens = malloc((size_t)(n_tokens > 0 ? n_tokens : 1) * sizeof(int32_t));
     int rc = l->targets && l->tokens ? GL_OK : GL_ENOMEM;
@@ -161,7 +168,8 @@ static int init_common(gl_lora **out, const gl_dit *m, int rank, float alpha, in
 }
 
 int gl_lora_new(gl_lora **out, const gl_dit *m, const gl_lora_spec *s, uint64_t seed, char *msg, size_t msglen) {
-    int rc = init_common(out, m, s->rank, s->alpha, s->motion, s->targets, s->tokens, s->n_tokens, msg, msglen);
+    int rc = init_common(out, m, s->rank, s->alpha, s->motion, s->targets, s->tokens, s->n_tokens,
+                         s->token_vectors > 0 ? s->token_vectors : 1, msg, msglen);
     if (rc) return rc;
     gl_lora *l = *out;
     gl_rng r;
@@ -205,9 +213,39 @@ int gl_lora_tokens(const gl_lora *l, const int32_t **ids) {
     return l->n_tokens;
 }
 int gl_lora_token_rows(const gl_lora *l) { return l->rows; }
+int gl_lora_token_vectors(const gl_lora *l) { return l->token_vectors; }
+
+int gl_tokens_expand(const int32_t *groups, int named, int V, int32_t *ids, int64_t *n, int64_t max) {
+    if (V <= 1 || named <= 0 || *n <= 0) return GL_OK;
+    int64_t total = 0;
+    for (int64_t i = 0; i < *n; i++) {
+        int hit = 0;
+        for (int k = 0; k < named && !hit; k++) hit = ids[i] == groups[k];
+        total += hit ? V : 1;
+    }
+    if (total > max) return GL_EINVAL;
+    /* from the back, so that each id moves once and nothing unread is overwritten */
+    for (int64_t i = *n - 1, o = total; i >= 0; i--) {
+        int k = 0;
+        while (k < named && ids[i] != groups[k]) k++;
+        if (k == named) {
+            ids[--o] = ids[i];
+            continue;
+        }
+        o -= V;
+        ids[o] = groups[k];
+        for (int j = 1; j < V; j++) ids[o + j] = groups[k + j * named];
+    }
+    *n = total;
+    return GL_OK;
+}
+
+int gl_lora_expand_tokens(const gl_lora *l, int32_t *ids, int64_t *n, int64_t max) {
+    return gl_tokens_expand(l->tokens, l->n_tokens / l->token_vectors, l->token_vectors, ids, n, max);
+}
 
 int gl_lora_save(const gl_lora *l, const char *path, int dtype, char *msg, size_t msglen) {
-    char rank[16], alpha[32], motion[4], *cfg = gl_dit_config_to_json(&l->cfg);
+    char rank[16], alpha[32], motion[4], vectors[16], *cfg = gl_dit_config_to_json(&l->cfg);
     size_t tlen = (size_t)l->n_tokens * 12 + 1;
     char *toks = malloc(tlen);
     if (!cfg || !toks) {
@@ -222,8 +260,11 @@ int gl_lora_save(const gl_lora *l, const char *path, int dtype, char *msg, size_
     toks[0] = 0;
     for (int i = 0, n = 0; i < l->n_tokens; i++)
         n += snprintf(toks + n, tlen - (size_t)n, "%s%d", i ? "," : "", l->tokens[i]);
+    snprintf(vectors, sizeof vectors, "%d", l->token_vectors);
+    /* the key only where it says something, so that single-vector files stay as they were */
     const char *meta[] = {"format", "gridlora-lora", "lora.rank", rank, "lora.alpha", alpha, "lora.targets",
-                          l->targets, "lora.motion", motion, "lora.tokens", toks, GL_DIT_CONFIG_KEY, cfg, NULL};
+                          l->targets, "lora.motion", motion, "lora.tokens", toks, GL_DIT_CONFIG_KEY, cfg,
+                          l->token_vectors > 1 ? "lora.token_vectors" : NULL, vectors, NULL};
     int rc = gl_st_save_params(l->p, path, (gl_st_dtype)dtype, meta, msg, msglen);
     free(cfg);
     free(toks);
@@ -238,7 +279,7 @@ int gl_lora_load(gl_lora **out, const gl_dit *m, const char *path, char *msg, si
     const char *fmt = gl_st_meta_get(st, "format"), *srank = gl_st_meta_get(st, "lora.rank");
     const char *salpha = gl_st_meta_get(st, "lora.alpha"), *targets = gl_st_meta_get(st, "lora.targets");
     const char *smotion = gl_st_meta_get(st, "lora.motion"), *stoks = gl_st_meta_get(st, "lora.tokens");
-    const char *cfg = gl_st_meta_get(st, GL_DIT_CONFIG_KEY);
+    const char *cfg = gl_st_meta_get(st, GL_DIT_CONFIG_KEY), *svec = gl_st_meta_get(st, "lora.token_vectors");
     char *mine = gl_dit_config_to_json(gl_dit_cfg(m));
     int32_t *toks = NULL;
     int n_toks = 0;
@@ -258,7 +299,7 @@ int gl_lora_load(gl_lora **out, const gl_dit *m, const char *path, char *msg, si
         /* built for this model, so a file for another model fails on the first tensor
          * whose shape does not fit, and the message names it */
         rc = toks ? init_common(out, m, atoi(srank), (float)atof(salpha), atoi(smotion), targets, toks, n_toks,
-                                msg, msglen)
+                                svec ? atoi(svec) : 1, msg, msglen)
                   : GL_ENOMEM;
         if (rc == GL_OK) {
             rc = gl_st_load_params(gl_lora_params(*out), path, 1, msg, msglen);
@@ -281,6 +322,11 @@ int gl_lora_merge(gl_dit *m, const gl_lora *l, float weight, char *msg, size_t m
     gl_params *mp = gl_dit_params(m);
     if (memcmp(&l->cfg, gl_dit_cfg(m), sizeof l->cfg) != 0) {
         snprintf(msg, msglen, "lora: merge: the adapter was made for another model configuration");
+        return GL_EINVAL;
+    }
+    if (l->token_vectors > 1) {
+        snprintf(msg, msglen, "lora: merge: the adapter gives each of its tokens %d embeddings, which a merged "
+                              "model's prompts would not expand to; apply it with --lora instead", l->token_vectors);
         return GL_EINVAL;
     }
     const float s = weight * gl_lora_scale(l);

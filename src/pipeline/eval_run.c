@@ -15,6 +15,7 @@
 #include "gridlora/dataset.h"
 #include "gridlora/eval.h"
 #include "gridlora/grid.h"
+#include "gridlora/lora.h"
 #include "gridlora/multidc.h"
 #include "gridlora/tokenizer.h"
 #include "pipeline/eval_common.h"
@@ -143,6 +144,8 @@ int gl__eval_generate(gl_dit *m, const gl_tokenizer *tk, const gl_sample_opts *s
     int64_t n = 0;
     char why[512];
     int rc = gl_tokenize(tk, prompt, ids, GL_CAPTION_MAX, &n, why, sizeof why);
+    if (!rc && (rc = gl_dit_expand_tokens(m, ids, &n, GL_CAPTION_MAX)))
+        snprintf(why, sizeof why, "too many tokens once the adapters' multi-vector tokens are expanded");
     if (rc) {
         snprintf(msg, msglen, "prompt '%s': %s", prompt, why);
         return rc;

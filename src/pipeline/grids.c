@@ -18,6 +18,7 @@
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
 #include "gridlora/grids.h"
+#include "gridlora/lora.h"
 #include "gridlora/render.h"
 #include "gridlora/video.h"
 
@@ -291,6 +292,8 @@ static int make_cell(const cell_spec *s, const gl_grids_params *p, const gl_toke
     char why[256];
     if (gl_tokenize(tk, s->prompt, ids, GL_CAPTION_MAX, &n, why, sizeof why))
         return SAY(GL_EINVAL, "grids: prompt '%s': %s", s->prompt, why);
+    if (gl_dit_expand_tokens(p->model, ids, &n, GL_CAPTION_MAX))
+        return SAY(GL_EINVAL, "grids: prompt '%s': too many tokens with the adapter's multi-vector tokens", s->prompt);
     if (n > c->text_len) n = c->text_len; /* as data.h cuts captions */
     int32_t *text = calloc((size_t)c->text_len, sizeof *text);
     float *x = malloc((size_t)(c->frames * c->cell_h * c->cell_w * 3) * sizeof *x);

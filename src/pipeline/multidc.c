@@ -12,6 +12,7 @@
 
 #include "gridlora/core.h"
 #include "gridlora/data.h"
+#include "gridlora/lora.h"
 #include "gridlora/multidc.h"
 #include "gridlora/tokenizer.h"
 #include "gridlora/video.h"
@@ -31,7 +32,7 @@ typedef struct mdc_video {
 typedef struct mdc_concept {
     int32_t token;
     int64_t first, count; /* videos [first, first + count) */
-    int32_t alone[2];     /* the token-alone prompt's ids (gl_multidc_token_prompt) */
+    int32_t alone[1 + GL_LORA_MAX_TOKEN_VECTORS]; /* the token-alone prompt's ids (gl_multidc_token_prompt) */
     int64_t n_alone;      /* 0 until gl_multidc_set_token_only asks for it */
 } mdc_concept;
 
@@ -43,7 +44,8 @@ struct gl_multidc {
     mdc_video *videos;
     int64_t n_videos, cap_videos;
     mdc_concept *concepts;
-    int32_t *ids; /* token per concept, for gl_multidc_tokens */
+    int32_t *ids; /* token per concept, then each bank of extras, for gl_multidc_tokens */
+    int vectors;  /* embeddings per concept token (gl_multidc_set_token_vectors) */
     int64_t n_concepts, cap_concepts;
     gl_multidc_item *last;
     int64_t n_last, cap_last;
@@ -80,6 +82,7 @@ static int mdc_new(gl_multidc **out, const gl_dit_config *cfg, char *msg, size_t
     }
     d->cfg = *cfg;
     d->mode = GL_MULTIDC_SET;
+    d->vectors = 1;
     if ((rc = gl_domain_tokenizer(cfg, &d->tok, msg, msglen))) {
         free(d);
         return rc;
@@ -95,7 +98,7 @@ void gl_multidc_set_mode(gl_multidc *d, int mode) {
 
 int gl_multidc_tokens(const gl_multidc *d, const int32_t **ids) {
     *ids = d->ids;
-    return (int)d->n_concepts;
+    return (int)d->n_concepts * d->vectors;
 }
 int64_t gl_multidc_concepts(const gl_multidc *d) { return d->n_concepts; }
 int64_t gl_multidc_videos(const gl_multidc *d) { return d->n_videos; }
@@ -432,12 +435,65 @@ int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen) 
         char text[64], tmsg[256];
         gl_multidc_token_prompt(gl_token_text(d->tok, c->token), text, sizeof text);
         int rc = gl_tokenize(d->tok, text, c->alone, 2, &c->n_alone, tmsg, sizeof tmsg);
+        if (!rc && gl_tokens_expand(d->ids, (int)d->n_concepts, d->vectors, c->alone, &c->n_alone,
+                                    (int64_t)(sizeof c->alone / sizeof c->alone[0]))) {
+            snprintf(tmsg, sizeof tmsg, "too many token vectors");
+            rc = GL_EINVAL;
+        }
         if (rc) {
             snprintf(msg, msglen, "multidc: prompt '%s': %s", text, tmsg);
             return rc;
         }
     }
     d->token_only = p;
+    return GL_OK;
+}
+
+int gl_multidc_token_vectors(const gl_multidc *d) { return d->vectors; }
+
+int gl_multidc_set_token_vectors(gl_multidc *d, int V, char *msg, size_t msglen) {
+    if (V < 1 || V > GL_LORA_MAX_TOKEN_VECTORS || d->vectors != 1) {
+        snprintf(msg, msglen, "multidc: %d token vectors (1 to %d, set once)", V, GL_LORA_MAX_TOKEN_VECTORS);
+        return GL_EINVAL;
+    }
+    if (V == 1) return GL_OK;
+    const int64_t n = d->n_concepts, first = d->cfg.text_vocab - d->cfg.concept_tokens;
+    int32_t *ids = malloc((size_t)(n * V > 0 ? n * V : 1) * sizeof *ids);
+    if (!ids) {
+        snprintf(msg, msglen, "multidc: out of memory");
+        return GL_ENOMEM;
+    }
+    memcpy(ids, d->ids, (size_t)n * sizeof *ids);
+    int32_t next = (int32_t)first;
+    for (int64_t k = n; k < n * V; k++) { /* the next concept token no concept names */
+        for (int named = 1; named && next < d->cfg.text_vocab;) {
+            named = 0;
+            for (int64_t i = 0; i < n && !named; i++) named = d->ids[i] == next;
+            if (named) next++;
+        }
+        if (next >= d->cfg.text_vocab) {
+            snprintf(msg, msglen, "multidc: %lld concepts with %d token vectors each need %lld concept tokens; the "
+                     "model has %lld", (long long)n, V, (long long)(n * V), (long long)d->cfg.concept_tokens);
+            free(ids);
+            return GL_EINVAL;
+        }
+        ids[k] = next++;
+    }
+    for (int64_t i = 0; i < d->n_videos; i++) {
+        mdc_video *v = &d->videos[i];
+        if (gl_tokens_expand(ids, (int)n, V, v->tokens, &v->n_tokens, GL_CAPTION_MAX)) {
+            snprintf(msg, msglen, "multidc: prompt '%s' has more than %d tokens with %d token vectors", v->caption,
+                     GL_CAPTION_MAX, V);
+            free(ids);
+            return GL_EINVAL;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) /* the token-alone prompts made before, if any */
+        gl_tokens_expand(ids, (int)n, V, d->concepts[i].alone, &d->concepts[i].n_alone,
+                         (int64_t)(sizeof d->concepts[i].alone / sizeof d->concepts[i].alone[0]));
+    free(d->ids);
+    d->ids = ids;
+    d->vectors = V;
     return GL_OK;
 }
 
@@ -452,10 +508,11 @@ int gl_multidc_init_token_rows(const gl_multidc *d, gl_lora *l, gl_dit *m, char 
     }
     const gl_tensor table = gl_params_tensor(mp, ti), R = gl_params_tensor(gl_lora_params(l), rows);
     const int64_t w = d->cfg.text_width;
+    const int64_t all = d->n_concepts * d->vectors;
     for (int i = 0; i < n; i++) {
-        const mdc_concept *cc = NULL;
-        for (int64_t k = 0; k < d->n_concepts && !cc; k++)
-            if (d->concepts[k].token == ids[i]) cc = &d->concepts[k];
+        const mdc_concept *cc = NULL; /* an extra vector's concept is its place modulo the concepts */
+        for (int64_t k = 0; k < all && !cc; k++)
+            if (d->ids[k] == ids[i]) cc = &d->concepts[k % d->n_concepts];
         if (!cc) {
             snprintf(msg, msglen, "multidc: the adapter's token %s is none of the data set's concepts",
                      gl_token_text(d->tok, ids[i]));
@@ -466,7 +523,9 @@ int gl_multidc_init_token_rows(const gl_multidc *d, gl_lora *l, gl_dit *m, char 
         int64_t words = 0;
         memset(row, 0, (size_t)w * sizeof(float));
         for (int64_t j = 0; j < v->n_tokens; j++) {
-            if (v->tokens[j] == cc->token) continue;
+            int token = 0; /* the concept's token and its extras are not words */
+            for (int64_t k = 0; k < all && !token; k++) token = v->tokens[j] == d->ids[k];
+            if (token) continue;
             const float *e = table.data + (int64_t)v->tokens[j] * w;
             for (int64_t c = 0; c < w; c++) row[c] += e[c];
             words++;
