@@ -55,7 +55,7 @@ if [[ $tiny == 1 ]]; then
   base_precision=(f32 bf16)
   concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
   grid_concepts=6; grid_count=4; grid_sampling="--steps 2"
-  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"
+  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more="--steps 4 --batch 2 --lr 5e-4 --seed 2"
   every=5
 else
   # Base: four runs, each from the F16 weights the one before left (models/default/
@@ -81,6 +81,8 @@ else
   # timesteps logit-normal(1, 1): the grid's colour is settled at high noise, which mu 0 hardly
   # trains (+0.1-1.4 dB on every item of seed 0; "The output's colour, and the timesteps...")
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 16000 --batch 2 --rank 32 --alpha 32 --ema 0.999 --t-mu 1"
+  # then trained on from its F16 weights (--init) under a new warm-up and cosine, new draws
+  fill_more="--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1"
   every=250
 fi
 concept_seed=11
@@ -254,15 +256,21 @@ stage_grid() {
 stage_gridfill() {
   stage_done grid || { say "gridfill needs the grid stage first"; exit 1; }
   grid_sets
-  local out=$work/gridfill.safetensors
+  local out=$work/gridfill.safetensors f16=$work/gridfill.f16.safetensors
   # shellcheck disable=SC2086
   "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
     "${grid_data[@]}" $fill_steps --out "$out" --log "$work/gridfill.csv" \
     --checkpoint-every $every --resume
-  "$bin" convert --in "$out" --out "$models/gridfill.safetensors" --dtype f16 >/dev/null
-  local s; s=$(summary "$work/gridfill.csv")
-  record gridfill gridfill.safetensors "$fill_steps" "${s%%|*}" "${s##*|}" "$commit" \
-    "train gridfill$grid_data_names $fill_steps"
+  "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
+  # the second run starts from the first's F16 weights, as the shipped one did
+  # shellcheck disable=SC2086
+  "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
+    "${grid_data[@]}" --init "$f16" $fill_more --out "$work/gridfill2.safetensors" --log "$work/gridfill2.csv" \
+    --checkpoint-every $every --resume
+  "$bin" convert --in "$work/gridfill2.safetensors" --out "$models/gridfill.safetensors" --dtype f16 >/dev/null
+  local s; s=$(summary "$work/gridfill.csv" "$work/gridfill2.csv")
+  record gridfill gridfill.safetensors "$fill_steps; then --init: $fill_more" "${s%%|*}" "${s##*|}" "$commit" \
+    "train gridfill$grid_data_names $fill_steps; train gridfill --init (its F16)$grid_data_names $fill_more"
 }
 
 # A stage is done when its output is in the models directory and its record row is in
