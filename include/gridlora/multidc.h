@@ -118,7 +118,7 @@ int gl_multidc_set_token_only(gl_multidc *d, float p, char *msg, size_t msglen);
  * expanded into its V ids, and gl_multidc_tokens returns the n V ids in the spec's
  * layout. Once, after loading. GL_EINVAL (msg says why) for V outside [1,
  * GL_LORA_MAX_TOKEN_VECTORS], a second call, too few free concept tokens, or a prompt
- * then too long. */
+ * then too long (d is then part expanded: free it). */
 int gl_multidc_set_token_vectors(gl_multidc *d, int V, char *msg, size_t msglen);
 int gl_multidc_token_vectors(const gl_multidc *d); /* V; 1 until set */
 
