@@ -114,6 +114,16 @@ static void fill(gl_multidc *d, batch *t, uint64_t seed) {
     assert_int_equal(gl_multidc_next(d, 0, &rng, &t->b, msg, sizeof msg), GL_OK);
 }
 
+/* A two-concept data set in a new directory t, read twice: the source under test and
+ * an untouched reference drawing the same batches. */
+static void two_sources(const gl_dit_config *c, tmpdir *t, gl_multidc **d, gl_multidc **ref) {
+    char msg[512];
+    tmp_make(t);
+    write_set(t->path, c, 2);
+    assert_int_equal(gl_multidc_dir(d, t->path, c, NULL, NULL, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_multidc_dir(ref, t->path, c, NULL, NULL, msg, sizeof msg), GL_OK);
+}
+
 /* The file of concept k's variant, read as the source reads it. */
 static void read_variant(const char *dir, const gl_dit_config *c, int64_t k, int var, gl_video *v) {
     char path[512], msg[512];
@@ -215,12 +225,9 @@ static void token_only_captions_plain_clips_with_their_token(void **s) {
     (void)s;
     gl_dit_config c = config();
     tmpdir t;
-    tmp_make(&t);
-    write_set(t.path, &c, 2);
     gl_multidc *d = NULL, *ref = NULL;
     char msg[512];
-    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
-    assert_int_equal(gl_multidc_dir(&ref, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    two_sources(&c, &t, &d, &ref);
     const int32_t *ids;
     gl_multidc_tokens(d, &ids);
     gl_tokenizer *tk = NULL;
@@ -284,12 +291,9 @@ static void token_vectors_expand_every_prompt(void **s) {
     (void)s;
     gl_dit_config c = config();
     tmpdir t;
-    tmp_make(&t);
-    write_set(t.path, &c, 2);
     gl_multidc *d = NULL, *ref = NULL;
     char msg[512];
-    assert_int_equal(gl_multidc_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
-    assert_int_equal(gl_multidc_dir(&ref, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
+    two_sources(&c, &t, &d, &ref);
     assert_int_equal(gl_multidc_token_vectors(d), 1);
     assert_int_equal(gl_multidc_set_token_vectors(d, 0, msg, sizeof msg), GL_EINVAL);
     assert_int_equal(gl_multidc_set_token_vectors(d, GL_LORA_MAX_TOKEN_VECTORS + 1, msg, sizeof msg), GL_EINVAL);

@@ -296,6 +296,25 @@ static void dit_teardown(dit_run *d) {
     test_free(d->text);
 }
 
+/* The worst relative error of gradients got against want (both laid out as p's
+ * gradients), tensor by tensor, each relative to that tensor's largest want entry (floor
+ * 1e-3); *name: the tensor where it is. */
+static double worst_gradient(gl_params *p, const float *got, const float *want, const char **name) {
+    double worst = 0;
+    for (int i = 0; i < gl_params_count(p); i++) {
+        gl_tensor t = gl_params_tensor(p, i);
+        int64_t off = t.grad - gl_params_grads(p), len = gl_tensor_numel(&t);
+        double *w = tu_to_double(want + off, len);
+        double e = tu_rel_err(got + off, w, len, 1e-3);
+        tu_free(w);
+        if (e > worst) {
+            worst = e;
+            *name = gl_params_name(p, i);
+        }
+    }
+    return worst;
+}
+
 /* bf16 against fp32: the output and each parameter tensor's gradient, relative to that
  * tensor's largest fp32 entry; then 1 against 2 threads in bf16. */
 static void dit_bf16(void **s) {
@@ -312,17 +331,10 @@ static void dit_bf16(void **s) {
     gl_set_precision(GL_PRECISION_BF16);
     dit_step(&d, g16);
     double *want = tu_to_double(o32, d.n);
-    double eo = tu_rel_err(d.out, want, d.n, 1e-6), eg = 0;
+    double eo = tu_rel_err(d.out, want, d.n, 1e-6);
     tu_free(want);
     const char *worst = "";
-    for (int i = 0; i < gl_params_count(p); i++) {
-        gl_tensor t = gl_params_tensor(p, i);
-        int64_t off = t.grad - gl_params_grads(p), len = gl_tensor_numel(&t);
-        double *w = tu_to_double(g32 + off, len);
-        double e = tu_rel_err(g16 + off, w, len, 1e-3);
-        tu_free(w);
-        if (e > eg) { eg = e; worst = gl_params_name(p, i); }
-    }
+    const double eg = worst_gradient(p, g16, g32, &worst);
     print_message("bf16 against fp32: output %.2e, worst gradient %.2e (%s)\n", eo, eg, worst);
     if (eo > DIT_TOL || eg > DIT_TOL) fail_msg("bf16 model off: output %.3g, gradient %.3g (%s)", eo, eg, worst);
     if (eo < 1e-6) fail_msg("bf16 model output equals fp32's: bf16 did not run");
@@ -388,16 +400,8 @@ static void dit_adapter_bf16(void **s) {
     const size_t fp32_bytes = gl_dit_arena_bytes(d.m, 2, 2, 8, 16);
     gl_set_precision(GL_PRECISION_BF16);
     adapter_step(&d, l, g16, 0);
-    double eg = 0;
     const char *worst = "";
-    for (int i = 0; i < gl_params_count(lp); i++) {
-        gl_tensor t = gl_params_tensor(lp, i);
-        int64_t off = t.grad - gl_params_grads(lp), len = gl_tensor_numel(&t);
-        double *w = tu_to_double(g32 + off, len);
-        double e = tu_rel_err(g16 + off, w, len, 1e-3);
-        tu_free(w);
-        if (e > eg) { eg = e; worst = gl_params_name(lp, i); }
-    }
+    const double eg = worst_gradient(lp, g16, g32, &worst);
     print_message("bf16 against fp32, the adapter's gradients: worst %.2e (%s)\n", eg, worst);
     if (eg > DIT_TOL) fail_msg("bf16 adapter gradient off: %.3g (%s)", eg, worst);
     if (eg < 1e-6) fail_msg("bf16 adapter gradients equal fp32's: bf16 did not run");
