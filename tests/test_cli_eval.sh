@@ -158,9 +158,12 @@ EOF
     z --zeroshot-cfg 4 --cfg 3 >"$tmp/z4b.json"
     z --cfg 4 >"$tmp/c4.json"
     z --shift 2 >"$tmp/s2.json"
-    python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json <<'EOF' || fail "zero-shot guidance (above)"
+    z --zeroshot-steps 3 >"$tmp/n3.json"
+    z --zeroshot-steps 3 --steps 1 >"$tmp/n3b.json"
+    python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json "$tmp"/n3.json \
+        "$tmp"/n3b.json <<'EOF' || fail "zero-shot guidance (above)"
 import json, sys
-z1, z4, z4b, c4, s2 = (json.load(open(f)) for f in sys.argv[1:])
+z1, z4, z4b, c4, s2, n3, n3b = (json.load(open(f)) for f in sys.argv[1:])
 def psnr(j, m, items):
     return [j["summary"][it][m]["psnr"] for it in items]
 edits = [it for it in z1["items"] if it != "compose"]
@@ -181,6 +184,13 @@ check(psnr(c4, "base", c4["items"]) != psnr(z4, "base", c4["items"]), "--cfg did
 check([(j["sampling"]["shift"], j["sampling"]["zeroshot_shift"]) for j in (z1, s2)] == [(2, 8), (2, 2)], "shifts")
 check(psnr(s2, "zeroshot", z1["items"]) != psnr(z1, "zeroshot", z1["items"]), "zero-shot's default shift is 2")
 check(psnr(s2, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--shift 2 changed the base's output")
+# zero-shot's steps: --steps sets them (here 2, where the grid apps' default is 10) unless
+# --zeroshot-steps is given, which moves zero-shot's scores alone
+check([(j["sampling"]["steps"], j["sampling"]["zeroshot_steps"]) for j in (z1, n3, n3b)] == [(2, 2), (2, 3), (1, 3)],
+      "steps")
+check(psnr(n3, "zeroshot", zs) != psnr(z1, "zeroshot", zs), "--zeroshot-steps did not change zero-shot's output")
+check(psnr(n3, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--zeroshot-steps changed the base's output")
+check(psnr(n3b, "zeroshot", zs) == psnr(n3, "zeroshot", zs), "--steps overrode --zeroshot-steps")
 EOF
     echo "ok: eval --json and the table" ;;
 errors)

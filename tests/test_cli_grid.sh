@@ -143,6 +143,9 @@ EOF2
     [[ -e "$tmp/ed/cell0.mp4" ]] && fail "edit wrote the input cell"
     grep -q 'cell 2: "a red star at night"' "$tmp/out.txt" || fail "edit prompts: $(cat "$tmp/out.txt")"
     grep -q "^edit: [0-9.]* s in all: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "timings: $(cat "$tmp/out.txt")"
+    # the grid apps' own default steps (GL_GRID_DEFAULT_STEPS), not generate's 20
+    run edit --input "$tmp/set/0000.mp4" --effect smoke --out "$tmp/ed10" ${lo% --steps 2}
+    grep -q "^edit: .*sampling [0-9.]* s (10 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "default steps: $(cat "$tmp/out.txt")"
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co" $lo
     grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
     for f in grid.mp4 grid.gif sheet.png cell2.mp4 cell3.mp4; do [[ -s "$tmp/co/$f" ]] || fail "compose: $f missing"; done

@@ -51,6 +51,16 @@ extern "C" {
  * unmeasured. */
 #define GL_GRID_DEFAULT_SHIFT 8.0f
 
+/* The Euler steps the grid apps (edit, compose, character, story) sample with by default:
+ * 10, where `generate` keeps 20. With the clean input cells steering the canvas, the
+ * shipped Grid-Fill adapter's held-out edits, compose and same gained 0.2-0.6 dB from 20
+ * steps to 10 on both concept sets, identity level or better, motion level or better but
+ * for shadow on one set; 40 steps lost 0.3-0.8 dB against 20, 6 and 8 were level with 10,
+ * 4 below; the outputs are a little smoother, and their frame-to-frame change strays a
+ * little further from the truth's on three effects (models/default/TRAINING.md, "Sampling
+ * steps in the grid"). Half the time, too. Measured on the edit, compose and character layouts; story follows unmeasured. */
+#define GL_GRID_DEFAULT_STEPS 10
+
 /* Timings of one run, in seconds. */
 typedef struct gl_app_timing {
     double prepare, sample; /* tiling, tokens and masks; the sampling run */

@@ -184,7 +184,9 @@ typedef struct gl_eval_params {
                          (1 for a single concept): `gridlora dataset --split heldout` */
     uint64_t seed;
     gl_sample_opts so;              /* every method's sampling (same noise seed) */
-    float zeroshot_cfg;             /* but zero-shot's guidance scale (as the grid apps:
+    int zeroshot_steps;             /* but zero-shot's Euler steps (as the grid apps:
+                                       GL_GRID_DEFAULT_STEPS) */
+    float zeroshot_cfg;             /* zero-shot's guidance scale (as the grid apps:
                                        GL_GRID_DEFAULT_CFG, none) */
     float zeroshot_shift;           /* and zero-shot's timestep shift (as the grid apps:
                                        GL_GRID_DEFAULT_SHIFT) */
@@ -204,7 +206,8 @@ typedef struct gl_eval_params {
     void *ctx;
 } gl_eval_params;
 
-/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's guidance GL_GRID_DEFAULT_CFG,
+/* heldout 4, seed 0, gl_sample_default_opts, zero-shot's steps GL_GRID_DEFAULT_STEPS,
+ * zero-shot's guidance GL_GRID_DEFAULT_CFG,
  * zero-shot's shift GL_GRID_DEFAULT_SHIFT,
  * TTFT on with gl_ttft_default_opts and "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);

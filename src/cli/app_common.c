@@ -23,6 +23,7 @@ void cli_app_init(cli_app *a, const char *cmd, int max_inputs) {
     a->cmd = cmd;
     a->max_inputs = max_inputs;
     a->so = gl_sample_default_opts();
+    a->so.steps = GL_GRID_DEFAULT_STEPS;
     a->so.cfg = GL_GRID_DEFAULT_CFG;
     a->so.shift = GL_GRID_DEFAULT_SHIFT;
     a->fps = 8;

@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "  --model BASE     the base model, and --lora the Grid LoRA and Grid-Fill LoRA in order\n"
             "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing the input (optional)\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 1: no guidance, 8, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell1.mp4..cell3.mp4 and DIR/sheet.png (the input on\n"
             "top, one row per output cell); prints the timings.\n");
 }

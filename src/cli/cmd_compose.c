@@ -24,7 +24,7 @@ static void usage(FILE *f) {
             "                   sand\"), the pair's caption naming the top cell's background alone (\"a red\n"
             "                   striped star and a blue spotted ring on sand\"), as the grid stages were\n"
             "                   trained (models/default/TRAINING.md, stage 5); else 'TEXT_A and TEXT_B'\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 1: no guidance, 8, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell2.mp4 and DIR/cell3.mp4, and DIR/sheet.png\n"
             "(A and B on top, then the combinations); prints the timings.\n");
 }

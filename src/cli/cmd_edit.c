@@ -34,7 +34,7 @@ static void usage(FILE *f) {
             "                   (default: the shipped model, models/default/{base,grid,gridfill}.safetensors)\n"
             "  --caption TEXT   words describing the input (\"a red striped star orbiting on sand\"),\n"
             "                   which the cell prompts then start with (default: none)\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 1: no guidance, 8, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 and DIR/<effect>.mp4 per output cell, and\n"
             "DIR/sheet.png (the input on top, one row per output cell); prints the timings.\n",
             fx);

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
             "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S]\n"
-            "                     [--zeroshot-cfg S] [--shift S] [--out DIR [--out-concepts K]] [--threads T]\n"
+            "                     [--zeroshot-steps N] [--zeroshot-cfg S] [--shift S] [--out DIR [--out-concepts K]]\n"
+            "                     [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
             "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow), for\n"
@@ -57,10 +58,11 @@ static void usage(FILE *f) {
             "                   (default models/default/grid.safetensors, models/default/gridfill.safetensors)\n"
             "  --ttft-steps K   steps of each TTFT stage (default %lld, as finetune); --no-ttft skips it\n"
             "  --steps N, --cfg S, --shift S  every method's sampling (defaults 20, 3, 2; seed 1;\n"
-            "                   zero-shot's guidance 1 and shift 8, as the grid apps', unless --cfg\n"
-            "                   or --shift is given)\n"
-            "  --zeroshot-cfg S zero-shot's guidance alone, its edit, compose and character runs\n"
-            "                   (default: --cfg's when given, else 1, none, as the grid apps)\n"
+            "                   zero-shot's steps 10, guidance 1 and shift 8, as the grid apps', unless\n"
+            "                   --steps, --cfg or --shift is given)\n"
+            "  --zeroshot-steps N, --zeroshot-cfg S  zero-shot's steps or guidance alone, its edit,\n"
+            "                   compose and character runs (default: --steps's or --cfg's when given,\n"
+            "                   else 10 and 1, none, as the grid apps)\n"
             "  --json           one JSON object on stdout instead of the table\n"
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
@@ -376,7 +378,7 @@ int cmd_eval(int argc, char **argv) {
     gl_eval_params p = gl_eval_default_params();
     eval_cli e = {.out_concepts = 2};
     const char *model = NULL, *loras[MAX_LORAS], *multidc = NULL, *data = NULL, *heldout_only = NULL;
-    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0, have_zeroshot_cfg = 0;
+    int n_lora = 0, have_heldout = 0, have_seed = 0, no_ttft = 0, have_zeroshot_cfg = 0, have_zeroshot_steps = 0;
     long ttft_steps = 0, v = 0;
     double d = 0;
     for (int i = 1; i < argc; i++) {
@@ -395,7 +397,7 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--cfg", "--zeroshot-cfg", "--shift", "--out", "--out-concepts",
+                                             "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--shift", "--out", "--out-concepts",
                                              "--threads", "--multidc", "--data"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
@@ -411,7 +413,8 @@ int cmd_eval(int argc, char **argv) {
             return CLI_USAGE;
         }
         if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
-                              !strcmp(opt, "--out-concepts") || !strcmp(opt, "--zeroshot-cfg")))
+                              !strcmp(opt, "--out-concepts") || !strcmp(opt, "--zeroshot-cfg") ||
+                              !strcmp(opt, "--zeroshot-steps")))
             heldout_only = opt;
         if (!strcmp(opt, "--multidc")) {
             multidc = val;
@@ -438,6 +441,11 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(opt, "--steps")) {
             if (cli_parse_long("eval", opt, val, 1, 10000, &v)) return CLI_USAGE;
             p.so.steps = (int)v;
+            if (!have_zeroshot_steps) p.zeroshot_steps = (int)v;
+        } else if (!strcmp(opt, "--zeroshot-steps")) {
+            if (cli_parse_long("eval", opt, val, 1, 10000, &v)) return CLI_USAGE;
+            p.zeroshot_steps = (int)v;
+            have_zeroshot_steps = 1;
         } else if (!strcmp(opt, "--cfg")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
             p.so.cfg = (float)d;
@@ -547,8 +555,8 @@ int cmd_eval(int argc, char **argv) {
                (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
-        printf("\nsampling %d steps, cfg %g (zero-shot's %g), shift %g (zero-shot's %g); ", p.so.steps,
-               (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
+        printf("\nsampling %d steps (zero-shot's %d), cfg %g (zero-shot's %g), shift %g (zero-shot's %g); ",
+               p.so.steps, p.zeroshot_steps, (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);

@@ -31,7 +31,7 @@ static void usage(FILE *f) {
             "  --caption TEXT   words describing the input (optional)\n"
             "  --no-anchor      the previous shot is the only context (top left) from grid 2 on: a\n"
             "                   chain that may drift from the input, two look-ahead cells\n"
-            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 20, 1: no guidance, 8, 1)\n"
+            "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "Writes DIR/shot1.mp4 .. DIR/shotN.mp4 (one per --shot), DIR/story.mp4 (the shots one after\n"
             "another), DIR/grid.mp4 and DIR/grid.gif (the grids one after another, each while its shot\n"
             "plays), and DIR/sheet.png (the input on top, then one row per shot); prints the timings.\n",

@@ -40,7 +40,7 @@ unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEM
 
 gl_eval_params gl_eval_default_params(void) {
     return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .zeroshot_cfg = GL_GRID_DEFAULT_CFG,
-                            .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
+                            .zeroshot_steps = GL_GRID_DEFAULT_STEPS, .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
@@ -183,6 +183,7 @@ static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[G
     gl_video canvas = {0}, split[GL_GRID_CELLS];
     char why[768];
     gl_sample_opts so = r->p->so;
+    so.steps = r->p->zeroshot_steps;
     so.cfg = r->p->zeroshot_cfg;
     so.shift = r->p->zeroshot_shift;
     int rc = gl_app_run(r->m, l, inputs, &so, &canvas, NULL, why, sizeof why);
@@ -541,6 +542,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
     cJSON *so = put(root, "sampling", cJSON_CreateObject(), &ok);
     if (so) {
         gl__eval_json_num(so, "steps", p->so.steps, &ok);
+        gl__eval_json_num(so, "zeroshot_steps", p->zeroshot_steps, &ok);
         gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
         gl__eval_json_num(so, "zeroshot_cfg", p->zeroshot_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
