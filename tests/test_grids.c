@@ -18,6 +18,7 @@
 #include "gridlora/dataset.h"
 #include "gridlora/grid.h"
 #include "gridlora/grids.h"
+#include "gridlora/lora.h"
 #include "gridlora/model.h"
 #include "gridlora/render.h"
 #include "gridlora/tokenizer.h"
@@ -137,10 +138,10 @@ static void tokenize_keeps_markers(void **s) {
     int32_t ids[64];
     int64_t n = 0;
     /* the whole prompt: 1 + 1 + 4 * 1 markers and words, uncut */
-    assert_int_equal(gl_layout_tokenize(&l, tk, 64, ids, &n, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&l, tk, NULL, 64, ids, &n, msg, sizeof msg), GL_OK);
     assert_int_equal(n, 2 + 4 + 7 + 3 * 9);
     /* cut to 16: every marker present, in order, each cell's last words kept */
-    assert_int_equal(gl_layout_tokenize(&l, tk, 16, ids, &n, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&l, tk, NULL, 16, ids, &n, msg, sizeof msg), GL_OK);
     assert_int_equal(n, 16);
     assert_int_equal(ids[0], GL_TOK_GRID);
     int next = 0;
@@ -148,7 +149,7 @@ static void tokenize_keeps_markers(void **s) {
         if (ids[i] >= GL_TOK_CELL0 && ids[i] < GL_TOK_CELL0 + 4) assert_int_equal(ids[i], GL_TOK_CELL0 + next++);
     assert_int_equal(next, 4);
     assert_int_equal(ids[n - 1], gl_token_id(tk, "night"));
-    assert_int_equal(gl_layout_tokenize(&l, tk, 4, ids, &n, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_layout_tokenize(&l, tk, NULL, 4, ids, &n, msg, sizeof msg), GL_EINVAL);
     gl_tokenizer_free(&tk);
 }
 
@@ -475,7 +476,7 @@ static void mask_holds_end_to_end(void **s) {
     int64_t T = 0, n = F * H * W * 3, len = 0;
     assert_int_equal(gl_grid_check(pd, &T, msg, sizeof msg), GL_OK);
     int32_t text[64] = {0};
-    assert_int_equal(gl_layout_tokenize(&l, tk, L, text, &len, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&l, tk, NULL, L, text, &len, msg, sizeof msg), GL_OK);
     int32_t lens[1] = {(int32_t)len};
     uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L)), *cell = malloc((size_t)T);
     assert_int_equal(gl_layout_masks(&l, pd, text, len, L, GL_TOK_GRID, self, cross), 0);
@@ -582,6 +583,81 @@ static void app_keeps_input_exactly(void **s) {
     gl_dit_free(&m);
 }
 
+/* A concept token of an attached multi-vector adapter expands in the grid's joined prompt
+ * as in a plain one: with <c0> standing for <c0> <c1>, the layout of "a <c0>" tokenizes,
+ * and the app samples, exactly as "a <c0> <c1>" without the adapter (whose B = 0 and
+ * whose rows are the base's, so only the ids differ); "a <c0>" without it differs. When
+ * the prompt is cut to fit, the expanded token goes as one word. */
+static void app_expands_multi_vector_tokens(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    c.text_len = 48; /* nothing cut, but in the last check */
+    char msg[512];
+    assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
+    gl_dit *m = random_model(&c, 9);
+    gl_tokenizer *tk = NULL;
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    int32_t toks[2];
+    int64_t n = 0;
+    assert_int_equal(gl_tokenize(tk, "<c0> <c1>", toks, 2, &n, msg, sizeof msg), GL_OK);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.tokens = toks;
+    sp.n_tokens = 2;
+    sp.token_vectors = 2;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    const char *fx[] = {"with smoke"};
+    gl_layout one, two;
+    assert_int_equal(gl_layout_edit(&one, "a <c0>", fx, 1, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_edit(&two, "a <c0> <c1>", fx, 1, msg, sizeof msg), GL_OK);
+    int32_t a[48], b[48];
+    int64_t na = 0, nb = 0;
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&one, tk, m, c.text_len, a, &na, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&two, tk, NULL, c.text_len, b, &nb, msg, sizeof msg), GL_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, (size_t)na * sizeof *a);
+    int whole = 0, cut = 0;
+    for (int64_t i = 0; i < na; i++) whole += a[i] == toks[0];
+    /* the app, through the model it is given */
+    gl_video in = {0};
+    assert_int_equal(gl_video_alloc(&in, c.frames, c.cell_h, c.cell_w), GL_OK);
+    tu_rng r;
+    tu_seed(&r, 10);
+    const int64_t px = c.frames * c.cell_h * c.cell_w * 3;
+    for (int64_t i = 0; i < px; i++) in.rgb[i] = (float)tu_uniform(&r);
+    const gl_video *inputs[4] = {&in, NULL, NULL, NULL};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 2;
+    gl_video expanded = {0}, spelt = {0}, plain = {0};
+    if (gl_app_run(m, &one, inputs, &so, &expanded, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_dit_detach_loras(m);
+    if (gl_app_run(m, &two, inputs, &so, &spelt, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (gl_app_run(m, &one, inputs, &so, &plain, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    const size_t bytes = (size_t)(4 * px) * sizeof(float);
+    assert_memory_equal(expanded.rgb, spelt.rgb, bytes);
+    assert_memory_not_equal(expanded.rgb, plain.rgb, bytes);
+    /* cut to fit: the longest part (cell 1's "a <c0> with smoke") loses "a", then <c0>
+     * with its extra id, never the one without the other */
+    assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_layout_tokenize(&one, tk, m, 16, a, &na, msg, sizeof msg), GL_OK);
+    assert_true(na <= 16);
+    for (int64_t i = 0; i < na; i++) {
+        cut += a[i] == toks[0];
+        if (a[i] == toks[0]) assert_true(i + 1 < na && a[i + 1] == toks[1]);
+        else assert_true(a[i] != toks[1] || (i > 0 && a[i - 1] == toks[0]));
+    }
+    assert_true(cut >= 1 && cut < whole); /* some <c0> went, some stayed */
+    gl_dit_detach_loras(m);
+    gl_video_release(&in);
+    gl_video_release(&expanded);
+    gl_video_release(&spelt);
+    gl_video_release(&plain);
+    gl_lora_free(&l);
+    gl_tokenizer_free(&tk);
+    gl_dit_free(&m);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
@@ -591,5 +667,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fill_loss_ignores_clean_cells),
     cmocka_unit_test(mask_holds_end_to_end),
     cmocka_unit_test(app_keeps_input_exactly),
+    cmocka_unit_test(app_expands_multi_vector_tokens),
 };
 TU_MAIN("grids", tests)

@@ -55,11 +55,14 @@ extern "C" {
 #endif
 
 /* The layout's joined prompt (gl_layout_prompt) as tokens for a model of text length L:
- * ids[0..*n), *n <= L, starting with <grid> and holding all four cell markers. When the
- * whole does not fit, the longest parts lose words from their FRONT until it does: the
- * words that tell the cells of one grid apart (the effect, the scene) end a caption.
- * GL_EINVAL for L < 5 (the markers alone), an unknown word (msg names it). */
-int gl_layout_tokenize(const gl_layout *l, const gl_tokenizer *tk, int64_t L, int32_t *ids,
+ * ids[0..*n), *n <= L, starting with <grid> and holding all four cell markers. With m
+ * (may be NULL) each word goes through gl_dit_expand_tokens, so that a concept token of
+ * an attached multi-vector adapter becomes its ids, as a plain prompt's does. When the
+ * whole does not fit, the longest parts lose words (a token with its ids) from their
+ * FRONT until it does: the words that tell the cells of one grid apart (the effect, the
+ * scene) end a caption. GL_EINVAL for L < 5 (the markers alone), an unknown word (msg
+ * names it), a part over GL_PROMPT_MAX ids once expanded. */
+int gl_layout_tokenize(const gl_layout *l, const gl_tokenizer *tk, const gl_dit *m, int64_t L, int32_t *ids,
                        int64_t *n, char *msg, size_t msglen);
 
 /* ---- making grid data ------------------------------------------------------------ */

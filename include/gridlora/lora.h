@@ -11,9 +11,9 @@
  * "<c3>" becomes V ids, its own and V - 1 free concept ids the adapter carries, so that
  * one token can hold the several attributes (subject, colour, background) a caption
  * spreads over several words. Tokenizing for a model with adapters attached therefore
- * goes through gl_dit_expand_tokens (generate, eval and the Multi-DC cells of `grids` do;
- * the 2x2 layouts' joined prompts, gl_layout_tokenize, do not yet: there such a token
- * stays its own id, as it was before the option existed).
+ * goes through gl_dit_expand_tokens (generate, eval, the Multi-DC cells of `grids`, and
+ * the grid apps' joined prompts through gl_layout_tokenize given the model; a grid set's
+ * canvases, read without a model, are captioned without concept tokens).
  *
  * Files are safetensors with PEFT-style names: "<module>.lora_A.weight",
  * "<module>.lora_B.weight", "<module>.lora_B2.weight", "text.token_embed.lora_rows"; the

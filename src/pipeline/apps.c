@@ -66,7 +66,7 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
     for (int64_t t = 0; t < T; t++) clean[t] = (in >> cell[t]) & 1u;
     int64_t len = 0;
     if ((rc = gl_domain_tokenizer(c, &tk, msg, msglen)) ||
-        (rc = gl_layout_tokenize(l, tk, L, text, &len, msg, msglen)))
+        (rc = gl_layout_tokenize(l, tk, m, L, text, &len, msg, msglen)))
         goto end;
     rc = gl_layout_masks(l, pd, text, len, L, GL_TOK_GRID, self, cross);
     if (rc >= 0 && gl_layout_text_mask(text, len, L, GL_TOK_GRID, tmask) < 0) rc = GL_EINVAL;

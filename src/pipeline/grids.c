@@ -26,17 +26,30 @@
 
 /* ---- the joined prompt as tokens ------------------------------------------------- */
 
-int gl_layout_tokenize(const gl_layout *l, const gl_tokenizer *tk, int64_t L, int32_t *ids,
+int gl_layout_tokenize(const gl_layout *l, const gl_tokenizer *tk, const gl_dit *m, int64_t L, int32_t *ids,
                        int64_t *n, char *msg, size_t msglen) {
     enum { P = GL_GRID_CELLS + 1 };
     if (L < P) return SAY(GL_EINVAL, "grid prompt: %lld tokens cannot hold the 5 markers", (long long)L);
-    int32_t part[P][GL_PROMPT_MAX];
+    int32_t part[P][GL_PROMPT_MAX], words[GL_PROMPT_MAX], one[GL_PROMPT_MAX];
+    int16_t word_len[P][GL_PROMPT_MAX]; /* at a word's first id: how many ids it became */
     int64_t len[P], start[P], total = 0;
     for (int i = 0; i < P; i++) {
         const char *p = i ? l->cell[i - 1].prompt : l->global;
         char why[256];
-        if (gl_tokenize(tk, p, part[i], GL_PROMPT_MAX, &len[i], why, sizeof why))
+        int64_t nw = 0;
+        if (gl_tokenize(tk, p, words, GL_PROMPT_MAX, &nw, why, sizeof why))
             return SAY(GL_EINVAL, "grid prompt '%s': %s", p, why);
+        len[i] = 0;
+        for (int64_t w = 0; w < nw; w++) {
+            int64_t k = 1;
+            one[0] = words[w];
+            if ((m && gl_dit_expand_tokens(m, one, &k, GL_PROMPT_MAX)) || len[i] + k > GL_PROMPT_MAX)
+                return SAY(GL_EINVAL, "grid prompt '%s': more than %d tokens once its concept tokens expand", p,
+                           GL_PROMPT_MAX);
+            memcpy(part[i] + len[i], one, (size_t)k * sizeof *one);
+            word_len[i][len[i]] = (int16_t)k;
+            len[i] += k;
+        }
         start[i] = 0;
         total += len[i];
     }
@@ -45,8 +58,8 @@ int gl_layout_tokenize(const gl_layout *l, const gl_tokenizer *tk, int64_t L, in
         int k = 0;
         for (int i = 1; i < P; i++)
             if (len[i] - start[i] > len[k] - start[k]) k = i;
-        start[k]++;
-        total--;
+        total -= word_len[k][start[k]];
+        start[k] += word_len[k][start[k]];
     }
     int64_t o = 0;
     for (int i = 0; i < P; i++) {
@@ -533,7 +546,7 @@ static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const char *gdir
                                     cap->valuestring, why, sizeof why);
         }
     }
-    if (!rc) rc = gl_layout_tokenize(&g->layout, tk, d->cfg.text_len, g->text, &g->text_len, why, sizeof why);
+    if (!rc) rc = gl_layout_tokenize(&g->layout, tk, NULL, d->cfg.text_len, g->text, &g->text_len, why, sizeof why);
     if (rc) {
         rc = SAY(rc, "%s: line %lld: %s", mpath, (long long)lineno, why);
         goto end;

@@ -21,8 +21,9 @@ static int story_layout(gl_layout *l, int anchored, const char *concept, const c
 
 /* Every grid's layout and prompt, checked before the first sampling run: an unknown word
  * in the last shot should not cost the sampling of all the others first. */
-static int check_chain(const gl_dit_config *c, int anchored, const char *concept,
-                       const char *const *shots, int n, char *msg, size_t msglen) {
+static int check_chain(const gl_dit *m, int anchored, const char *concept, const char *const *shots, int n,
+                       char *msg, size_t msglen) {
+    const gl_dit_config *c = gl_dit_cfg(m);
     gl_tokenizer *tk = NULL;
     int32_t *ids = malloc((size_t)c->text_len * sizeof *ids);
     char why[512];
@@ -38,7 +39,7 @@ static int check_chain(const gl_dit_config *c, int anchored, const char *concept
         int64_t len = 0;
         gl_layout_init(&l);
         rc = gl_layout_set_cell(&l, 0, GL_CELL_INPUT, k < 0 ? concept : shots[k], why, sizeof why);
-        if (!rc) rc = gl_layout_tokenize(&l, tk, c->text_len, ids, &len, why, sizeof why);
+        if (!rc) rc = gl_layout_tokenize(&l, tk, m, c->text_len, ids, &len, why, sizeof why);
         if (rc && k < 0) rc = SAY(rc, "story: the input's caption: %s", why);
         else if (rc) rc = SAY(rc, "story: shot %d: %s", k + 1, why);
     }
@@ -46,7 +47,7 @@ static int check_chain(const gl_dit_config *c, int anchored, const char *concept
         gl_layout l;
         int64_t len = 0;
         rc = story_layout(&l, anchored, concept, shots, n, k, why, sizeof why);
-        if (!rc) rc = gl_layout_tokenize(&l, tk, c->text_len, ids, &len, why, sizeof why);
+        if (!rc) rc = gl_layout_tokenize(&l, tk, m, c->text_len, ids, &len, why, sizeof why);
         if (rc) rc = SAY(rc, "story: grid %d: %s", k + 1, why);
     }
     gl_tokenizer_free(&tk);
@@ -83,7 +84,7 @@ int gl_app_story(gl_dit *m, const gl_video *input, const char *concept_prompt,
         return SAY(GL_EINVAL, "story: the input is %lld frames of %lldx%lld; the model's cell is %lld of %lldx%lld",
                    (long long)input->frames, (long long)input->width, (long long)input->height,
                    (long long)F, (long long)W, (long long)H);
-    int rc = check_chain(c, anchored, concept, shots, n_shots, msg, msglen);
+    int rc = check_chain(m, anchored, concept, shots, n_shots, msg, msglen);
     if (rc) return rc;
     if (gl_video_alloc(story, (int64_t)n_shots * F, H, W) ||
         (grids && gl_video_alloc(grids, (int64_t)n_shots * F, 2 * H, 2 * W))) {
