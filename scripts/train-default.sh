@@ -55,7 +55,7 @@ if [[ $tiny == 1 ]]; then
   base_precision=(f32 bf16)
   concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
   grid_concepts=6; grid_count=4; grid_sampling="--steps 2"
-  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more="--steps 4 --batch 2 --lr 5e-4 --seed 2"
+  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more=("--steps 4 --batch 2 --lr 5e-4 --seed 2" "--steps 2 --batch 2 --lr 5e-4 --seed 3")
   every=5
 else
   # Base: four runs, each from the F16 weights the one before left (models/default/
@@ -81,8 +81,9 @@ else
   # timesteps logit-normal(1, 1): the grid's colour is settled at high noise, which mu 0 hardly
   # trains (+0.1-1.4 dB on every item of seed 0; "The output's colour, and the timesteps...")
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 16000 --batch 2 --rank 32 --alpha 32 --ema 0.999 --t-mu 1"
-  # then trained on from its F16 weights (--init) under a new warm-up and cosine, new draws
-  fill_more="--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1"
+  # then trained on, each run from the F16 weights the one before left (--init), under a
+  # new warm-up and cosine, new draws ("Grid-Fill trained on")
+  fill_more=("--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1")
   every=250
 fi
 concept_seed=11
@@ -262,15 +263,24 @@ stage_gridfill() {
     "${grid_data[@]}" $fill_steps --out "$out" --log "$work/gridfill.csv" \
     --checkpoint-every $every --resume
   "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
-  # the second run starts from the first's F16 weights, as the shipped one did
-  # shellcheck disable=SC2086
-  "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
-    "${grid_data[@]}" --init "$f16" $fill_more --out "$work/gridfill2.safetensors" --log "$work/gridfill2.csv" \
-    --checkpoint-every $every --resume
-  "$bin" convert --in "$work/gridfill2.safetensors" --out "$models/gridfill.safetensors" --dtype f16 >/dev/null
-  local s; s=$(summary "$work/gridfill.csv" "$work/gridfill2.csv")
-  record gridfill gridfill.safetensors "$fill_steps; then --init: $fill_more" "${s%%|*}" "${s##*|}" "$commit" \
-    "train gridfill$grid_data_names $fill_steps; train gridfill --init (its F16)$grid_data_names $fill_more"
+  # each further run starts from the F16 weights the one before left, as the shipped ones did
+  local k=2 more logs=("$work/gridfill.csv")
+  for more in "${fill_more[@]}"; do
+    # shellcheck disable=SC2086
+    "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
+      "${grid_data[@]}" --init "$f16" $more --out "$work/gridfill$k.safetensors" --log "$work/gridfill$k.csv" \
+      --checkpoint-every $every --resume
+    f16=$work/gridfill$k.f16.safetensors
+    "$bin" convert --in "$work/gridfill$k.safetensors" --out "$f16" --dtype f16 >/dev/null
+    logs+=("$work/gridfill$k.csv")
+    k=$((k + 1))
+  done
+  cp "$f16" "$models/gridfill.safetensors.tmp"
+  mv "$models/gridfill.safetensors.tmp" "$models/gridfill.safetensors"
+  local s; s=$(summary "${logs[@]}")
+  local runs; runs=$(printf ' ; %s' "${fill_more[@]}")
+  record gridfill gridfill.safetensors "$fill_steps; then --init: ${runs:3}" "${s%%|*}" "${s##*|}" "$commit" \
+    "train gridfill$grid_data_names $fill_steps; then train gridfill --init (the run before's F16)$grid_data_names, runs: ${runs:3}"
 }
 
 # A stage is done when its output is in the models directory and its record row is in
