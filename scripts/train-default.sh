@@ -69,7 +69,7 @@ else
              "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
              "--upright --steps 6000 --batch 8 --seed 32 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3")
   base_precision=(bf16 bf16 bf16 bf16)
-  concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3 --token-vectors 4"
+  concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3 --token-vectors 8"
   # The rendered grid sets draw on their own, larger concept set: the grid stages learn
   # to carry any input into the output cells, and 128 or 512 concepts instead of
   # Multi-DC's 32 lifted every held-out edit (TRAINING.md stage 5, "More concepts in the
