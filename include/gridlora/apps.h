@@ -58,7 +58,8 @@ extern "C" {
  * for shadow on one set; 40 steps lost 0.3-0.8 dB against 20, 6 and 8 were level with 10,
  * 4 below; the outputs are a little smoother, and their frame-to-frame change strays a
  * little further from the truth's on three effects (models/default/TRAINING.md, "Sampling
- * steps in the grid"). Half the time, too. Measured on the edit, compose and character layouts; story follows unmeasured. */
+ * steps in the grid"). Half the time, too. Measured on the edit, compose and character
+ * layouts; story follows unmeasured. */
 #define GL_GRID_DEFAULT_STEPS 10
 
 /* Timings of one run, in seconds. */

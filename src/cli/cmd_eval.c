@@ -397,8 +397,8 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--shift", "--out", "--out-concepts",
-                                             "--threads", "--multidc", "--data"};
+                                             "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--shift", "--out",
+                                             "--out-concepts", "--threads", "--multidc", "--data"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -556,7 +556,8 @@ int cmd_eval(int argc, char **argv) {
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
         printf("\nsampling %d steps (zero-shot's %d), cfg %g (zero-shot's %g), shift %g (zero-shot's %g); ",
-               p.so.steps, p.zeroshot_steps, (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.shift, (double)p.zeroshot_shift);
+               p.so.steps, p.zeroshot_steps, (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.shift,
+               (double)p.zeroshot_shift);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);
