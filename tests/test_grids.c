@@ -253,7 +253,7 @@ static void source_masks_match_layout(void **s) {
     make_grids(&set, &gdir, m, "compose", 3);
     gl_grid_data *g = NULL;
     char msg[512];
-    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     assert_int_equal(gl_grid_data_canvases(g), 3);
     tbatch t;
     batch_alloc(&t, &c, 3);
@@ -310,7 +310,7 @@ static void several_sets_read_as_one(void **s) {
     gl_grid_data *g = NULL;
     char msg[512];
     const char *both[2] = {edit.path, compose.path};
-    if (gl_grid_data_dirs(&g, both, 2, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (gl_grid_data_dirs(&g, both, 2, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     assert_int_equal(gl_grid_data_canvases(g), 5);
     tbatch t;
     batch_alloc(&t, &c, 1);
@@ -334,10 +334,10 @@ static void several_sets_read_as_one(void **s) {
     assert_non_null(f);
     fclose(f);
     const char *with_empty[2] = {edit.path, empty.path};
-    assert_int_equal(gl_grid_data_dirs(&g, with_empty, 2, &c, NULL, NULL, msg, sizeof msg), GL_EFORMAT);
+    assert_int_equal(gl_grid_data_dirs(&g, with_empty, 2, m, NULL, NULL, msg, sizeof msg), GL_EFORMAT);
     assert_null(g);
     assert_non_null(strstr(msg, empty.path));
-    assert_int_equal(gl_grid_data_dirs(&g, both, 0, &c, NULL, NULL, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_dirs(&g, both, 0, m, NULL, NULL, msg, sizeof msg), GL_EINVAL);
     gl_dit_free(&m);
     tmp_remove(&empty);
     tmp_remove(&edit);
@@ -356,7 +356,7 @@ static void fill_clean_subsets(void **s) {
     make_grids(&set, &gdir, m, "edit", 2);
     gl_grid_data *g = NULL;
     char msg[512];
-    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     gl_grid_data_set_fill(g, 1);
     tbatch t;
     batch_alloc(&t, &c, 4);
@@ -428,7 +428,7 @@ static void fill_loss_ignores_clean_cells(void **s) {
     tmpdir set, gdir;
     make_grids(&set, &gdir, m, "edit", 2);
     gl_grid_data *g = NULL;
-    if (gl_grid_data_dir(&g, gdir.path, &c, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     gl_grid_data_set_fill(g, 1);
     gl_train_opts o = gl_train_default_opts();
     o.steps = 1;
@@ -658,6 +658,78 @@ static void app_expands_multi_vector_tokens(void **s) {
     gl_dit_free(&m);
 }
 
+/* A grid set whose captions carry a concept token, read with a multi-vector adapter
+ * attached: each canvas's tokens are its layout's as the apps tokenize them given the
+ * model (the token with its extra id), not the bare ids a reader without it gives. */
+static void grid_set_expands_multi_vector_tokens(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    c.text_len = 48;
+    char msg[512];
+    assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
+    gl_dit *m = random_model(&c, 11);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "edit", 1);
+    /* the set's only canvas, its global prompt led by <c0> */
+    char mpath[256], line[8192];
+    snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir.path);
+    FILE *f = fopen(mpath, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    char *at = strstr(line, "\"global\":\"");
+    assert_non_null(at);
+    at += strlen("\"global\":\"");
+    char edited[8300];
+    snprintf(edited, sizeof edited, "%.*s<c0> %s", (int)(at - line), line, at);
+    assert_non_null(f = fopen(mpath, "w"));
+    fputs(edited, f);
+    fclose(f);
+    gl_tokenizer *tk = NULL;
+    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
+    int32_t toks[2];
+    int64_t n = 0;
+    assert_int_equal(gl_tokenize(tk, "<c0> <c1>", toks, 2, &n, msg, sizeof msg), GL_OK);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.tokens = toks;
+    sp.n_tokens = 2;
+    sp.token_vectors = 2;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    tbatch t;
+    batch_alloc(&t, &c, 1);
+    int32_t want[48], bare[48];
+    int64_t n_want = 0, n_bare = 0;
+    for (int with = 0; with < 2; with++) {
+        if (with) assert_int_equal(gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg), GL_OK);
+        gl_grid_data *g = NULL;
+        if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+        gl_rng rng;
+        gl_rng_seed(&rng, 1);
+        assert_int_equal(gl_grid_data_next(g, 0, &rng, &t.b, msg, sizeof msg), GL_OK);
+        const gl_grid_item *it = gl_grid_data_last(g, 0);
+        int32_t *dst = with ? want : bare;
+        int64_t *nd = with ? &n_want : &n_bare;
+        assert_int_equal(gl_layout_tokenize(&it->layout, tk, with ? m : NULL, c.text_len, dst, nd, msg, sizeof msg),
+                         GL_OK);
+        assert_int_equal(t.b.text_lens[0], *nd);
+        assert_memory_equal(t.b.text, dst, (size_t)*nd * sizeof *dst);
+        gl_grid_data_free(&g);
+    }
+    /* <c0> then its second id, where the bare reading had <c0> alone */
+    assert_int_equal(n_want, n_bare + 1);
+    int found = 0;
+    for (int64_t i = 0; i + 1 < n_want; i++) found |= want[i] == toks[0] && want[i + 1] == toks[1];
+    assert_true(found);
+    gl_dit_detach_loras(m);
+    batch_free(&t);
+    gl_lora_free(&l);
+    gl_tokenizer_free(&tk);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
@@ -668,5 +740,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mask_holds_end_to_end),
     cmocka_unit_test(app_keeps_input_exactly),
     cmocka_unit_test(app_expands_multi_vector_tokens),
+    cmocka_unit_test(grid_set_expands_multi_vector_tokens),
 };
 TU_MAIN("grids", tests)

@@ -8,7 +8,7 @@
  *     gl_grids_write("grids", "data/train", &p, msg, sizeof msg);
  *     // 2. train on it
  *     gl_grid_data *g = NULL;
- *     gl_grid_data_dir(&g, "grids", gl_dit_cfg(m), NULL, NULL, msg, sizeof msg);
+ *     gl_grid_data_dir(&g, "grids", m, NULL, NULL, msg, sizeof msg);
  *     gl_grid_data_set_fill(g, 1);                 // Grid-Fill: random clean cells
  *     opts.height = 2 * cfg->cell_h; opts.width = 2 * cfg->cell_w;   // whole canvases
  *     gl_train_run(m, &opts, gl_grid_data_next, g, &res, msg, sizeof msg);
@@ -99,17 +99,19 @@ int gl_grids_write(const char *gdir, const char *data_dir, const gl_grids_params
 
 typedef struct gl_grid_data gl_grid_data;
 
-/* Reads GDIR/manifest.jsonl and every canvas (gl_video_read at cfg->frames x 2 cell_h x
+/* Reads GDIR/manifest.jsonl and every canvas (gl_video_read at m's frames x 2 cell_h x
  * 2 cell_w, kept as 8 bits per value), each canvas's layout and its tokenized prompt
- * (gl_layout_tokenize with the domain tokenizer). File names must be relative, without
- * "..". progress as gl_data_dir's (may be NULL). Starts in Grid mode (no fill). */
-int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *cfg,
+ * (gl_layout_tokenize with the domain tokenizer and m, so that a caption's concept token
+ * of a multi-vector adapter attached to m now becomes its ids: attach adapters before
+ * reading). File names must be relative, without "..". progress as gl_data_dir's (may
+ * be NULL). Starts in Grid mode (no fill). */
+int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit *m,
                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx,
                      char *msg, size_t msglen);
 /* The canvases of several grid sets as one source (e.g. an edit set and a compose set),
  * in the order given; each set as gl_grid_data_dir reads it, and one without canvases is
  * an error naming it. n_dirs >= 1. */
-int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit_config *cfg,
+int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit *m,
                       void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
                       size_t msglen);
 void gl_grid_data_free(gl_grid_data **d);

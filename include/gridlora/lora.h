@@ -12,8 +12,8 @@
  * one token can hold the several attributes (subject, colour, background) a caption
  * spreads over several words. Tokenizing for a model with adapters attached therefore
  * goes through gl_dit_expand_tokens (generate, eval, the Multi-DC cells of `grids`, and
- * the grid apps' joined prompts through gl_layout_tokenize given the model; a grid set's
- * canvases, read without a model, are captioned without concept tokens).
+ * the grid apps' joined prompts and a grid set's canvases through gl_layout_tokenize
+ * given the model).
  *
  * Files are safetensors with PEFT-style names: "<module>.lora_A.weight",
  * "<module>.lora_B.weight", "<module>.lora_B2.weight", "text.token_embed.lora_rows"; the

@@ -199,7 +199,7 @@ int cmd_train_grid(int argc, char **argv) {
     const gl_dit_config *c = gl_dit_cfg(m);
     cli_progress pr;
     cli_progress_init(&pr, "", 1, 1);
-    if (gl_grid_data_dirs(&g, data, n_data, c, cli_on_video, &pr, msg, sizeof msg)) {
+    if (gl_grid_data_dirs(&g, data, n_data, m, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
         goto end;

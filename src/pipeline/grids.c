@@ -506,8 +506,9 @@ static int safe_name(const char *name) {
 }
 
 /* One manifest line into canvas g (its video read). */
-static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const char *gdir, const char *mpath, int64_t lineno,
-                       const char *text, grid_canvas *g, char *msg, size_t msglen) {
+static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const gl_dit *m, const char *gdir,
+                       const char *mpath, int64_t lineno, const char *text, grid_canvas *g, char *msg,
+                       size_t msglen) {
     cJSON *o = cJSON_Parse(text);
     const cJSON *lay = cJSON_GetObjectItemCaseSensitive(o, "layout");
     const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, "file");
@@ -546,7 +547,7 @@ static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const char *gdir
                                     cap->valuestring, why, sizeof why);
         }
     }
-    if (!rc) rc = gl_layout_tokenize(&g->layout, tk, NULL, d->cfg.text_len, g->text, &g->text_len, why, sizeof why);
+    if (!rc) rc = gl_layout_tokenize(&g->layout, tk, m, d->cfg.text_len, g->text, &g->text_len, why, sizeof why);
     if (rc) {
         rc = SAY(rc, "%s: line %lld: %s", mpath, (long long)lineno, why);
         goto end;
@@ -575,16 +576,17 @@ end:
     return rc;
 }
 
-int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit_config *cfg,
+int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit *m,
                      void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
                      size_t msglen) {
-    return gl_grid_data_dirs(out, &gdir, 1, cfg, progress, progress_ctx, msg, msglen);
+    return gl_grid_data_dirs(out, &gdir, 1, m, progress, progress_ctx, msg, msglen);
 }
 
-int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit_config *cfg,
+int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, const gl_dit *m,
                       void (*progress)(void *ctx, int64_t done, int64_t total), void *progress_ctx, char *msg,
                       size_t msglen) {
     *out = NULL;
+    const gl_dit_config *cfg = gl_dit_cfg(m);
     if (n_dirs < 1) return SAY(GL_EINVAL, "grids: no grid set given");
     if (cfg->channels != 3) return SAY(GL_EINVAL, "grids: a model of %lld channels; videos have 3", (long long)cfg->channels);
     gl_grid_data *d = calloc(1, sizeof *d);
@@ -643,7 +645,7 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
             }
             grid_canvas *g = &d->canvases[d->n];
             memset(g, 0, sizeof *g);
-            if ((rc = load_canvas(d, tk, gdir, mpath, lineno, line, g, msg, msglen))) goto end;
+            if ((rc = load_canvas(d, tk, m, gdir, mpath, lineno, line, g, msg, msglen))) goto end;
             d->n++;
             if (progress) progress(progress_ctx, d->n, lines);
         }
