@@ -9,9 +9,12 @@ clip explains (the mean error per channel), the share that is static (the error'
 frames, per pixel) and the share on the truth's moving foreground; the offset itself (RGB,
 values in [0, 1]); the PSNR once that offset is taken away; the background's mean colour in
 output and truth; and the foreground's standard deviation per channel in output and truth
-(its texture's contrast, which a blurred subject loses). Reads the videos through the
-ffmpeg command (the files gridlora writes are libx264 at crf 10, about 50 dB: far below
-these errors). An analysis tool, not part of gridlora: the evaluation's figures are
+(its texture's contrast, which a blurred subject loses) and mean; and the two parts of an
+identity-like distance over that foreground, the mean over channels of |mean out - mean
+truth| (colour part) and of |std out - std truth| (contrast part): `gridlora eval`'s
+identity sums the same two over the renderer's alpha, which the files do not hold. Reads
+the videos through the ffmpeg command (the files gridlora writes are libx264 at crf 10,
+about 50 dB: far below these errors). An analysis tool, not part of gridlora: the evaluation's figures are
 `gridlora eval`'s.
 """
 import glob
@@ -62,6 +65,8 @@ def parts(out, truth):
         # the subject's texture contrast: a blurred subject keeps its mean and loses this
         "fg_std_out": out[fg].std(0) if fg.any() else np.zeros(3),
         "fg_std_truth": truth[fg].std(0) if fg.any() else np.zeros(3),
+        "fg_mean_out": out[fg].mean(0) if fg.any() else np.zeros(3),
+        "fg_mean_truth": truth[fg].mean(0) if fg.any() else np.zeros(3),
     }
 
 
@@ -87,7 +92,8 @@ def main(argv):
     else:
         sys.exit(__doc__)
     print("output | PSNR dB | offset share | static share | foreground share | offset RGB | PSNR without it | "
-          "background out | background truth | foreground std out | foreground std truth")
+          "background out | background truth | foreground std out | foreground std truth | "
+          "foreground mean out | foreground mean truth | colour part | contrast part")
     for o, t in pairs:
         p = parts(load(o), load(t))
         if p is None:
@@ -95,7 +101,9 @@ def main(argv):
             continue
         print(f"{o} | {p['psnr']:.2f} | {p['offset_share']:.2f} | {p['static_share']:.2f} | {p['fg_share']:.2f} | "
               f"{rgb(p['offset'], True)} | {p['psnr_no_offset']:.2f} | {rgb(p['bg_out'])} | {rgb(p['bg_truth'])} | "
-              f"{rgb(p['fg_std_out'])} | {rgb(p['fg_std_truth'])}")
+              f"{rgb(p['fg_std_out'])} | {rgb(p['fg_std_truth'])} | {rgb(p['fg_mean_out'])} | "
+              f"{rgb(p['fg_mean_truth'])} | {np.abs(p['fg_mean_out'] - p['fg_mean_truth']).mean():.3f} | "
+              f"{np.abs(p['fg_std_out'] - p['fg_std_truth']).mean():.3f}")
 
 
 if __name__ == "__main__":
