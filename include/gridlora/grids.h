@@ -102,7 +102,7 @@ typedef struct gl_grid_data gl_grid_data;
 /* Reads GDIR/manifest.jsonl and every canvas (gl_video_read at m's frames x 2 cell_h x
  * 2 cell_w, kept as 8 bits per value), each canvas's layout and its tokenized prompt
  * (gl_layout_tokenize with the domain tokenizer and m, so that a caption's concept token
- * of a multi-vector adapter attached to m now becomes its ids: attach adapters before
+ * of a multi-vector adapter attached to m becomes its ids: attach adapters before
  * reading). File names must be relative, without "..". progress as gl_data_dir's (may
  * be NULL). Starts in Grid mode (no fill). */
 int gl_grid_data_dir(gl_grid_data **out, const char *gdir, const gl_dit *m,
