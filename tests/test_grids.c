@@ -124,6 +124,22 @@ static void batch_free(tbatch *t) {
     free(t->b.clean);
 }
 
+/* An adapter on m whose token <c0> stands for two embeddings, ids toks[0] (<c0>) and
+ * toks[1] (<c1>, its second); *tk the domain tokenizer, which the caller frees. */
+static gl_lora *two_vector_adapter(gl_dit *m, gl_tokenizer **tk, int32_t toks[2]) {
+    char msg[512];
+    int64_t n = 0;
+    assert_int_equal(gl_domain_tokenizer(gl_dit_cfg(m), tk, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_tokenize(*tk, "<c0> <c1>", toks, 2, &n, msg, sizeof msg), GL_OK);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.tokens = toks;
+    sp.n_tokens = 2;
+    sp.token_vectors = 2;
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    return l;
+}
+
 /* ---- the joined prompt as tokens ------------------------------------------------------ */
 
 static void tokenize_keeps_markers(void **s) {
@@ -596,16 +612,8 @@ static void app_expands_multi_vector_tokens(void **s) {
     assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
     gl_dit *m = random_model(&c, 9);
     gl_tokenizer *tk = NULL;
-    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
     int32_t toks[2];
-    int64_t n = 0;
-    assert_int_equal(gl_tokenize(tk, "<c0> <c1>", toks, 2, &n, msg, sizeof msg), GL_OK);
-    gl_lora_spec sp = gl_lora_default_spec();
-    sp.tokens = toks;
-    sp.n_tokens = 2;
-    sp.token_vectors = 2;
-    gl_lora *l = NULL;
-    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    gl_lora *l = two_vector_adapter(m, &tk, toks);
     const char *fx[] = {"with smoke"};
     gl_layout one, two;
     assert_int_equal(gl_layout_edit(&one, "a <c0>", fx, 1, msg, sizeof msg), GL_OK);
@@ -686,16 +694,8 @@ static void grid_set_expands_multi_vector_tokens(void **s) {
     fputs(edited, f);
     fclose(f);
     gl_tokenizer *tk = NULL;
-    assert_int_equal(gl_domain_tokenizer(&c, &tk, msg, sizeof msg), GL_OK);
     int32_t toks[2];
-    int64_t n = 0;
-    assert_int_equal(gl_tokenize(tk, "<c0> <c1>", toks, 2, &n, msg, sizeof msg), GL_OK);
-    gl_lora_spec sp = gl_lora_default_spec();
-    sp.tokens = toks;
-    sp.n_tokens = 2;
-    sp.token_vectors = 2;
-    gl_lora *l = NULL;
-    assert_int_equal(gl_lora_new(&l, m, &sp, 3, msg, sizeof msg), GL_OK);
+    gl_lora *l = two_vector_adapter(m, &tk, toks);
     tbatch t;
     batch_alloc(&t, &c, 1);
     int32_t want[48], bare[48];
