@@ -10,7 +10,9 @@
 #   scripts/train-default.sh [--tiny] [--models DIR] [--work DIR] [--bin FILE] [STAGE ...]
 #
 #   STAGE     base, multidc, grids, grid, gridfill (default: every unfinished stage in
-#             order); a named stage that is done (output and record there) is skipped
+#             order); a named stage that is done (output and record there) is skipped,
+#             but a named grids stage makes the grid sets this work directory lacks (a
+#             fresh clone's), leaving the committed records as they are
 #   --tiny    the same stages at the tiny preset with a few steps each: to check this
 #             script end to end in seconds (tests/test_train_default.sh does)
 #   --models  where the finished stages go (default models/default)
@@ -30,14 +32,15 @@ work=$root/work/default
 bin=$root/build/gridlora
 tiny=0
 stages=()
+named=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --tiny) tiny=1 ;;
     --models) models=$2; shift ;;
     --work) work=$2; shift ;;
     --bin) bin=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    base|multidc|grids|grid|gridfill) stages+=("$1") ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    base|multidc|grids|grid|gridfill) stages+=("$1"); named=1 ;;
     *) echo "train-default.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -224,6 +227,8 @@ stage_grids() {
       grid_set_stamp > "$gdir.done"
     fi
   done
+  # sets made again for grid stages already trained keep the record of the first making
+  recorded grid && return
   local wall=$((SECONDS - t0))
   local names; names=$(IFS=,; echo "${grid_layouts[*]}")
   record grids "(work/default/grids-{${names}})" "$grid_count canvases x ${#grid_layouts[@]} layouts" \
@@ -234,9 +239,10 @@ stage_grids() {
 # The grid sets the grid stages read, made again where this work directory lacks them (a
 # fresh clone has the recorded stages but not work/); grid_data: their --data arguments.
 # A set's .done file names where its cells came from, so that sets made from another
-# source or concept set (the 32-concept sets before 2026-12-04 evening) are made again.
+# source or concept set (the 32-concept sets before 2026-12-04 evening), or rendered sets
+# without the subject coverage files (before 2026-12-05 night), are made again.
 grid_set_stamp() {
-  if [[ $grid_cells == render ]]; then echo "render, $grid_concepts concepts (seed $concept_seed)"
+  if [[ $grid_cells == render ]]; then echo "render with subject coverage, $grid_concepts concepts (seed $concept_seed)"
   else echo "multidc, $concepts concepts (seed $concept_seed)"; fi
 }
 grid_set_made() { [[ -f $work/grids-$1.done && $(cat "$work/grids-$1.done") == "$(grid_set_stamp)" ]]; }
@@ -301,7 +307,9 @@ stage_done() {
 }
 
 for s in "${stages[@]}"; do
-  if stage_done "$s"; then
+  if [[ $s == grids && $named == 1 ]] && ! grid_sets_made; then
+    : # asked for by name: the sets this work directory lacks, whatever the records say
+  elif stage_done "$s"; then
     say "$s: done"
     continue
   fi

@@ -2,7 +2,8 @@
  * --render hold the renderer's truth in each cell; the source's masks are the layout's;
  * Grid-Fill's clean cells are non-empty proper subsets, flagged token by token and left
  * out of the loss; the joined prompt keeps its markers when cut; a mask holds end to end
- * through the model; an app's output holds the input exactly in its input cell. */
+ * through the model; an app's output holds the input exactly in its input cell; a
+ * subject weight follows the rendered sets' coverage. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
 #include <dirent.h>
 #include <math.h>
@@ -730,6 +731,140 @@ static void grid_set_expands_multi_vector_tokens(void **s) {
     tmp_remove(&set);
 }
 
+/* Rewrites line `line` (1-based) of GDIR's manifest with the "subject" value replaced by
+ * json (a JSON value, or NULL to drop the key). */
+static void set_subject_entry(const tmpdir *gdir, int line, const char *json) {
+    char mpath[256], buf[8192], out[65536] = "";
+    snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir->path);
+    FILE *f = fopen(mpath, "r");
+    assert_non_null(f);
+    for (int k = 1; fgets(buf, sizeof buf, f); k++) {
+        if (k == line) {
+            cJSON *o = cJSON_Parse(buf);
+            assert_non_null(o);
+            cJSON_DeleteItemFromObject(o, "subject");
+            if (json) cJSON_AddItemToObject(o, "subject", cJSON_Parse(json));
+            char *txt = cJSON_PrintUnformatted(o);
+            snprintf(buf, sizeof buf, "%s\n", txt);
+            cJSON_free(txt);
+            cJSON_Delete(o);
+        }
+        strncat(out, buf, sizeof out - strlen(out) - 1);
+    }
+    fclose(f);
+    assert_non_null(f = fopen(mpath, "w"));
+    fputs(out, f);
+    fclose(f);
+}
+
+/* A rendered set carries each cell's subject coverage, and with a subject weight the
+ * source weighs each pixel 1 + w x the renderer's coverage (gl_render_scene's alpha);
+ * weight 0 leaves the trainer's ones. A set without coverage refuses a weight, naming
+ * the manifest line; hostile "subject" entries are errors. */
+static void subject_weight_follows_coverage(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 12);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "edit", 2);
+    char msg[512];
+    gl_grid_data *g = NULL;
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, -1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, 1000.0f, msg, sizeof msg), GL_EINVAL);
+    const float w = 2.0f;
+    const int64_t npx = c.frames * 4 * c.cell_h * c.cell_w, ncell = c.frames * c.cell_h * c.cell_w;
+    tbatch t;
+    batch_alloc(&t, &c, 1);
+    t.b.weight = malloc((size_t)npx * sizeof(float));
+    assert_non_null(t.b.weight);
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(gl_grid_data_set_subject_weight(g, pass ? 0.0f : w, msg, sizeof msg), GL_OK);
+        for (int64_t q = 0; q < npx; q++) t.b.weight[q] = 1.0f;
+        gl_rng rng;
+        gl_rng_seed(&rng, 3);
+        assert_int_equal(gl_grid_data_next(g, 0, &rng, &t.b, msg, sizeof msg), GL_OK);
+        if (pass) { /* no weight: the trainer's ones untouched */
+            for (int64_t q = 0; q < npx; q++) assert_true(t.b.weight[q] == 1.0f);
+            break;
+        }
+        /* the weights as a video, split into cells, against each cell's rendered coverage */
+        gl_video wv = {0}, cells[4];
+        assert_int_equal(gl_video_alloc(&wv, c.frames, 2 * c.cell_h, 2 * c.cell_w), GL_OK);
+        for (int64_t q = 0; q < npx; q++) wv.rgb[3 * q] = wv.rgb[3 * q + 1] = wv.rgb[3 * q + 2] = t.b.weight[q];
+        assert_int_equal(gl_grid_split(cells, &wv, msg, sizeof msg), GL_OK);
+        const int64_t canvas = gl_grid_data_last(g, 0)->canvas;
+        char mpath[256], line[8192];
+        snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir.path);
+        FILE *f = fopen(mpath, "r");
+        assert_non_null(f);
+        for (int64_t k = 0; k <= canvas; k++) assert_non_null(fgets(line, sizeof line, f));
+        fclose(f);
+        cJSON *o = cJSON_Parse(line);
+        assert_non_null(o);
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "subject")));
+        float *alpha = malloc((size_t)ncell * sizeof *alpha);
+        assert_non_null(alpha);
+        double covered = 0;
+        for (int k = 0; k < 4; k++) {
+            const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "cells"), k);
+            gl_concept a;
+            assert_int_equal(gl_concept_sample(&a, gl_dataset_concept_seed(5, (int64_t)cJSON_GetObjectItem(e, "concept")->valuedouble),
+                                               GL_SPLIT_TRAIN),
+                             GL_OK);
+            gl_scene sc;
+            assert_int_equal(gl_scene_from_variant(&sc, &a, NULL, gl_variant_from_name(cJSON_GetObjectItem(e, "variant")->valuestring)),
+                             GL_OK);
+            assert_int_equal(sc.n_subjects, 1); /* an edit canvas: one subject a cell */
+            gl_render_opts rop = gl_render_default_opts();
+            rop.frames = c.frames;
+            rop.height = c.cell_h;
+            rop.width = c.cell_w;
+            gl_video truth = {0};
+            assert_int_equal(gl_render_scene(&sc, &rop, &truth, alpha), GL_OK);
+            /* the error against the weight's own size over the subject: the coverage goes
+             * through a lossy (if visually lossless) video file */
+            double err = 0, size = 0;
+            for (int64_t q = 0; q < ncell; q++) {
+                err += fabs(cells[k].rgb[3 * q] - (1.0 + w * alpha[q]));
+                size += w * alpha[q];
+                covered += alpha[q] > 0.5;
+            }
+            if (err > 0.05 * size)
+                fail_msg("canvas %lld cell %d: weights %.4f from 1 + %g x coverage, %.1f%% of the subject's extra weight",
+                         (long long)canvas, k, err / (double)ncell, (double)w, 100.0 * err / size);
+            gl_video_release(&truth);
+        }
+        assert_true(covered > 0); /* the check saw subject pixels, not only background */
+        free(alpha);
+        cJSON_Delete(o);
+        for (int k = 0; k < 4; k++) gl_video_release(&cells[k]);
+        gl_video_release(&wv);
+    }
+    gl_grid_data_free(&g);
+    /* canvas 2 of the set without its coverage: read, but no weight */
+    set_subject_entry(&gdir, 2, NULL);
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, 0.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, 1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "manifest.jsonl, line 2"));
+    gl_grid_data_free(&g);
+    const char *hostile[] = {"\"../0000.subject.mp4\"", "\"/etc/passwd\"", "5", "\"missing.mp4\""};
+    for (int k = 0; k < 4; k++) {
+        set_subject_entry(&gdir, 1, hostile[k]);
+        int rc = gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg);
+        if (rc == GL_OK) fail_msg("subject %s was read", hostile[k]);
+        assert_null(g);
+        if (k < 3) assert_int_equal(rc, GL_EFORMAT);
+        assert_non_null(strstr(msg, k < 3 ? "manifest.jsonl" : "missing.mp4"));
+    }
+    free(t.b.weight);
+    batch_free(&t);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
@@ -741,5 +876,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(app_keeps_input_exactly),
     cmocka_unit_test(app_expands_multi_vector_tokens),
     cmocka_unit_test(grid_set_expands_multi_vector_tokens),
+    cmocka_unit_test(subject_weight_follows_coverage),
 };
 TU_MAIN("grids", tests)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_train_default.sh SCRIPT BIN: scripts/train-default.sh --tiny into a scratch
 # directory: every stage writes its output and its record row; a second invocation skips
-# every stage; a stage whose output is removed runs again from its checkpoint, remaking a
-# grid set that was made from another concept set.
+# every stage; a named grids stage makes a missing grid set; a stage whose output is removed
+# runs again from its checkpoint, remaking a grid set that was made from another concept set.
 set -u
 script=$1
 bin=$2
@@ -35,6 +35,13 @@ awk -F'|' '/^\| (base|multidc|grid|gridfill) \|/ { if ($6 !~ /^ [0-9]+\.[0-9]+ $
 bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log2" 2>&1 || fail "second run failed"
 bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" >"$tmp/log2" 2>&1 || fail "second run failed"
 [[ $(grep -c ': done$' "$tmp/log2") -eq 5 ]] || fail "second run did not skip every stage: $(cat "$tmp/log2")"
+# a work directory without the grid sets (a fresh clone's): the grids stage named makes
+# them again, and leaves the records as they were
+cp "$m/TRAINING.md" "$tmp/records"
+rm -rf "$w/grids-compose" "$w/grids-compose.done"
+bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" grids >"$tmp/log2g" 2>&1 || fail "the grids run failed"
+[[ -f $w/grids-compose/manifest.jsonl && -f $w/grids-compose.done ]] || fail "the named grids stage did not make the missing set: $(cat "$tmp/log2g")"
+cmp -s "$m/TRAINING.md" "$tmp/records" || fail "making the grid sets again changed the records"
 # the gridfill stage again: its checkpoint holds the last step, so it resumes and ends at once
 sed -i '/^| gridfill |/d' "$m/TRAINING.md"
 rm "$m/gridfill.safetensors"
@@ -44,7 +51,7 @@ cp "$w/grids-edit/0000.mp4" "$tmp/edit0.mp4"
 cp "$w/grids-edit/0001.mp4" "$w/grids-edit/0000.mp4" # what another set's canvas 0 would be
 echo "render, 32 concepts (seed 11)" > "$w/grids-edit.done"
 bash "$script" --tiny --bin "$bin" --models "$m" --work "$w" gridfill >"$tmp/log3" 2>&1 || fail "third run failed"
-[[ $(cat "$w/grids-edit.done") == "render, 6 concepts (seed 11)" ]] || fail "the stale edit set was not made again: $(cat "$w/grids-edit.done")"
+[[ $(cat "$w/grids-edit.done") == "render with subject coverage, 6 concepts (seed 11)" ]] || fail "the stale edit set was not made again: $(cat "$w/grids-edit.done")"
 cmp -s "$w/grids-edit/manifest.jsonl" "$tmp/edit.manifest" || fail "the edit set made again differs from the first"
 cmp -s "$w/grids-edit/0000.mp4" "$tmp/edit0.mp4" || fail "the edit set made again kept the stale canvas 0"
 grep -q "resum" "$tmp/log3" || fail "gridfill did not resume from its checkpoint: $(cat "$tmp/log3")"

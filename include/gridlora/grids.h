@@ -16,8 +16,11 @@
  *
  * Layout of GDIR (NNNN: the canvas's index, 4 digits or more):
  *   NNNN.mp4        the canvas: F x 2H x 2W, cell c placed as grid.h draws it
+ *   NNNN.subject.mp4  rendered sets only: the share of each pixel the cell's subjects
+ *                   cover (gl_render_scene's alpha summed, at most 1), grey, tiled alike
  *   manifest.jsonl  one JSON object per canvas, in index order:
  *     {"id": i, "layout": "edit", "source": "render" | "multidc", "file": "NNNN.mp4",
+ *      "subject": "NNNN.subject.mp4" (rendered sets),
  *      "frames": F, "width": 2W, "height": 2H, "fps": fps,
  *      "global": "edit", "prompt": the joined prompt (gl_layout_prompt, token-free),
  *      "cells": [{"role": "input" | "output", "caption": "a red striped star ...",
@@ -72,9 +75,10 @@ typedef struct gl_grids_params {
     int64_t count;           /* canvases, 1..1000000 (default 16) */
     uint64_t seed;           /* which concepts and effects each canvas gets (default 0) */
     int render;              /* 1: cells rendered exactly (the renderer's truth); 0: sampled */
-    int resume;              /* 1: a canvas whose file GDIR/NNNN.mp4 is there is kept, not
-                                made again (each canvas depends on (seed, i) alone, and
-                                files appear whole, by rename): an interrupted run goes on */
+    int resume;              /* 1: a canvas whose file GDIR/NNNN.mp4 is there (and, rendered,
+                                its NNNN.subject.mp4) is kept, not made again (each canvas
+                                depends on (seed, i) alone, and files appear whole, by
+                                rename): an interrupted run goes on */
     gl_dit *model;           /* sets the cell size; with render = 0 it samples the cells
                                 (its Multi-DC adapter attached by the caller) */
     gl_sample_opts sample;   /* for render = 0; cell j of canvas i uses seed sample.seed +
@@ -116,6 +120,14 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
                       size_t msglen);
 void gl_grid_data_free(gl_grid_data **d);
 
+/* The loss weight of a canvas's pixels (gl_train_batch.weight): 1 + w x the share of the
+ * pixel its subjects cover, from the set's coverage files, so that the subject, a few
+ * percent of a frame, is not drowned by the background. w = 0 (the default) weighs all
+ * alike. GL_EINVAL for w outside [0, GL_GRID_SUBJECT_WEIGHT_MAX], or w > 0 with a canvas
+ * that has no coverage (cells sampled from a model: msg names its manifest line). */
+#define GL_GRID_SUBJECT_WEIGHT_MAX 100.0f
+int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t msglen);
+
 /* fill = 0 (Grid LoRA): every cell noised, the attention masks of the canvas's layout.
  * fill = 1 (Grid-Fill LoRA): each sample gives a subset of cells clean (the batch's
  * `clean` tokens: t = 0, no loss): with probability 1/2 the layout's input cells, else a
@@ -127,7 +139,7 @@ int64_t gl_grid_data_canvases(const gl_grid_data *d);
 
 /* The gl_batch_fn (ctx is the gl_grid_data *): b->F, b->H, b->W must be the canvas
  * (cfg frames x 2 cell_h x 2 cell_w, else GL_EINVAL). Fills x0 in [-1, 1], text,
- * text_lens, clean (fill mode) and the per-item masks (source memory, valid until the
+ * text_lens, clean (fill mode), weight (with a subject weight) and the per-item masks (source memory, valid until the
  * next call; NULL for a layout without masks). */
 int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,
                       size_t msglen);

@@ -21,7 +21,7 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--log FILE.csv]\n"
-                "                           [--checkpoint-every K] [--resume] [--threads T]\n"
+                "                           [--subject-weight W] [--checkpoint-every K] [--resume] [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
@@ -35,7 +35,7 @@ static void usage(FILE *f, int fill) {
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
                 "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
-                "                               [--resume] [--threads T]\n"
+                "                               [--subject-weight W] [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
                 "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
                 "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
@@ -61,6 +61,9 @@ static void usage(FILE *f, int fill) {
             "  --t-mu M, --t-sigma S  the noised cells' timesteps logit-normal(M, S) (default 0, 1);\n"
             "                     M > 0 trains more at high noise, where the grid apps' shift puts\n"
             "                     most sampling steps\n"
+            "  --subject-weight W a pixel's loss weight is 1 + W x the share of it the subjects cover\n"
+            "                     (the sets' coverage files: rendered sets only; default 0, all alike;\n"
+            "                     the logged loss is then the weighted mean); resume with the same W\n"
             "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"
             "  --checkpoint-every K  resumable state every K steps in OUT.ckpt.safetensors\n"
             "  --resume           continue from it (same --seed)\n"
@@ -75,6 +78,7 @@ int cmd_train_grid(int argc, char **argv) {
     const char *shape_opt = NULL; /* --rank or --alpha, which --init's file decides */
     int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
+    double subject_weight = 0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -97,7 +101,8 @@ int cmd_train_grid(int argc, char **argv) {
         }
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
-                    !strcmp(opt, "--t-sigma") || !strcmp(opt, "--init") || (fill && !strcmp(opt, "--grid-lora"));
+                    !strcmp(opt, "--t-sigma") || !strcmp(opt, "--init") || !strcmp(opt, "--subject-weight") ||
+                    (fill && !strcmp(opt, "--grid-lora"));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
@@ -110,6 +115,8 @@ int cmd_train_grid(int argc, char **argv) {
         }
         if (!strcmp(opt, "--steps")) {
             if (cli_parse_long("train", opt, val, 1, 1000000000L, &steps)) return CLI_USAGE;
+        } else if (!strcmp(opt, "--subject-weight")) {
+            if (cli_parse_float("train", opt, val, 0, GL_GRID_SUBJECT_WEIGHT_MAX, 0, &subject_weight)) return CLI_USAGE;
         } else if ((rc = cli_schedule_option("train", opt, val, &s.t)) >= 0) {
             if (rc) return rc;
         } else if (!strcmp(opt, "--lora")) {
@@ -205,6 +212,10 @@ int cmd_train_grid(int argc, char **argv) {
         goto end;
     }
     gl_grid_data_set_fill(g, fill);
+    if (gl_grid_data_set_subject_weight(g, (float)subject_weight, msg, sizeof msg)) {
+        cli_error("train: --subject-weight: %s", msg);
+        goto end;
+    }
     printf("train %s: base %s (frozen)", name, base);
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
     printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),

@@ -288,16 +288,30 @@ static int prepare_gdir(const char *gdir, const char *data_dir, char *msg, size_
     return GL_OK;
 }
 
-/* One cell's video at the cell size: rendered, or sampled from p->model. */
+/* One cell's video at the cell size: rendered, or sampled from p->model. Rendered, cover
+ * (may be NULL) gets the share of each pixel the subjects cover, in every channel. */
 static int make_cell(const cell_spec *s, const gl_grids_params *p, const gl_tokenizer *tk, int64_t seed,
-                     gl_video *out, char *msg, size_t msglen) {
+                     gl_video *out, gl_video *cover, char *msg, size_t msglen) {
     const gl_dit_config *c = gl_dit_cfg(p->model);
     if (p->render) {
         gl_render_opts ro = gl_render_default_opts();
         ro.frames = c->frames;
         ro.height = c->cell_h;
         ro.width = c->cell_w;
-        int rc = gl_render_variant(&s->subj, s->partner_idx >= 0 ? &s->partner : NULL, s->variant, &ro, out);
+        const int64_t npx = c->frames * c->cell_h * c->cell_w;
+        gl_scene sc;
+        float *alpha = NULL;
+        int rc = gl_scene_from_variant(&sc, &s->subj, s->partner_idx >= 0 ? &s->partner : NULL, s->variant);
+        if (!rc && cover && !(alpha = malloc((size_t)(sc.n_subjects * npx) * sizeof *alpha))) rc = GL_ENOMEM;
+        if (!rc) rc = gl_render_scene(&sc, &ro, out, alpha);
+        if (!rc && cover && !(rc = gl_video_alloc(cover, c->frames, c->cell_h, c->cell_w)))
+            for (int64_t q = 0; q < npx; q++) {
+                float a = 0.0f;
+                for (int k = 0; k < sc.n_subjects; k++) a += alpha[k * npx + q];
+                cover->rgb[3 * q] = cover->rgb[3 * q + 1] = cover->rgb[3 * q + 2] = a < 1.0f ? a : 1.0f;
+            }
+        free(alpha);
+        if (rc) gl_video_release(out);
         return rc ? SAY(rc, "grids: cannot render '%s'", s->caption) : GL_OK;
     }
     int32_t ids[GL_CAPTION_MAX] = {0};
@@ -328,7 +342,7 @@ static int make_cell(const cell_spec *s, const gl_grids_params *p, const gl_toke
     return rc;
 }
 
-static cJSON *manifest_line(int64_t i, const char *file, const gl_grids_params *p, const gl_layout *l,
+static cJSON *manifest_line(int64_t i, const char *file, const char *subject, const gl_grids_params *p, const gl_layout *l,
                             const cell_spec sp[GL_GRID_CELLS], const char *joined, const gl_dit_config *c) {
     cJSON *o = cJSON_CreateObject(), *cells = cJSON_CreateArray();
     if (!o || !cells) {
@@ -341,6 +355,7 @@ static cJSON *manifest_line(int64_t i, const char *file, const gl_grids_params *
     ok &= !!cJSON_AddStringToObject(o, "layout", gl_layout_kind_name(l->kind));
     ok &= !!cJSON_AddStringToObject(o, "source", p->render ? "render" : "multidc");
     ok &= !!cJSON_AddStringToObject(o, "file", file);
+    if (subject) ok &= !!cJSON_AddStringToObject(o, "subject", subject);
     ok &= !!cJSON_AddNumberToObject(o, "frames", (double)c->frames);
     ok &= !!cJSON_AddNumberToObject(o, "width", (double)(2 * c->cell_w));
     ok &= !!cJSON_AddNumberToObject(o, "height", (double)(2 * c->cell_h));
@@ -414,22 +429,35 @@ int gl_grids_write(const char *gdir, const char *data_dir, const gl_grids_params
         if ((rc = layout_of(&l, (gl_layout_kind)kind, sp, msg, msglen)) ||
             (rc = gl_layout_prompt(&l, joined, sizeof joined, msg, msglen)))
             goto end;
-        gl_video cell[GL_GRID_CELLS] = {{0}}, canvas = {0};
-        const gl_video *cp[GL_GRID_CELLS];
+        gl_video cell[GL_GRID_CELLS] = {{0}}, cover[GL_GRID_CELLS] = {{0}}, canvas = {0}, cover_canvas = {0};
+        const gl_video *cp[GL_GRID_CELLS], *cvp[GL_GRID_CELLS];
+        char subject[64], spath[PATH_MAX];
         snprintf(file, sizeof file, "%04lld.mp4", (long long)i);
         snprintf(path, sizeof path, "%s/%s", gdir, file);
-        struct stat fst;
-        const int kept = p->resume && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size > 0;
+        snprintf(subject, sizeof subject, "%04lld.subject.mp4", (long long)i);
+        snprintf(spath, sizeof spath, "%s/%s", gdir, subject);
+        /* the coverage is written before the canvas, so a canvas there has its coverage */
+        struct stat fst, sst;
+        const int kept = p->resume && stat(path, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size > 0 &&
+                         (!p->render || (stat(spath, &sst) == 0 && S_ISREG(sst.st_mode) && sst.st_size > 0));
         for (int k = 0; k < GL_GRID_CELLS && !rc && !kept; k++) {
-            rc = make_cell(&sp[k], p, tk, (int64_t)p->sample.seed + 4 * i + k, &cell[k], msg, msglen);
+            rc = make_cell(&sp[k], p, tk, (int64_t)p->sample.seed + 4 * i + k, &cell[k], p->render ? &cover[k] : NULL,
+                           msg, msglen);
             cp[k] = &cell[k];
+            cvp[k] = &cover[k];
         }
+        if (!rc && !kept && p->render) rc = gl_grid_tile(&cover_canvas, cvp, msg, msglen);
+        if (!rc && !kept && p->render) rc = gl_video_write(spath, &cover_canvas, p->fps, msg, msglen);
         if (!rc && !kept) rc = gl_grid_tile(&canvas, cp, msg, msglen);
         if (!rc && !kept) rc = gl_video_write(path, &canvas, p->fps, msg, msglen);
-        for (int k = 0; k < GL_GRID_CELLS; k++) gl_video_release(&cell[k]);
+        for (int k = 0; k < GL_GRID_CELLS; k++) {
+            gl_video_release(&cell[k]);
+            gl_video_release(&cover[k]);
+        }
         gl_video_release(&canvas);
+        gl_video_release(&cover_canvas);
         if (rc) goto end;
-        cJSON *o = manifest_line(i, file, p, &l, sp, joined, c);
+        cJSON *o = manifest_line(i, file, p->render ? subject : NULL, p, &l, sp, joined, c);
         char *s = o ? cJSON_PrintUnformatted(o) : NULL;
         cJSON_Delete(o);
         if (!s) {
@@ -456,6 +484,8 @@ end:
 
 typedef struct grid_canvas {
     uint8_t *px;         /* [F, 2H, 2W, 3] */
+    uint8_t *cover;      /* [F, 2H, 2W]: the subjects' share of each pixel, 255 = all; NULL
+                            for a set without coverage (sampled cells) */
     gl_layout layout;
     int32_t text[GL_LAYOUT_PROMPT_MAX];
     int64_t text_len;
@@ -472,12 +502,18 @@ struct gl_grid_data {
     int64_t cap_masks, T;
     gl_grid_item *last;
     int64_t n_last, cap_last;
+    float subject_weight;            /* gl_grid_data_set_subject_weight */
+    int64_t uncovered;               /* the first canvas without coverage, -1 if none */
+    char uncovered_in[PATH_MAX + 32]; /* its manifest and line */
 };
 
 void gl_grid_data_free(gl_grid_data **dp) {
     if (!dp || !*dp) return;
     gl_grid_data *d = *dp;
-    for (int64_t i = 0; i < d->n; i++) free(d->canvases[i].px);
+    for (int64_t i = 0; i < d->n; i++) {
+        free(d->canvases[i].px);
+        free(d->canvases[i].cover);
+    }
     free(d->canvases);
     free(d->self_mask);
     free(d->cross_mask);
@@ -489,6 +525,18 @@ void gl_grid_data_free(gl_grid_data **dp) {
 }
 
 void gl_grid_data_set_fill(gl_grid_data *d, int fill) { d->fill = !!fill; }
+
+int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t msglen) {
+    if (!(w >= 0.0f && w <= GL_GRID_SUBJECT_WEIGHT_MAX))
+        return SAY(GL_EINVAL, "grids: subject weight %g is not in [0, %g]", (double)w, (double)GL_GRID_SUBJECT_WEIGHT_MAX);
+    if (w > 0.0f && d->uncovered >= 0)
+        return SAY(GL_EINVAL,
+                   "grids: %s: canvas without subject coverage (cells sampled, or a set made before coverage "
+                   "was written: make it again with 'gridlora grids --render')",
+                   d->uncovered_in);
+    d->subject_weight = w;
+    return GL_OK;
+}
 int64_t gl_grid_data_canvases(const gl_grid_data *d) { return d->n; }
 const gl_grid_item *gl_grid_data_last(const gl_grid_data *d, int64_t i) {
     return i >= 0 && i < d->n_last ? &d->last[i] : NULL;
@@ -571,6 +619,26 @@ static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const gl_dit *m,
         g->px[i] = (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x);
     }
     gl_video_release(&v);
+    const cJSON *subj = cJSON_GetObjectItemCaseSensitive(o, "subject");
+    if (!subj) goto end;
+    if (!cJSON_IsString(subj) || !safe_name(subj->valuestring)) {
+        rc = SAY(GL_EFORMAT, "%s: line %lld: 'subject' must be a relative file name without '..'", mpath,
+                 (long long)lineno);
+        goto end;
+    }
+    snprintf(path, sizeof path, "%s/%s", gdir, subj->valuestring);
+    if ((rc = gl_video_read(path, &ro, &v, NULL, msg, msglen))) goto end;
+    const int64_t npx = v.frames * v.height * v.width;
+    if (!(g->cover = malloc((size_t)npx))) {
+        gl_video_release(&v);
+        rc = SAY(GL_ENOMEM, "grids: out of memory");
+        goto end;
+    }
+    for (int64_t q = 0; q < npx; q++) {
+        float x = (v.rgb[3 * q] + v.rgb[3 * q + 1] + v.rgb[3 * q + 2]) * (255.0f / 3.0f) + 0.5f;
+        g->cover[q] = (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x);
+    }
+    gl_video_release(&v);
 end:
     cJSON_Delete(o);
     return rc;
@@ -593,6 +661,7 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
     gl_tokenizer *tk = NULL;
     if (!d) return SAY(GL_ENOMEM, "grids: out of memory");
     d->cfg = *cfg;
+    d->uncovered = -1;
     gl_patch_dims pd = {1, cfg->frames, 2 * cfg->cell_h, 2 * cfg->cell_w, 3, cfg->patch_t, cfg->patch_h, cfg->patch_w};
     char mpath[PATH_MAX], why[256];
     FILE *f = NULL;
@@ -645,7 +714,15 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
             }
             grid_canvas *g = &d->canvases[d->n];
             memset(g, 0, sizeof *g);
-            if ((rc = load_canvas(d, tk, m, gdir, mpath, lineno, line, g, msg, msglen))) goto end;
+            if ((rc = load_canvas(d, tk, m, gdir, mpath, lineno, line, g, msg, msglen))) {
+                free(g->px); /* not counted in d->n: its buffers are not freed with d's */
+                free(g->cover);
+                goto end;
+            }
+            if (!g->cover && d->uncovered < 0) {
+                d->uncovered = d->n;
+                snprintf(d->uncovered_in, sizeof d->uncovered_in, "%s, line %lld", mpath, (long long)lineno);
+            }
             d->n++;
             if (progress) progress(progress_ctx, d->n, lines);
         }
@@ -708,6 +785,11 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         }
         float *x = b->x0 + i * nv;
         for (int64_t j = 0; j < nv; j++) x[j] = (float)g->px[j] * (2.0f / 255.0f) - 1.0f;
+        if (d->subject_weight > 0.0f) { /* set_subject_weight saw every canvas covered */
+            float *w = b->weight + i * (nv / 3);
+            const float k = d->subject_weight / 255.0f;
+            for (int64_t q = 0; q < nv / 3; q++) w[q] = 1.0f + k * (float)g->cover[q];
+        }
         int64_t len = g->text_len < L ? g->text_len : L;
         memcpy(b->text + i * L, g->text, (size_t)len * sizeof *b->text);
         b->text_lens[i] = (int32_t)len;
