@@ -139,8 +139,8 @@ int64_t gl_grid_data_canvases(const gl_grid_data *d);
 
 /* The gl_batch_fn (ctx is the gl_grid_data *): b->F, b->H, b->W must be the canvas
  * (cfg frames x 2 cell_h x 2 cell_w, else GL_EINVAL). Fills x0 in [-1, 1], text,
- * text_lens, clean (fill mode), weight (with a subject weight) and the per-item masks (source memory, valid until the
- * next call; NULL for a layout without masks). */
+ * text_lens, clean (fill mode), weight (with a subject weight) and the per-item masks
+ * (source memory, valid until the next call; NULL for a layout without masks). */
 int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,
                       size_t msglen);
 

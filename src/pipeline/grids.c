@@ -342,8 +342,9 @@ static int make_cell(const cell_spec *s, const gl_grids_params *p, const gl_toke
     return rc;
 }
 
-static cJSON *manifest_line(int64_t i, const char *file, const char *subject, const gl_grids_params *p, const gl_layout *l,
-                            const cell_spec sp[GL_GRID_CELLS], const char *joined, const gl_dit_config *c) {
+static cJSON *manifest_line(int64_t i, const char *file, const char *subject, const gl_grids_params *p,
+                            const gl_layout *l, const cell_spec sp[GL_GRID_CELLS], const char *joined,
+                            const gl_dit_config *c) {
     cJSON *o = cJSON_CreateObject(), *cells = cJSON_CreateArray();
     if (!o || !cells) {
         cJSON_Delete(o);
@@ -537,6 +538,7 @@ int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t 
     d->subject_weight = w;
     return GL_OK;
 }
+
 int64_t gl_grid_data_canvases(const gl_grid_data *d) { return d->n; }
 const gl_grid_item *gl_grid_data_last(const gl_grid_data *d, int64_t i) {
     return i >= 0 && i < d->n_last ? &d->last[i] : NULL;
