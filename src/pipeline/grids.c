@@ -504,8 +504,8 @@ struct gl_grid_data {
     gl_grid_item *last;
     int64_t n_last, cap_last;
     float subject_weight;            /* gl_grid_data_set_subject_weight */
-    int64_t uncovered;               /* the first canvas without coverage, -1 if none */
-    char uncovered_in[PATH_MAX + 32]; /* its manifest and line */
+    char uncovered_in[PATH_MAX + 32]; /* the first canvas without coverage: its manifest and
+                                         line; empty if every canvas has it */
 };
 
 void gl_grid_data_free(gl_grid_data **dp) {
@@ -530,7 +530,7 @@ void gl_grid_data_set_fill(gl_grid_data *d, int fill) { d->fill = !!fill; }
 int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t msglen) {
     if (!(w >= 0.0f && w <= GL_GRID_SUBJECT_WEIGHT_MAX))
         return SAY(GL_EINVAL, "grids: subject weight %g is not in [0, %g]", (double)w, (double)GL_GRID_SUBJECT_WEIGHT_MAX);
-    if (w > 0.0f && d->uncovered >= 0)
+    if (w > 0.0f && d->uncovered_in[0])
         return SAY(GL_EINVAL,
                    "grids: %s: canvas without subject coverage (cells sampled, or a set made before coverage "
                    "was written: make it again with 'gridlora grids --render')",
@@ -663,7 +663,6 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
     gl_tokenizer *tk = NULL;
     if (!d) return SAY(GL_ENOMEM, "grids: out of memory");
     d->cfg = *cfg;
-    d->uncovered = -1;
     gl_patch_dims pd = {1, cfg->frames, 2 * cfg->cell_h, 2 * cfg->cell_w, 3, cfg->patch_t, cfg->patch_h, cfg->patch_w};
     char mpath[PATH_MAX], why[256];
     FILE *f = NULL;
@@ -721,8 +720,7 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
                 free(g->cover);
                 goto end;
             }
-            if (!g->cover && d->uncovered < 0) {
-                d->uncovered = d->n;
+            if (!g->cover && !d->uncovered_in[0]) {
                 snprintf(d->uncovered_in, sizeof d->uncovered_in, "%s, line %lld", mpath, (long long)lineno);
             }
             d->n++;
