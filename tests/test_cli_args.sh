@@ -124,6 +124,10 @@ expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" 
 expect 2 -- train multidc --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --token-lr-scale -2
 expect 2 -- finetune --base "$m" --input "$clip" --token "<v>" --out "$o/x.safetensors" --token-lr-scale inf
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --lora-dropout
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight scene=2
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight edit=-1
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight =2
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight edit=
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \
     >/dev/null 2>&1 || fail "making an adapter failed"

@@ -783,8 +783,8 @@ static void subject_weight_follows_coverage(void **s) {
     char msg[512];
     gl_grid_data *g = NULL;
     if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
-    assert_int_equal(gl_grid_data_set_subject_weight(g, -1.0f, msg, sizeof msg), GL_EINVAL);
-    assert_int_equal(gl_grid_data_set_subject_weight(g, 1000.0f, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, -1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, 1000.0f, msg, sizeof msg), GL_EINVAL);
     const float w = 2.0f;
     const int64_t npx = c.frames * 4 * c.cell_h * c.cell_w, ncell = c.frames * c.cell_h * c.cell_w;
     tbatch t;
@@ -792,7 +792,7 @@ static void subject_weight_follows_coverage(void **s) {
     t.b.weight = malloc((size_t)npx * sizeof(float));
     assert_non_null(t.b.weight);
     for (int pass = 0; pass < 2; pass++) {
-        assert_int_equal(gl_grid_data_set_subject_weight(g, pass ? 0.0f : w, msg, sizeof msg), GL_OK);
+        assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, pass ? 0.0f : w, msg, sizeof msg), GL_OK);
         for (int64_t q = 0; q < npx; q++) t.b.weight[q] = 1.0f;
         gl_rng rng;
         gl_rng_seed(&rng, 3);
@@ -851,8 +851,8 @@ static void subject_weight_follows_coverage(void **s) {
     /* canvas 2 of the set without its coverage: read, but no weight */
     set_subject_entry(&gdir, 2, NULL);
     if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
-    assert_int_equal(gl_grid_data_set_subject_weight(g, 0.0f, msg, sizeof msg), GL_OK);
-    assert_int_equal(gl_grid_data_set_subject_weight(g, 1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, 0.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, 1.0f, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "manifest.jsonl, line 2"));
     gl_grid_data_free(&g);
     const char *hostile[] = {"\"../0000.subject.mp4\"", "\"/etc/passwd\"", "5", "\"missing.mp4\""};
@@ -871,6 +871,63 @@ static void subject_weight_follows_coverage(void **s) {
     tmp_remove(&set);
 }
 
+/* A layout's own weight: the canvases of the others keep theirs (character=0 under an
+ * all-layouts 2 leaves character canvases at ones and weighs edit canvases' subjects);
+ * coverage is asked of the named layout's canvases alone. */
+static void subject_weight_per_layout(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 14);
+    tmpdir set1, edit, set2, character;
+    make_grids(&set1, &edit, m, "edit", 2);
+    make_grids(&set2, &character, m, "character", 2);
+    set_subject_entry(&character, 2, NULL); /* one character canvas without coverage */
+    const char *both[2] = {edit.path, character.path};
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dirs(&g, both, 2, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, "scene", 1.0f, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "'scene'"));
+    assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, 2.0f, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "manifest.jsonl, line 2"));
+    assert_int_equal(gl_grid_data_set_subject_weight(g, "character", 2.0f, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, "edit", 2.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_grid_data_set_subject_weight(g, "character", 0.0f, msg, sizeof msg), GL_OK);
+    const int64_t npx = c.frames * 4 * c.cell_h * c.cell_w;
+    tbatch t;
+    batch_alloc(&t, &c, 1);
+    t.b.weight = malloc((size_t)npx * sizeof(float));
+    assert_non_null(t.b.weight);
+    gl_rng rng;
+    gl_rng_seed(&rng, 9);
+    int seen[2] = {0, 0};
+    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
+        for (int64_t q = 0; q < npx; q++) t.b.weight[q] = 1.0f;
+        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
+        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
+        double extra = 0, top = 0;
+        for (int64_t q = 0; q < npx; q++) {
+            assert_true(t.b.weight[q] >= 1.0f && t.b.weight[q] <= 3.0f);
+            extra += t.b.weight[q] - 1.0f;
+            if (t.b.weight[q] > top) top = t.b.weight[q];
+        }
+        if (is_edit) /* a subject in every cell, its core fully covered */
+            assert_true(extra > 0 && top > 2.5);
+        else
+            assert_true(extra == 0);
+        seen[is_edit] = 1;
+    }
+    assert_true(seen[0] && seen[1]);
+    free(t.b.weight);
+    batch_free(&t);
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    tmp_remove(&edit);
+    tmp_remove(&set1);
+    tmp_remove(&character);
+    tmp_remove(&set2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
@@ -883,5 +940,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(app_expands_multi_vector_tokens),
     cmocka_unit_test(grid_set_expands_multi_vector_tokens),
     cmocka_unit_test(subject_weight_follows_coverage),
+    cmocka_unit_test(subject_weight_per_layout),
 };
 TU_MAIN("grids", tests)

@@ -254,6 +254,9 @@ int gl_layout_by_name(gl_layout *l, const char *name, const char *const *prompts
 
 /* "edit", "compose", "character", "story", "custom"; NULL for an unknown kind. */
 const char *gl_layout_kind_name(gl_layout_kind kind);
+/* The built-in kind named "edit", "compose", "character" or "story"; -1 for any other
+ * name (NULL included: "custom" is no built-in layout). */
+int gl_layout_kind_from_name(const char *name);
 
 /* The set of cells with the given role (a bitmask, see GL_GRID_CELL): the outputs are
  * the cells to noise, the inputs the cells to keep clean. */

@@ -122,11 +122,14 @@ void gl_grid_data_free(gl_grid_data **d);
 
 /* The loss weight of a canvas's pixels (gl_train_batch.weight): 1 + w x the share of the
  * pixel its subjects cover, from the set's coverage files, so that the subject, a few
- * percent of a frame, is not drowned by the background. w = 0 (the default) weighs all
- * alike. GL_EINVAL for w outside [0, GL_GRID_SUBJECT_WEIGHT_MAX], or w > 0 with a canvas
- * that has no coverage (cells sampled from a model: msg names its manifest line). */
+ * percent of a frame, is not drowned by the background. layout names the canvases it is
+ * for ("edit", "compose", "character", "story"; NULL: all), so that layouts whose outputs
+ * put the subject somewhere new can be weighed less; a later call for a layout replaces
+ * its weight. w = 0 (the default) weighs all alike. GL_EINVAL for an unknown layout, w
+ * outside [0, GL_GRID_SUBJECT_WEIGHT_MAX], or w > 0 with a canvas of the layout that has no
+ * coverage (cells sampled from a model: msg names its manifest line). */
 #define GL_GRID_SUBJECT_WEIGHT_MAX 100.0f
-int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t msglen);
+int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w, char *msg, size_t msglen);
 
 /* fill = 0 (Grid LoRA): every cell noised, the attention masks of the canvas's layout.
  * fill = 1 (Grid-Fill LoRA): each sample gives a subset of cells clean (the batch's

@@ -14,6 +14,7 @@
 
 #define MAX_UNDER 8
 #define MAX_DATA 16
+#define MAX_WEIGHTS 8
 
 static void usage(FILE *f, int fill) {
     if (!fill)
@@ -21,7 +22,7 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--log FILE.csv]\n"
-                "                           [--subject-weight W] [--checkpoint-every K] [--resume] [--threads T]\n"
+                "                           [--subject-weight [LAYOUT=]W]... [--checkpoint-every K] [--resume] [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
@@ -35,7 +36,7 @@ static void usage(FILE *f, int fill) {
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
                 "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
-                "                               [--subject-weight W] [--resume] [--threads T]\n"
+                "                               [--subject-weight [LAYOUT=]W]... [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
                 "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
                 "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
@@ -61,9 +62,11 @@ static void usage(FILE *f, int fill) {
             "  --t-mu M, --t-sigma S  the noised cells' timesteps logit-normal(M, S) (default 0, 1);\n"
             "                     M > 0 trains more at high noise, where the grid apps' shift puts\n"
             "                     most sampling steps\n"
-            "  --subject-weight W a pixel's loss weight is 1 + W x the share of it the subjects cover\n"
-            "                     (the sets' coverage files: rendered sets only; default 0, all alike;\n"
-            "                     the logged loss is then the weighted mean); resume with the same W\n"
+            "  --subject-weight [LAYOUT=]W  a pixel's loss weight is 1 + W x the share of it the subjects\n"
+            "                     cover (the sets' coverage files: rendered sets only; default 0, all\n"
+            "                     alike; the logged loss is then the weighted mean); with LAYOUT= (edit,\n"
+            "                     compose, character, story) for that layout's canvases alone, over a\n"
+            "                     plain W; may repeat; resume with the same weights\n"
             "  --log FILE.csv     step,loss,lr,grad_norm,seconds per step\n"
             "  --checkpoint-every K  resumable state every K steps in OUT.ckpt.safetensors\n"
             "  --resume           continue from it (same --seed)\n"
@@ -78,7 +81,10 @@ int cmd_train_grid(int argc, char **argv) {
     const char *shape_opt = NULL; /* --rank or --alpha, which --init's file decides */
     int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
-    double subject_weight = 0;
+    /* --subject-weight, in the order given: W for every layout, or LAYOUT=W */
+    int sw_kind[MAX_WEIGHTS]; /* -1: every layout */
+    double sw_value[MAX_WEIGHTS];
+    int n_sw = 0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -116,7 +122,24 @@ int cmd_train_grid(int argc, char **argv) {
         if (!strcmp(opt, "--steps")) {
             if (cli_parse_long("train", opt, val, 1, 1000000000L, &steps)) return CLI_USAGE;
         } else if (!strcmp(opt, "--subject-weight")) {
-            if (cli_parse_float("train", opt, val, 0, GL_GRID_SUBJECT_WEIGHT_MAX, 0, &subject_weight)) return CLI_USAGE;
+            if (n_sw == MAX_WEIGHTS) {
+                cli_error("train: %s: more than %d --subject-weight", name, MAX_WEIGHTS);
+                return CLI_USAGE;
+            }
+            const char *eq = strchr(val, '=');
+            sw_kind[n_sw] = -1;
+            if (eq) {
+                char layout[16] = "";
+                const int len = (int)(eq - val);
+                if (len < (int)sizeof layout) snprintf(layout, sizeof layout, "%.*s", len, val);
+                if ((sw_kind[n_sw] = gl_layout_kind_from_name(layout)) < 0) {
+                    cli_error("train: %s: unknown layout '%.*s' (edit, compose, character or story)", opt, len, val);
+                    return CLI_USAGE;
+                }
+                val = eq + 1;
+            }
+            if (cli_parse_float("train", opt, val, 0, GL_GRID_SUBJECT_WEIGHT_MAX, 0, &sw_value[n_sw])) return CLI_USAGE;
+            n_sw++;
         } else if ((rc = cli_schedule_option("train", opt, val, &s.t)) >= 0) {
             if (rc) return rc;
         } else if (!strcmp(opt, "--lora")) {
@@ -212,10 +235,16 @@ int cmd_train_grid(int argc, char **argv) {
         goto end;
     }
     gl_grid_data_set_fill(g, fill);
-    if (gl_grid_data_set_subject_weight(g, (float)subject_weight, msg, sizeof msg)) {
-        cli_error("train: --subject-weight: %s", msg);
-        goto end;
-    }
+    /* every layout's weights first, so that LAYOUT=W holds wherever it was given */
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < n_sw; k++) {
+            if ((sw_kind[k] >= 0) != pass) continue;
+            const char *layout = sw_kind[k] >= 0 ? gl_layout_kind_name((gl_layout_kind)sw_kind[k]) : NULL;
+            if (gl_grid_data_set_subject_weight(g, layout, (float)sw_value[k], msg, sizeof msg)) {
+                cli_error("train: --subject-weight: %s", msg);
+                goto end;
+            }
+        }
     printf("train %s: base %s (frozen)", name, base);
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
     printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),

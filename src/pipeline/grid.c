@@ -419,6 +419,12 @@ const char *gl_layout_kind_name(gl_layout_kind kind) {
     return KIND_NAMES[kind];
 }
 
+int gl_layout_kind_from_name(const char *name) {
+    for (int k = GL_LAYOUT_EDIT; k <= GL_LAYOUT_STORY && name; k++)
+        if (!strcmp(name, KIND_NAMES[k])) return k;
+    return -1;
+}
+
 int gl_layout_by_name(gl_layout *l, const char *name, const char *const *prompts,
                       int n_prompts, char *msg, size_t msglen) {
     if (!l) FAIL(GL_EINVAL, "layout: no layout");

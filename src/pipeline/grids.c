@@ -232,12 +232,6 @@ static int layout_of(gl_layout *l, gl_layout_kind kind, const cell_spec sp[GL_GR
     return rc;
 }
 
-static int kind_from_name(const char *name) {
-    for (int k = GL_LAYOUT_EDIT; k <= GL_LAYOUT_STORY; k++)
-        if (!strcmp(name, gl_layout_kind_name((gl_layout_kind)k))) return k;
-    return -1;
-}
-
 /* ---- writing grid data ------------------------------------------------------------- */
 
 gl_grids_params gl_grids_default_params(void) {
@@ -391,7 +385,7 @@ static cJSON *manifest_line(int64_t i, const char *file, const char *subject, co
 int gl_grids_write(const char *gdir, const char *data_dir, const gl_grids_params *p, char *msg, size_t msglen) {
     if (!p || !p->model) return SAY(GL_EINVAL, "grids: no model (it sets the cell size)");
     const gl_dit_config *c = gl_dit_cfg(p->model);
-    int kind = kind_from_name(p->layout ? p->layout : "");
+    int kind = gl_layout_kind_from_name(p->layout);
     if (kind < 0)
         return SAY(GL_ENOTFOUND, "grids: unknown layout '%s' (edit, compose, character, story)",
                    p->layout ? p->layout : "");
@@ -503,9 +497,11 @@ struct gl_grid_data {
     int64_t cap_masks, T;
     gl_grid_item *last;
     int64_t n_last, cap_last;
-    float subject_weight;            /* gl_grid_data_set_subject_weight */
-    char uncovered_in[PATH_MAX + 32]; /* the first canvas without coverage: its manifest and
-                                         line; empty if every canvas has it */
+    /* gl_grid_data_set_subject_weight, per layout kind */
+    float subject_weight[GL_LAYOUT_STORY + 1];
+    /* per layout kind, the first canvas without coverage: its manifest and line; empty if
+       every canvas of the kind has it */
+    char uncovered_in[GL_LAYOUT_STORY + 1][PATH_MAX + 32];
 };
 
 void gl_grid_data_free(gl_grid_data **dp) {
@@ -527,15 +523,22 @@ void gl_grid_data_free(gl_grid_data **dp) {
 
 void gl_grid_data_set_fill(gl_grid_data *d, int fill) { d->fill = !!fill; }
 
-int gl_grid_data_set_subject_weight(gl_grid_data *d, float w, char *msg, size_t msglen) {
+int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w, char *msg, size_t msglen) {
+    int kind = -1; /* -1: every kind */
+    if (layout && (kind = gl_layout_kind_from_name(layout)) < 0)
+        return SAY(GL_EINVAL, "grids: subject weight: unknown layout '%s' (edit, compose, character or story)", layout);
     if (!(w >= 0.0f && w <= GL_GRID_SUBJECT_WEIGHT_MAX))
         return SAY(GL_EINVAL, "grids: subject weight %g is not in [0, %g]", (double)w, (double)GL_GRID_SUBJECT_WEIGHT_MAX);
-    if (w > 0.0f && d->uncovered_in[0])
-        return SAY(GL_EINVAL,
-                   "grids: %s: canvas without subject coverage (cells sampled, or a set made before coverage "
-                   "was written: make it again with 'gridlora grids --render')",
-                   d->uncovered_in);
-    d->subject_weight = w;
+    for (int k = 0; k <= GL_LAYOUT_STORY; k++) {
+        if (kind >= 0 && k != kind) continue;
+        if (w > 0.0f && d->uncovered_in[k][0])
+            return SAY(GL_EINVAL,
+                       "grids: %s: canvas without subject coverage (cells sampled, or a set made before coverage "
+                       "was written: make it again with 'gridlora grids --render')",
+                       d->uncovered_in[k]);
+    }
+    for (int k = 0; k <= GL_LAYOUT_STORY; k++)
+        if (kind < 0 || k == kind) d->subject_weight[k] = w;
     return GL_OK;
 }
 
@@ -572,7 +575,7 @@ static int load_canvas(gl_grid_data *d, const gl_tokenizer *tk, const gl_dit *m,
                  (long long)lineno);
         goto end;
     }
-    if ((kind = kind_from_name(lay->valuestring)) < 0) {
+    if ((kind = gl_layout_kind_from_name(lay->valuestring)) < 0) {
         rc = SAY(GL_EFORMAT, "%s: line %lld: unknown layout '%s'", mpath, (long long)lineno, lay->valuestring);
         goto end;
     }
@@ -720,8 +723,9 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
                 free(g->cover);
                 goto end;
             }
-            if (!g->cover && !d->uncovered_in[0]) {
-                snprintf(d->uncovered_in, sizeof d->uncovered_in, "%s, line %lld", mpath, (long long)lineno);
+            char *unc = d->uncovered_in[g->layout.kind];
+            if (!g->cover && !unc[0]) {
+                snprintf(unc, sizeof d->uncovered_in[0], "%s, line %lld", mpath, (long long)lineno);
             }
             d->n++;
             if (progress) progress(progress_ctx, d->n, lines);
@@ -785,9 +789,10 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         }
         float *x = b->x0 + i * nv;
         for (int64_t j = 0; j < nv; j++) x[j] = (float)g->px[j] * (2.0f / 255.0f) - 1.0f;
-        if (d->subject_weight > 0.0f) { /* set_subject_weight saw every canvas covered */
+        const float sw = d->subject_weight[g->layout.kind];
+        if (sw > 0.0f) { /* set_subject_weight saw every canvas of the kind covered */
             float *w = b->weight + i * (nv / 3);
-            const float k = d->subject_weight / 255.0f;
+            const float k = sw / 255.0f;
             for (int64_t q = 0; q < nv / 3; q++) w[q] = 1.0f + k * (float)g->cover[q];
         }
         int64_t len = g->text_len < L ? g->text_len : L;
