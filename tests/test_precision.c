@@ -131,18 +131,24 @@ static void linear_bf16(void **s) {
  * onto nonzero gradients) in bf16 against double, the input's rounding given (inp16, as
  * the model passes the base layer's) or made by the call; the worst relative error. Two
  * products in a chain, each intermediate rounded: up to twice a linear layer's error
- * (measured 3.6e-3 to 5.4e-3), inside BF16_TOL. */
-static double lora_case(int64_t N, int64_t IC, int64_t OC, int64_t R, int give16, uint64_t seed) {
+ * (measured 3.6e-3 to 5.4e-3), inside BF16_TOL. motion: a second up-projection B2 on the
+ * same h (Multi-DC's motion branch), its gradient accumulating onto nonzero too. */
+static double lora_case(int64_t N, int64_t IC, int64_t OC, int64_t R, int give16, int motion, uint64_t seed) {
     tu_rng g;
     tu_seed(&g, seed);
     const float scale = 0.75f;
     float *x = tu_falloc(N * IC), *A = tu_falloc(R * IC), *B = tu_falloc(OC * R), *go = tu_falloc(N * OC);
     float *y = tu_falloc(N * OC), *h = tu_falloc(N * R), *dh = tu_falloc(N * R), *dx = tu_falloc(N * IC);
-    float *dA = tu_falloc(R * IC), *dB = tu_falloc(OC * R);
+    float *dA = tu_falloc(R * IC), *dB = tu_falloc(OC * R), *B2 = tu_falloc(OC * R), *dB2 = tu_falloc(OC * R);
     tu_fill(&g, x, N * IC, 1.0);
     tu_fill(&g, A, R * IC, 1.0);
     tu_fill(&g, B, OC * R, 1.0);
     tu_fill(&g, go, N * OC, 1.0);
+    tu_fill(&g, B2, OC * R, 1.0);
+    for (int64_t i = 0; i < OC * R; i++) dB2[i] = 3.0f;
+    /* the up-projection the reference applies: B, or B + B2 */
+    double *up = tu_dalloc(OC * R);
+    for (int64_t i = 0; i < OC * R; i++) up[i] = (double)B[i] + (motion ? (double)B2[i] : 0.0);
     for (int64_t i = 0; i < N * OC; i++) y[i] = 0.25f;
     for (int64_t i = 0; i < N * IC; i++) dx[i] = 0.5f;
     for (int64_t i = 0; i < R * IC; i++) dA[i] = -1.0f;
@@ -158,22 +164,23 @@ static double lora_case(int64_t N, int64_t IC, int64_t OC, int64_t R, int give16
             x16[i] = (uint16_t)(u >> 16);
         }
     }
-    gl_lora_forward_rounded(y, h, x, x16, A, B, N, IC, OC, R, scale);
-    gl_lora_backward_rounded(dx, dA, dB, dh, go, x, x16, h, A, B, N, IC, OC, R, scale);
+    gl_lora_forward_rounded(y, h, x, x16, A, B, motion ? B2 : NULL, N, IC, OC, R, scale);
+    gl_lora_backward_rounded(dx, dA, dB, motion ? dB2 : NULL, dh, go, x, x16, h, A, B, motion ? B2 : NULL, N, IC, OC, R,
+                             scale);
     double *rh = tu_dalloc(N * R), *rdh = tu_dalloc(N * R), *ry = tu_dalloc(N * OC), *rdx = tu_dalloc(N * IC);
     double *rdA = tu_dalloc(R * IC), *rdB = tu_dalloc(OC * R);
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < R; j++) {
             double acc = 0, d = 0;
             for (int64_t i = 0; i < IC; i++) acc += (double)x[n * IC + i] * A[j * IC + i];
-            for (int64_t o = 0; o < OC; o++) d += (double)scale * go[n * OC + o] * B[o * R + j];
+            for (int64_t o = 0; o < OC; o++) d += (double)scale * go[n * OC + o] * up[o * R + j];
             rh[n * R + j] = acc;
             rdh[n * R + j] = d;
         }
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < OC; o++) {
             double acc = 0; /* compared after removing the 0.25 it accumulated onto */
-            for (int64_t j = 0; j < R; j++) acc += (double)scale * rh[n * R + j] * B[o * R + j];
+            for (int64_t j = 0; j < R; j++) acc += (double)scale * rh[n * R + j] * up[o * R + j];
             ry[n * OC + o] = acc;
         }
     for (int64_t n = 0; n < N; n++)
@@ -198,13 +205,15 @@ static double lora_case(int64_t N, int64_t IC, int64_t OC, int64_t R, int give16
     for (int64_t i = 0; i < N * IC; i++) dx[i] -= 0.5f;
     for (int64_t i = 0; i < R * IC; i++) dA[i] += 1.0f;
     for (int64_t i = 0; i < OC * R; i++) dB[i] -= 2.0f;
-    double e = 0, es[6] = {tu_rel_err(y, ry, N * OC, 1e-6),  tu_rel_err(h, rh, N * R, 1e-6),
+    for (int64_t i = 0; i < OC * R; i++) dB2[i] -= 3.0f; /* B2's gradient is B's product again */
+    double e = 0, es[7] = {tu_rel_err(y, ry, N * OC, 1e-6),  tu_rel_err(h, rh, N * R, 1e-6),
                            tu_rel_err(dh, rdh, N * R, 1e-6), tu_rel_err(dx, rdx, N * IC, 1e-6),
-                           tu_rel_err(dA, rdA, R * IC, 1e-6), tu_rel_err(dB, rdB, OC * R, 1e-6)};
-    for (int k = 0; k < 6; k++) e = es[k] > e ? es[k] : e;
+                           tu_rel_err(dA, rdA, R * IC, 1e-6), tu_rel_err(dB, rdB, OC * R, 1e-6),
+                           motion ? tu_rel_err(dB2, rdB, OC * R, 1e-6) : 0.0};
+    for (int k = 0; k < 7; k++) e = es[k] > e ? es[k] : e;
     free(x16);
     tu_free(x); tu_free(A); tu_free(B); tu_free(go); tu_free(y); tu_free(h); tu_free(dh); tu_free(dx);
-    tu_free(dA); tu_free(dB);
+    tu_free(dA); tu_free(dB); tu_free(B2); tu_free(dB2); tu_free(up);
     tu_free(rh); tu_free(rdh); tu_free(ry); tu_free(rdx); tu_free(rdA); tu_free(rdB);
     return e;
 }
@@ -215,19 +224,20 @@ static void lora_bf16(void **s) {
     const int64_t shapes[][4] = {{1, 1, 1, 1}, {7, 5, 3, 2}, {64, 48, 96, 8}, {33, 130, 17, 4}, {512, 192, 768, 32}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int64_t N = shapes[i][0], IC = shapes[i][1], OC = shapes[i][2], R = shapes[i][3];
-        double own = lora_case(N, IC, OC, R, 0, 300 + i), given = lora_case(N, IC, OC, R, 1, 300 + i);
-        print_message("bf16 adapter %lldx%lldx%lld rank %lld: %.2e rounding its input, %.2e given it\n",
-                      (long long)N, (long long)IC, (long long)OC, (long long)R, own, given);
-        if (own > BF16_TOL || given > BF16_TOL)
-            fail_msg("bf16 adapter %zu: %.3g / %.3g beyond the bf16 tolerance", i, own, given);
+        double own = lora_case(N, IC, OC, R, 0, 0, 300 + i), given = lora_case(N, IC, OC, R, 1, 0, 300 + i);
+        double motion = lora_case(N, IC, OC, R, 1, 1, 300 + i);
+        print_message("bf16 adapter %lldx%lldx%lld rank %lld: %.2e rounding its input, %.2e given it, %.2e with B2\n",
+                      (long long)N, (long long)IC, (long long)OC, (long long)R, own, given, motion);
+        if (own > BF16_TOL || given > BF16_TOL || motion > BF16_TOL)
+            fail_msg("bf16 adapter %zu: %.3g / %.3g / %.3g beyond the bf16 tolerance", i, own, given, motion);
         if (IC > 4 && own < 1e-6) fail_msg("bf16 adapter %zu: %.3g, as exact as fp32: bf16 did not run", i, own);
         /* the given rounding is the one the call would make: the same numbers */
         if (own != given) fail_msg("bf16 adapter %zu: %.17g rounding its input, %.17g given it", i, own, given);
     }
     gl_set_precision(GL_PRECISION_FP32);
     /* outside bf16 the products are float32 whatever inp16 holds */
-    double f32 = lora_case(64, 48, 96, 8, 0, 400);
-    if (f32 > 1e-5) fail_msg("fp32 adapter: %.3g", f32);
+    double f32 = lora_case(64, 48, 96, 8, 0, 0, 400), f32m = lora_case(64, 48, 96, 8, 0, 1, 401);
+    if (f32 > 1e-5 || f32m > 1e-5) fail_msg("fp32 adapter: %.3g, %.3g with B2", f32, f32m);
 }
 
 /* A tiny DiT on a batch of two 2x8x16 canvases with masks, random weights everywhere

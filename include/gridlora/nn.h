@@ -57,12 +57,15 @@ void gl_lora_backward(float *dinp, float *dA, float *dB, float *dh, const float 
                       int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
 /* The same two, reading the input's bf16 rounding from inp16 (the base layer's, from
  * gl_linear_forward_rounded) instead of rounding inp again; inp16 NULL: none. Outside
- * bf16 inp16 is not read. */
+ * bf16 inp16 is not read. B2 (NULL: none) is a second up-projection on the same h, as
+ * Multi-DC's motion branch: out += scale * h (B + B2)^T, dB2 += scale * dout^T h, and
+ * dh = scale * dout (B + B2), so that h, dA and dinp are made once for both. */
 void gl_lora_forward_rounded(float *out, float *h, const float *inp, const uint16_t *inp16, const float *A,
-                             const float *B, int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
-void gl_lora_backward_rounded(float *dinp, float *dA, float *dB, float *dh, const float *dout, const float *inp,
-                              const uint16_t *inp16, const float *h, const float *A, const float *B, int64_t N,
-                              int64_t IC, int64_t OC, int64_t r, float scale);
+                             const float *B, const float *B2, int64_t N, int64_t IC, int64_t OC, int64_t r,
+                             float scale);
+void gl_lora_backward_rounded(float *dinp, float *dA, float *dB, float *dB2, float *dh, const float *dout,
+                              const float *inp, const uint16_t *inp16, const float *h, const float *A, const float *B,
+                              const float *B2, int64_t N, int64_t IC, int64_t OC, int64_t r, float scale);
 
 /* ---- dropout (on an adapter's input while it trains) ----------------------------- */
 

@@ -83,7 +83,7 @@ typedef struct attached {
     gl_lora *l;
     float weight;
     int *mod_of;       /* [model params]: the adapter's module on that weight, or -1 */
-    float **h, **h2;   /* [modules]: rank-r intermediates of B and B2, in the arena */
+    float **h;         /* [modules]: rank-r intermediates (B2 reads B's), in the arena */
 } attached;
 
 struct gl_dit {
@@ -159,11 +159,8 @@ static void lin_fwd_r(const gl_dit *m, lin l, float *out, const float *in, uint1
             x = m->drop_x;
         }
         const uint16_t *x16 = p > 0 ? NULL : in16; /* the base layer's rounding of the same input */
-        gl_lora_forward_rounded(out, t->h[i], x, x16, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data, N,
-                                IC, OC, r, s);
-        if (b2 >= 0)
-            gl_lora_forward_rounded(out, t->h2[i], x, x16, gl_params_tensor(lp, a).data,
-                                    gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
+        gl_lora_forward_rounded(out, t->h[i], x, x16, gl_params_tensor(lp, a).data, gl_params_tensor(lp, b).data,
+                                b2 >= 0 ? gl_params_tensor(lp, b2).data : NULL, N, IC, OC, r, s);
     }
 }
 
@@ -189,11 +186,9 @@ static void lin_bwd_to(const gl_dit *m, lin l, float *din, int din_acc, const fl
             if (din) memset(dx = m->drop_dx, 0, (size_t)(N * IC) * sizeof(float));
         }
         const uint16_t *x16 = p > 0 ? NULL : in16;
-        gl_lora_backward_rounded(dx, dA, lora_G(lp, b), m->lora_dh, dout, x, x16, t->h[i], A,
-                                 gl_params_tensor(lp, b).data, N, IC, OC, r, s);
-        if (b2 >= 0)
-            gl_lora_backward_rounded(dx, dA, lora_G(lp, b2), m->lora_dh, dout, x, x16, t->h2[i], A,
-                                     gl_params_tensor(lp, b2).data, N, IC, OC, r, s);
+        gl_lora_backward_rounded(dx, dA, lora_G(lp, b), b2 >= 0 ? lora_G(lp, b2) : NULL, m->lora_dh, dout, x, x16,
+                                 t->h[i], A, gl_params_tensor(lp, b).data,
+                                 b2 >= 0 ? gl_params_tensor(lp, b2).data : NULL, N, IC, OC, r, s);
         if (p > 0 && din) gl_dropout_backward(din, m->drop_dx, N * IC, p, key, off);
     }
 }
@@ -471,11 +466,8 @@ static void plan_acts(const gl_dit *mc, acts *a, plan *pl) {
         int64_t r = gl_lora_rank(t->l);
         if (r > max_r) max_r = r;
         for (int i = 0; i < gl_lora_module_count(t->l); i++) {
-            float *h = take(pl, rows * r), *h2 = gl_lora_has_motion(t->l) ? take(pl, rows * r) : NULL;
-            if (pl->arena) { /* a counting plan must not clear the live pointers */
-                t->h[i] = h;
-                t->h2[i] = h2;
-            }
+            float *h = take(pl, rows * r); /* the motion branch's B2 reads the same h */
+            if (pl->arena) t->h[i] = h; /* a counting plan must not clear the live pointers */
         }
     }
     float *dh = max_r ? take(pl, rows * max_r) : NULL;
@@ -1078,9 +1070,8 @@ int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t ms
     t->weight = weight;
     t->mod_of = malloc((size_t)np * sizeof(int));
     t->h = calloc((size_t)nm, sizeof(float *));
-    t->h2 = calloc((size_t)nm, sizeof(float *));
-    if (!t->mod_of || !t->h || !t->h2) {
-        free(t->mod_of); free(t->h); free(t->h2);
+    if (!t->mod_of || !t->h) {
+        free(t->mod_of); free(t->h);
         goto nomem;
     }
     for (int i = 0; i < np; i++) t->mod_of[i] = -1;
@@ -1112,7 +1103,6 @@ void gl_dit_detach_loras(gl_dit *m) {
     for (int k = 0; k < m->n_att; k++) {
         free(m->att[k].mod_of);
         free(m->att[k].h);
-        free(m->att[k].h2);
     }
     free(m->att);
     m->att = NULL;
