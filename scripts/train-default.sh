@@ -90,14 +90,16 @@ else
   # seventh ("Grid-Fill trained on", "... and on", "The fifth and sixth runs", "The seventh
   # run"); the eighth weighs the subject's pixels 3 times (the grid sets' coverage): the
   # subject's colours closer on every held-out item, character's new paths 1-2 dB lower
-  # ("The eighth run")
+  # ("The eighth run"); the ninth weighs it on the edit and compose canvases alone, and
+  # character's paths come back ("The ninth run")
   fill_more=("--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 3 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 4 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 5 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 6 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 7 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 8 --ema 0.999 --t-mu 1 --subject-weight 2")
+             "--steps 12000 --batch 2 --lr 5e-4 --seed 8 --ema 0.999 --t-mu 1 --subject-weight 2"
+             "--steps 12000 --batch 2 --lr 5e-4 --seed 10 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0")
   every=250
 fi
 concept_seed=11
