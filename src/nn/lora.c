@@ -6,7 +6,9 @@
  * packing) had become the largest share of a bf16 Grid-Fill step. Each operand is rounded
  * once per call (the input not at all when the base layer's rounding is passed in), the
  * rank-r intermediates h and dh stay float32 and are rounded, the scale folded in, where
- * a product reads them. A product oneDNN refuses falls back to sgemm on its own. */
+ * a product reads them. A product oneDNN refuses falls back to sgemm on its own.
+ * Multi-DC's motion branch is a second up-projection B2 on the same h: one call serves
+ * both, so that h, dA and dinp are not made twice. */
 #include <limits.h>
 #include <string.h>
 
