@@ -529,16 +529,14 @@ int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w
         return SAY(GL_EINVAL, "grids: subject weight: unknown layout '%s' (edit, compose, character or story)", layout);
     if (!(w >= 0.0f && w <= GL_GRID_SUBJECT_WEIGHT_MAX))
         return SAY(GL_EINVAL, "grids: subject weight %g is not in [0, %g]", (double)w, (double)GL_GRID_SUBJECT_WEIGHT_MAX);
-    for (int k = 0; k <= GL_LAYOUT_STORY; k++) {
-        if (kind >= 0 && k != kind) continue;
-        if (w > 0.0f && d->uncovered_in[k][0])
+    const int lo = kind < 0 ? 0 : kind, hi = kind < 0 ? GL_LAYOUT_STORY : kind;
+    for (int k = lo; k <= hi && w > 0.0f; k++)
+        if (d->uncovered_in[k][0])
             return SAY(GL_EINVAL,
                        "grids: %s: canvas without subject coverage (cells sampled, or a set made before coverage "
                        "was written: make it again with 'gridlora grids --render')",
                        d->uncovered_in[k]);
-    }
-    for (int k = 0; k <= GL_LAYOUT_STORY; k++)
-        if (kind < 0 || k == kind) d->subject_weight[k] = w;
+    for (int k = lo; k <= hi; k++) d->subject_weight[k] = w;
     return GL_OK;
 }
 
