@@ -128,6 +128,10 @@ expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --s
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight edit=-1
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight =2
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --subject-weight edit=
+# --input-share: a share, and Grid-Fill's alone (the Grid LoRA noises every cell)
+expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --input-share 1.5
+expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --input-share nan
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --input-share 0.9
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \
     >/dev/null 2>&1 || fail "making an adapter failed"

@@ -409,6 +409,61 @@ static void fill_clean_subsets(void **s) {
     tmp_remove(&set);
 }
 
+/* How many of 160 samples (40 steps of 4, seeds 0..39) give cell 0 alone clean, the edit
+ * layout's own input; each draw's clean cells go to draws[] when it is not NULL. */
+static int own_input_draws(gl_grid_data *g, const gl_dit_config *c, unsigned draws[160]) {
+    tbatch t;
+    batch_alloc(&t, c, 4);
+    char msg[512];
+    int own = 0;
+    for (int step = 0; step < 40; step++) {
+        gl_rng rng;
+        gl_rng_seed(&rng, (uint64_t)step);
+        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
+        for (int64_t i = 0; i < 4; i++) {
+            unsigned clean = gl_grid_data_last(g, i)->clean;
+            own += clean == 1u;
+            if (draws) draws[step * 4 + i] = clean;
+        }
+    }
+    batch_free(&t);
+    return own;
+}
+
+/* --input-share: 1 gives every sample the layout's inputs, 0 only what the uniform subset
+ * draws by chance (1 in 14), and an explicit 0.5 the default's very draws. */
+static void fill_input_share(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 3);
+    tmpdir set, gdir;
+    make_grids(&set, &gdir, m, "edit", 2);
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_grid_data_set_fill(g, 1);
+    unsigned def[160], half[160];
+    const int own_default = own_input_draws(g, &c, def);
+    assert_int_equal(gl_grid_data_set_input_share(g, 0.5f, msg, sizeof msg), GL_OK);
+    assert_int_equal(own_input_draws(g, &c, half), own_default);
+    assert_memory_equal(def, half, sizeof def);
+    assert_int_equal(gl_grid_data_set_input_share(g, 1.0f, msg, sizeof msg), GL_OK);
+    assert_int_equal(own_input_draws(g, &c, NULL), 160);
+    assert_int_equal(gl_grid_data_set_input_share(g, 0.0f, msg, sizeof msg), GL_OK);
+    const int own_none = own_input_draws(g, &c, NULL);
+    assert_true(own_none < 30 && own_none < own_default - 30);
+    const float bad[] = {-0.01f, 1.01f, NAN};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(gl_grid_data_set_input_share(g, bad[k], msg, sizeof msg), GL_EINVAL);
+        assert_non_null(strstr(msg, "input share"));
+    }
+    assert_int_equal(own_input_draws(g, &c, NULL), own_none); /* a refused share changes nothing */
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    tmp_remove(&gdir);
+    tmp_remove(&set);
+}
+
 /* The Grid-Fill loss does not see the clean cells: with a model whose prediction is 0
  * everywhere (AdaLN-zero's fresh weights), the first step's loss is the same whatever
  * the clean cells hold, and it is not when they are noised. */
@@ -934,6 +989,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(source_masks_match_layout),
     cmocka_unit_test(several_sets_read_as_one),
     cmocka_unit_test(fill_clean_subsets),
+    cmocka_unit_test(fill_input_share),
     cmocka_unit_test(fill_loss_ignores_clean_cells),
     cmocka_unit_test(mask_holds_end_to_end),
     cmocka_unit_test(app_keeps_input_exactly),

@@ -36,14 +36,17 @@ static void usage(FILE *f, int fill) {
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
                 "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
-                "                               [--subject-weight [LAYOUT=]W]... [--resume] [--threads T]\n"
+                "                               [--subject-weight [LAYOUT=]W]... [--input-share P] [--resume]\n"
+                "                               [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
                 "filled canvases: each sample gives a random subset of cells clean (t = 0: half the time the\n"
                 "layout's input cells, else any non-empty proper subset) and noises the rest; the loss counts\n"
                 "only the noised cells, and the clean cells are the inputs of the attention masks.\n"
                 "  --base FILE        the base model; its weights stay as they are\n"
                 "  --grid-lora FILE   the Grid LoRA ('gridlora train grid'), frozen\n"
-                "  --lora FILE[:W]    further frozen adapters applied before the Grid LoRA; repeatable\n");
+                "  --lora FILE[:W]    further frozen adapters applied before the Grid LoRA; repeatable\n"
+                "  --input-share P    the share of samples whose clean cells are the layout's own inputs,\n"
+                "                     as the apps give them (default 0.5); resume with the same P\n");
     fprintf(f,
             "  --data GDIR        a grid set written by 'gridlora grids' (all canvases preloaded);\n"
             "                     repeatable: the sets' canvases together (e.g. edit and compose)\n"
@@ -84,6 +87,7 @@ int cmd_train_grid(int argc, char **argv) {
     /* --subject-weight, in the order given: W for every layout, or LAYOUT=W */
     int sw_kind[MAX_WEIGHTS]; /* -1: every layout */
     double sw_value[MAX_WEIGHTS];
+    double input_share = 0.5; /* --input-share */
     int n_sw = 0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
@@ -108,7 +112,7 @@ int cmd_train_grid(int argc, char **argv) {
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
                     !strcmp(opt, "--t-sigma") || !strcmp(opt, "--init") || !strcmp(opt, "--subject-weight") ||
-                    (fill && !strcmp(opt, "--grid-lora"));
+                    (fill && (!strcmp(opt, "--grid-lora") || !strcmp(opt, "--input-share")));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
             return CLI_USAGE;
@@ -163,6 +167,8 @@ int cmd_train_grid(int argc, char **argv) {
             data[n_data++] = val;
         } else if (!strcmp(opt, "--init")) {
             init = val;
+        } else if (!strcmp(opt, "--input-share")) {
+            if (cli_parse_float("train", opt, val, 0, 1, 0, &input_share)) return CLI_USAGE;
         } else {
             *(!strcmp(opt, "--base") ? &base : &s.out) = val;
         }
@@ -235,6 +241,10 @@ int cmd_train_grid(int argc, char **argv) {
         goto end;
     }
     gl_grid_data_set_fill(g, fill);
+    if (gl_grid_data_set_input_share(g, (float)input_share, msg, sizeof msg)) {
+        cli_error("train: --input-share: %s", msg);
+        goto end;
+    }
     /* every layout's weights first, so that LAYOUT=W holds wherever it was given */
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < n_sw; k++) {

@@ -489,6 +489,7 @@ typedef struct grid_canvas {
 struct gl_grid_data {
     gl_dit_config cfg;
     int fill;
+    float input_share; /* gl_grid_data_set_input_share */
     grid_canvas *canvases;
     int64_t n, cap;
     uint8_t *self_mask, *cross_mask; /* [cap_masks, T, T], [cap_masks, T, L] */
@@ -522,6 +523,13 @@ void gl_grid_data_free(gl_grid_data **dp) {
 }
 
 void gl_grid_data_set_fill(gl_grid_data *d, int fill) { d->fill = !!fill; }
+
+int gl_grid_data_set_input_share(gl_grid_data *d, float share, char *msg, size_t msglen) {
+    if (!(share >= 0.0f && share <= 1.0f))
+        return SAY(GL_EINVAL, "grids: input share %g is not in [0, 1]", (double)share);
+    d->input_share = share;
+    return GL_OK;
+}
 
 int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w, char *msg, size_t msglen) {
     int kind = -1; /* -1: every kind */
@@ -664,6 +672,7 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
     gl_tokenizer *tk = NULL;
     if (!d) return SAY(GL_ENOMEM, "grids: out of memory");
     d->cfg = *cfg;
+    d->input_share = 0.5f;
     gl_patch_dims pd = {1, cfg->frames, 2 * cfg->cell_h, 2 * cfg->cell_w, 3, cfg->patch_t, cfg->patch_h, cfg->patch_w};
     char mpath[PATH_MAX], why[256];
     FILE *f = NULL;
@@ -779,7 +788,7 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         it->clean = 0;
         if (d->fill) {
             unsigned in = gl_layout_cells(&g->layout, GL_CELL_INPUT);
-            int own = in != 0 && in != GL_GRID_ALL && gl_rng_uniform(rng) < 0.5;
+            int own = in != 0 && in != GL_GRID_ALL && gl_rng_uniform(rng) < d->input_share;
             it->clean = own ? in : 1u + (unsigned)(gl_rng_u64(rng) % 14u); /* 1..14 */
             for (int cc = 0; cc < GL_GRID_CELLS; cc++)
                 it->layout.cell[cc].role = it->clean & GL_GRID_CELL(cc) ? GL_CELL_INPUT : GL_CELL_OUTPUT;
