@@ -1,5 +1,6 @@
 /* tests/test_train.c: the rectified-flow training loop: it overfits one video, resumes
- * bit for bit, stops on NaN, follows its schedule and writes its log. */
+ * bit for bit, stops on NaN, follows its schedule, weighs and offsets its noise as told
+ * and writes its log. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ typedef struct source {
     int fixed;  /* the same video every step */
     int weigh;  /* loss weights: 0 as given (ones); 1 the first half of the frames only,
                    2 the second half only, 3 every pixel 3 */
+    int zero;   /* every video all zeros */
 } source;
 
 /* A smooth coloured pattern moving over the frames; a 3-token prompt. */
@@ -31,7 +33,7 @@ static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
                 for (int64_t x = 0; x < b->W; x++)
                     for (int c = 0; c < 3; c++)
                         b->x0[(((i * b->F + f) * b->H + y) * b->W + x) * 3 + c] =
-                            (float)(0.8 * sin(phase + 0.7 * x + 0.4 * y + 0.9 * f + 2.0 * c));
+                            s->zero ? 0.0f : (float)(0.8 * sin(phase + 0.7 * x + 0.4 * y + 0.9 * f + 2.0 * c));
         b->text_lens[i] = 3;
         for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)g;
     }
@@ -182,6 +184,54 @@ static void train_loss_weights(void **st) {
     assert_true(fabs(loss[1] - loss[2]) > 1e-3 * loss[0]);
 }
 
+/* Offset noise: with videos of zeros and a model that predicts 0 (fresh AdaLN-zero
+ * weights), the first step's loss is the mean square of the noise, so its growth under
+ * offset noise G is the mean of the offsets' squares (about G^2, plus a cross term with
+ * the white noise, drawn first and the same). One constant per cell and channel makes that
+ * growth vary from seed to seed as a mean of 3 x cells squares, not of every element, and
+ * twice as much over one cell as over a 2x2 canvas. Deterministic: fixed seeds. */
+static void offset_growth(int cells_across, double *mean, double *sd) {
+    enum { SEEDS = 64 };
+    double d[SEEDS], s1 = 0, s2 = 0;
+    for (int k = 0; k < SEEDS; k++) {
+        double loss[2];
+        for (int off = 0; off < 2; off++) {
+            gl_dit *m = tiny();
+            const gl_dit_config *c = gl_dit_cfg(m);
+            source s = {.nan_at = -1, .zero = 1};
+            gl_train_opts o = gl_train_default_opts();
+            o.steps = 1;
+            o.batch = 1;
+            o.seed = (uint64_t)(100 + k);
+            o.prompt_drop = 0;
+            o.height = cells_across * c->cell_h;
+            o.width = cells_across * c->cell_w;
+            o.offset_noise = off ? 0.5 : 0.0;
+            gl_train_result r;
+            char msg[256];
+            if (gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg)) fail_msg("%s", msg);
+            loss[off] = r.last_loss;
+            gl_dit_free(&m);
+        }
+        d[k] = loss[1] - loss[0];
+        s1 += d[k];
+    }
+    *mean = s1 / SEEDS;
+    for (int k = 0; k < SEEDS; k++) s2 += (d[k] - *mean) * (d[k] - *mean);
+    *sd = sqrt(s2 / (SEEDS - 1));
+}
+
+static void train_offset_noise(void **st) {
+    (void)st;
+    double mean1, sd1, mean4, sd4;
+    offset_growth(1, &mean1, &sd1);
+    offset_growth(2, &mean4, &sd4);
+    print_message("offset noise 0.5: loss growth %.4f +- %.4f (one cell), %.4f +- %.4f (2x2)\n", mean1, sd1, mean4, sd4);
+    assert_true(fabs(mean1 - 0.25) < 0.1 && fabs(mean4 - 0.25) < 0.06);
+    assert_true(sd4 > 0.05);        /* white noise of G would give about 0.005 */
+    assert_true(sd1 > 1.3 * sd4);   /* 3 constants against 12: about twice (1.67 here) */
+}
+
 static void train_schedule(void **st) {
     (void)st;
     gl_train_opts o = gl_train_default_opts();
@@ -245,5 +295,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(train_stops_on_nan),
     cmocka_unit_test(train_schedule),
     cmocka_unit_test(train_loss_weights),
+    cmocka_unit_test(train_offset_noise),
 };
 TU_MAIN("train", tests)

@@ -1,1 +1,1 @@
-gl_test(test_train train_overfits_one_video train_resume_is_exact train_stops_on_nan train_schedule train_loss_weights train_lora_adapter)
+gl_test(test_train train_overfits_one_video train_resume_is_exact train_stops_on_nan train_schedule train_loss_weights train_offset_noise train_lora_adapter)

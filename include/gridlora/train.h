@@ -76,6 +76,11 @@ typedef struct gl_train_opts {
     float ema;                         /* EMA decay per step; 0: no EMA */
     float prompt_drop;                 /* probability a prompt is dropped (CFG) */
     double t_mu, t_sigma;              /* logit-normal timesteps */
+    double offset_noise;               /* std of a constant added to the noise over each
+                                          cell (cell_h x cell_w of the frame) and channel
+                                          of a sample, so that a noised cell's mean colour
+                                          cannot be read off x_t and is taken from what
+                                          conditions it; 0: none (and no draws for it) */
     const char *checkpoint;            /* path, or NULL */
     int64_t checkpoint_every;          /* steps; 0: only at the end */
     int resume;                        /* continue from the checkpoint when it exists */

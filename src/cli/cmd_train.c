@@ -47,6 +47,9 @@ static void usage(FILE *f) {
             "                     checkpoint, its EMA weights when its run kept one\n"
             "  --t-mu M, --t-sigma S  timesteps logit-normal(M, S) (default 0, 1); M > 0 trains\n"
             "                     more at high noise, where sampling starts\n"
+            "  --offset-noise G   add to each sample's noise one constant per channel, drawn with\n"
+            "                     std G (default 0: none), so that its mean colour is not read off\n"
+            "                     the noised video but from the caption; resume with the same G\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
             "  --subject-weight W with --procedural: a pixel's loss weight is 1 + W x the share\n"
             "                     of it a subject covers (default 0); the subjects, a small part\n"
@@ -308,7 +311,8 @@ static int parse(opts *o, int argc, char **argv) {
         static const char *const valued[] = {"--preset", "--config", "--init", "--data", "--steps", "--batch",
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
-                                             "--threads", "--t-mu", "--t-sigma", "--stop-after",
+                                             "--threads", "--t-mu", "--t-sigma", "--offset-noise",
+                                             "--stop-after",
                                              "--subject-weight", "--predict", "--text-pool",
                                              "--subject-scale", "--abs-pos", "--concept-pool",
                                              "--pool-seed"};

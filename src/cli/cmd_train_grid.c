@@ -21,8 +21,9 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
-                "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--log FILE.csv]\n"
-                "                           [--subject-weight [LAYOUT=]W]... [--checkpoint-every K] [--resume] [--threads T]\n"
+                "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--offset-noise G]\n"
+                "                           [--log FILE.csv] [--subject-weight [LAYOUT=]W]... [--checkpoint-every K]\n"
+                "                           [--resume] [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
@@ -35,7 +36,8 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
-                "                               [--t-mu M] [--t-sigma S] [--log FILE.csv] [--checkpoint-every K]\n"
+                "                               [--t-mu M] [--t-sigma S] [--offset-noise G] [--log FILE.csv]\n"
+                "                               [--checkpoint-every K]\n"
                 "                               [--subject-weight [LAYOUT=]W]... [--input-share P] [--resume]\n"
                 "                               [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
@@ -65,6 +67,11 @@ static void usage(FILE *f, int fill) {
             "  --t-mu M, --t-sigma S  the noised cells' timesteps logit-normal(M, S) (default 0, 1);\n"
             "                     M > 0 trains more at high noise, where the grid apps' shift puts\n"
             "                     most sampling steps\n"
+            "  --offset-noise G   add to each noised cell's noise one constant per channel, drawn\n"
+            "                     with std G (default 0: none), so that the cell's mean colour is\n"
+            "                     not read off x_t but from the other cells and the prompt, even at\n"
+            "                     low noise, where sampling would otherwise keep an early error;\n"
+            "                     resume with the same G\n"
             "  --subject-weight [LAYOUT=]W  a pixel's loss weight is 1 + W x the share of it the subjects\n"
             "                     cover (the sets' coverage files: rendered sets only; default 0, all\n"
             "                     alike; the logged loss is then the weighted mean); with LAYOUT= (edit,\n"
@@ -111,7 +118,8 @@ int cmd_train_grid(int argc, char **argv) {
         }
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
-                    !strcmp(opt, "--t-sigma") || !strcmp(opt, "--init") || !strcmp(opt, "--subject-weight") ||
+                    !strcmp(opt, "--t-sigma") || !strcmp(opt, "--offset-noise") || !strcmp(opt, "--init") ||
+                    !strcmp(opt, "--subject-weight") ||
                     (fill && (!strcmp(opt, "--grid-lora") || !strcmp(opt, "--input-share")));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);

@@ -127,6 +127,8 @@ int cli_schedule_option(const char *cmd, const char *opt, const char *val, gl_tr
         if (cli_parse_float(cmd, opt, val, -5, 5, 0, &t->t_mu)) return CLI_USAGE;
     } else if (!strcmp(opt, "--t-sigma")) {
         if (cli_parse_float(cmd, opt, val, 0.05, 5, 0, &t->t_sigma)) return CLI_USAGE;
+    } else if (!strcmp(opt, "--offset-noise")) {
+        if (cli_parse_float(cmd, opt, val, 0, 1, 0, &t->offset_noise)) return CLI_USAGE;
     } else {
         return -1;
     }
@@ -180,6 +182,7 @@ void cli_print_timesteps(const gl_train_opts *t) {
     const gl_train_opts dflt = gl_train_default_opts();
     if (t->t_mu != dflt.t_mu || t->t_sigma != dflt.t_sigma)
         printf("; timesteps logit-normal(%g, %g)", t->t_mu, t->t_sigma);
+    if (t->offset_noise > 0) printf("; offset noise %g a cell", t->offset_noise);
 }
 
 void cli_print_resume(const char *ckpt, long long at, float ema) {

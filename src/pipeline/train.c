@@ -47,6 +47,8 @@ typedef struct run {
     gl_train_batch b;
     gl_arena *arena;
     float *e, *xt, *v, *pred, *dpred, *mask, *t_tok, *ema;
+    float *offs; /* [cells, channels]: one sample's offset noise */
+    int64_t cells_y, cells_x;
     int64_t n;     /* elements of this rank's batch */
     int64_t first; /* index of its first sample in the whole batch */
     int rank, ranks;
@@ -58,7 +60,7 @@ typedef struct run {
 static void run_free(run *r) {
     free(r->b.x0); free(r->b.text); free(r->b.text_lens); free(r->b.clean); free(r->b.weight);
     free(r->e); free(r->xt); free(r->v); free(r->pred); free(r->dpred); free(r->mask);
-    free(r->t_tok); free(r->ema);
+    free(r->t_tok); free(r->ema); free(r->offs);
     for (int j = 0; j < 3; j++) free(r->masks[j]);
     gl_arena_free(&r->arena);
 }
@@ -89,9 +91,13 @@ static int run_alloc(run *r, char *msg, size_t msglen) {
     r->e = malloc(n * sizeof(float)); r->xt = malloc(n * sizeof(float)); r->v = malloc(n * sizeof(float));
     r->pred = malloc(n * sizeof(float)); r->dpred = malloc(n * sizeof(float));
     r->mask = malloc(n * sizeof(float)); r->t_tok = malloc(bt * sizeof(float));
+    /* a sample smaller than a cell is one cell; a remainder joins the last row or column */
+    r->cells_y = b->H >= c->cell_h ? b->H / c->cell_h : 1;
+    r->cells_x = b->W >= c->cell_w ? b->W / c->cell_w : 1;
+    r->offs = malloc((size_t)(r->cells_y * r->cells_x * c->channels) * sizeof(float));
     int rc = gl_arena_new(&r->arena, gl_dit_arena_bytes(r->m, b->B, b->F, b->H, b->W));
     if (rc || !b->x0 || !b->text || !b->text_lens || !b->clean || !b->weight || !r->e || !r->xt || !r->v || !r->pred ||
-        !r->dpred || !r->mask || !r->t_tok) {
+        !r->dpred || !r->mask || !r->t_tok || !r->offs) {
         snprintf(msg, msglen, "train: out of memory for a batch of %lld (%zu MiB of activations)", (long long)b->B,
                  gl_dit_arena_bytes(r->m, b->B, b->F, b->H, b->W) >> 20);
         return GL_ENOMEM;
@@ -245,7 +251,8 @@ static void sample_rng(gl_rng *rng, uint64_t seed, uint64_t k, int64_t index) {
 }
 
 /* Noises sample i of x0 per token (t = 0 where clean), builds its target and loss mask:
- * its timestep, prompt drop and noise, in that order, from rng. */
+ * its timestep, prompt drop, noise and (with offset noise) cell offsets, in that order,
+ * from rng. */
 static void noise_sample(run *r, int64_t i, gl_rng *rng) {
     const gl_dit_config *c = gl_dit_cfg(r->m);
     gl_train_batch *b = &r->b;
@@ -256,6 +263,10 @@ static void noise_sample(run *r, int64_t i, gl_rng *rng) {
     for (int64_t k = 0; k < b->T; k++) r->t_tok[i * b->T + k] = b->clean[i * b->T + k] ? 0.0f : ts;
     if (gl_rng_uniform(rng) < r->o->prompt_drop) b->text_lens[i] = 0;
     for (int64_t j = 0; j < per_sample; j++) r->e[i * per_sample + j] = (float)gl_rng_normal(rng);
+    const int offset = r->o->offset_noise > 0;
+    if (offset)
+        for (int64_t j = 0; j < r->cells_y * r->cells_x * C; j++)
+            r->offs[j] = (float)(r->o->offset_noise * gl_rng_normal(rng));
     for (int64_t f = 0; f < b->F; f++)
         for (int64_t y = 0; y < b->H; y++)
             for (int64_t x = 0; x < b->W; x++) {
@@ -263,8 +274,12 @@ static void noise_sample(run *r, int64_t i, gl_rng *rng) {
                 float t = r->t_tok[i * b->T + tok];
                 float keep = b->clean[i * b->T + tok] ? 0.0f : b->weight[((i * b->F + f) * b->H + y) * b->W + x];
                 int64_t e0 = ((i * b->F + f) * per_frame) + (y * b->W + x) * C;
+                const int64_t cy = y / c->cell_h < r->cells_y ? y / c->cell_h : r->cells_y - 1;
+                const int64_t cx = x / c->cell_w < r->cells_x ? x / c->cell_w : r->cells_x - 1;
+                const float *off = r->offs + (cy * r->cells_x + cx) * C;
                 for (int64_t ch = 0; ch < C; ch++) {
                     int64_t e = e0 + ch;
+                    if (offset) r->e[e] += off[ch];
                     r->xt[e] = (1.0f - t) * b->x0[e] + t * r->e[e];
                     r->v[e] = r->e[e] - b->x0[e];
                     r->mask[e] = keep;
