@@ -99,7 +99,8 @@ else
              "--steps 12000 --batch 2 --lr 5e-4 --seed 6 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 7 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 8 --ema 0.999 --t-mu 1 --subject-weight 2"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 10 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0")
+             "--steps 12000 --batch 2 --lr 5e-4 --seed 10 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0"
+             "--steps 6000 --batch 2 --lr 5e-4 --seed 12 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0 --input-share 0.9")
   every=250
 fi
 concept_seed=11

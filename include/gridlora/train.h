@@ -95,7 +95,7 @@ typedef struct gl_train_opts {
 } gl_train_opts;
 
 /* steps 1000, batch 4, lr 3e-4 to 10% by cosine after 100 warm-up steps, weight decay
- * 0.01, clipping at 1.0, no EMA, prompt drop 0.1, t logit-normal(0, 1). */
+ * 0.01, clipping at 1.0, no EMA, prompt drop 0.1, t logit-normal(0, 1), no offset noise. */
 gl_train_opts gl_train_default_opts(void);
 
 typedef struct gl_train_result {
