@@ -363,6 +363,16 @@ static void several_sets_read_as_one(void **s) {
     tmp_remove(&set2);
 }
 
+/* A Grid-Fill source over two edit canvases made with m (set and gdir to remove after). */
+static gl_grid_data *fill_source(gl_dit *m, tmpdir *set, tmpdir *gdir) {
+    make_grids(set, gdir, m, "edit", 2);
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dir(&g, gdir->path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    gl_grid_data_set_fill(g, 1);
+    return g;
+}
+
 /* Grid-Fill: clean cells form a non-empty proper subset, flagged on exactly their tokens,
  * and they are the inputs of the item's layout; both kinds of draw occur. */
 static void fill_clean_subsets(void **s) {
@@ -370,11 +380,8 @@ static void fill_clean_subsets(void **s) {
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 3);
     tmpdir set, gdir;
-    make_grids(&set, &gdir, m, "edit", 2);
-    gl_grid_data *g = NULL;
+    gl_grid_data *g = fill_source(m, &set, &gdir);
     char msg[512];
-    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
-    gl_grid_data_set_fill(g, 1);
     tbatch t;
     batch_alloc(&t, &c, 4);
     gl_train_batch *b = &t.b;
@@ -437,11 +444,8 @@ static void fill_input_share(void **s) {
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 3);
     tmpdir set, gdir;
-    make_grids(&set, &gdir, m, "edit", 2);
-    gl_grid_data *g = NULL;
+    gl_grid_data *g = fill_source(m, &set, &gdir);
     char msg[512];
-    if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
-    gl_grid_data_set_fill(g, 1);
     unsigned def[160], half[160];
     const int own_default = own_input_draws(g, &c, def);
     assert_int_equal(gl_grid_data_set_input_share(g, 0.5f, msg, sizeof msg), GL_OK);

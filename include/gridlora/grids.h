@@ -134,8 +134,8 @@ int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w
 /* fill = 0 (Grid LoRA): every cell noised, the attention masks of the canvas's layout.
  * fill = 1 (Grid-Fill LoRA): each sample gives a subset of cells clean (the batch's
  * `clean` tokens: t = 0, no loss): with probability 1/2 (gl_grid_data_set_input_share)
- * the layout's input cells, else a uniformly drawn non-empty proper subset; the clean cells are the sample's inputs and
- * the rest its outputs for the masks, as at inference. */
+ * the layout's input cells, else a uniformly drawn non-empty proper subset; the clean
+ * cells are the sample's inputs and the rest its outputs for the masks, as at inference. */
 void gl_grid_data_set_fill(gl_grid_data *d, int fill);
 /* Fill mode's share of samples whose clean cells are the layout's own input cells (the
  * apps' case; default 0.5); the others draw a non-empty proper subset. GL_EINVAL outside
