@@ -156,7 +156,7 @@ expect 1 -- story --input "$clip" --shot "a blu star" --out "$o/s" $st
 expect 1 -- story --input "$clip" --shot a --out "$o/s" --model "$tmp/missing.safetensors" --lora "$tmp/v.safetensors"
 expect 1 -- story --input "$clip" --shot a --out "$o/s" --model "$m" --lora "$m"
 expect 1 -- story --input "$clip" --shot a --out "$tmp/afile" $st
-expect 1 -- story --input "$clip" --shot a --out "$nowhere/s" $st
+expect 1 -- story --input "$clip" --shot a --out "$tmp/afile/s" $st
 expect 2 -- selfcheck --steps 0
 expect 2 -- probe
 expect 2 -- probe --model "$m" --concepts 0
@@ -171,7 +171,7 @@ expect 2 -- eval --heldout 1 --seed 0 --no-ttft --ttft-steps 2
 expect 1 -- eval --heldout 1 --seed 0 --model "$tmp/missing.safetensors" --lora "$m"
 expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$tmp/missing.safetensors"
 expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m"
-expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m" --out "$nowhere/x"
+expect 1 -- eval --heldout 1 --seed 0 --model "$m" --lora "$m" --out "$tmp/afile/x"
 # eval --multidc: the data set's options and the held-out mode's do not mix; the TTFT
 # adapter carries no concept token; the model's shipped default is missing in $tmp
 expect 2 -- eval --multidc "$m"
@@ -185,7 +185,7 @@ expect 1 -- eval --multidc "$tmp/missing.safetensors" --data "$tmp/ds" --model "
 expect 1 -- eval --multidc "$m" --data "$tmp/ds" --model "$m"
 expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m"
 expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/missing" --model "$m"
-expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --out "$nowhere/x"
+expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds" --model "$m" --out "$tmp/afile/x"
 (cd "$tmp" && expect 1 -- eval --multidc "$tmp/v.safetensors" --data "$tmp/ds") || exit 1
 # and convert writes F16 tensors that load and sample
 "$bin" convert --in "$m" --out "$tmp/m16.safetensors" --dtype f16 >/dev/null || fail "convert to f16 failed"

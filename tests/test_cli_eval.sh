@@ -203,8 +203,9 @@ errors)
         eval --heldout 1 --seed 0
     expect 1 "^gridlora: eval: .*none.safetensors" -- eval --heldout 1 --seed 0 --lora "$tmp/none.safetensors"
     expect 1 "^gridlora: eval: .*base.safetensors" -- eval --heldout 1 --seed 0 --lora "$tmp/base.safetensors"
-    expect 1 "^gridlora: eval: --out .*no/such/dir: cannot write into" -- eval --heldout 1 --seed 0 \
-        --lora "$tmp/base.safetensors" --out "$tmp/no/such/dir"
+    : >"$tmp/afile"
+    expect 1 "^gridlora: eval: --out: .*afile exists and is not a directory" -- eval --heldout 1 --seed 0 \
+        --lora "$tmp/base.safetensors" --out "$tmp/afile/dir"
     expect 2 "^gridlora: eval: --heldout N is required" -- eval --seed 0
     expect 2 "^gridlora: eval: --seed S is required" -- eval --heldout 2
     expect 2 "^gridlora: eval: --heldout: 0 is outside" -- eval --heldout 0 --seed 0
@@ -296,8 +297,9 @@ EOF
     "$bin" dataset --count 5 --frames 2 --size 8x8 --out "$tmp/five" >/dev/null 2>&1 || fail "dataset"
     expect 1 "^gridlora: eval: .*line 5: token '<c4>' is not one of the model's 4 concept tokens" -- \
         eval --multidc $a --data "$tmp/five"
-    expect 1 "^gridlora: eval: --out .*no/such/dir: cannot write into" -- eval --multidc $a --data work/concepts \
-        --out "$tmp/no/such/dir"
+    : >"$tmp/afile"
+    expect 1 "^gridlora: eval: --out: .*afile exists and is not a directory" -- eval --multidc $a --data work/concepts \
+        --out "$tmp/afile/dir"
     (cd "$tmp/work" && expect 1 "^gridlora: eval: the shipped base model models/default/base.safetensors is missing" \
         -- eval --multidc "$tmp/$a" --data concepts) || exit 1
     expect 2 "^gridlora: eval: --multidc ADAPTER needs --data DIR" -- eval --multidc $a

@@ -170,8 +170,8 @@ EOF2
         fail "character's guidance: $(cat "$tmp/out.txt")"
     # a real video not made by the renderer: any size, any length
     run generate --model "$base" --prompt "a star" --out "$tmp/other.mp4" --size 24x12 --frames 5 --steps 1
-    run edit --input "$tmp/other.mp4" --effect rain --out "$tmp/ed2" $lo
-    [[ -s "$tmp/ed2/rain.mp4" ]] || fail "edit of another video"
+    run edit --input "$tmp/other.mp4" --effect rain --out "$tmp/new/dirs/ed2" $lo # --out's parents made too
+    [[ -s "$tmp/new/dirs/ed2/rain.mp4" ]] || fail "edit of another video"
     echo "ok: edit, compose, character" ;;
 errors)
     setup
@@ -184,6 +184,9 @@ errors)
     expect 1 "^gridlora: character: .*unknown word 'dragon'" -- character --input "$tmp/set/0000.mp4" \
         --prompt "a dragon" --out "$tmp/x" $lo
     [[ -e "$tmp/x" ]] && fail "a failed app wrote its directory"
+    : >"$tmp/afile"
+    expect 1 "^gridlora: edit: --out: .*afile exists and is not a directory" -- edit --input "$tmp/set/0000.mp4" \
+        --effect smoke --out "$tmp/afile/sub" $lo
     expect 1 "^gridlora: grids: .*none/manifest.jsonl: cannot open" -- grids --model "$base" --render --data "$tmp/none" \
         --layout edit --out "$tmp/g"
     expect 1 "^gridlora: grids: the output .* is the data set itself" -- grids --model "$base" --render \

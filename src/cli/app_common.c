@@ -122,18 +122,81 @@ int cli_app_check(cli_app *a, int inputs) {
         cli_error("%s: %s is required%s (try --help)", a->cmd, missing, inputs > 1 && a->n_inputs < inputs ? " twice" : "");
         return CLI_USAGE;
     }
+    if (cli_check_out_dir(a->cmd, a->out)) return CLI_FAIL;
     return cli_use_shipped(a->cmd, &a->model, a->loras, &a->n_lora);
 }
 
-int cli_app_make_dir(const char *cmd, const char *dir) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return CLI_OK;
-        cli_error("%s: --out %s exists and is not a directory", cmd, dir);
+int cli_make_dirs(const char *dir, char *msg, size_t msglen) {
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        snprintf(msg, msglen, "%s directory name", n ? "too long a" : "an empty");
+        return GL_EINVAL;
+    }
+    memcpy(path, dir, n + 1);
+    /* Each prefix ending before a '/' in turn, then the whole: mkdir -p's order. */
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && (path[i] != '/' || path[i - 1] == '/')) continue;
+        char keep = path[i];
+        path[i] = '\0';
+        struct stat st;
+        int rc = GL_OK;
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                snprintf(msg, msglen, "%.900s exists and is not a directory", path);
+                rc = GL_EIO;
+            }
+        } else if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            snprintf(msg, msglen, "cannot create %.900s: %.100s", path, strerror(errno));
+            rc = GL_EIO;
+        }
+        path[i] = keep;
+        if (rc) return rc;
+    }
+    return GL_OK;
+}
+
+int cli_check_out_dir(const char *cmd, const char *dir) {
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        cli_error("%s: --out: %s directory name", cmd, n ? "too long a" : "an empty");
         return CLI_FAIL;
     }
-    if (mkdir(dir, 0777) != 0) {
-        cli_error("%s: cannot create %s: %s", cmd, dir, strerror(errno));
+    memcpy(path, dir, n + 1);
+    while (n > 1 && path[n - 1] == '/') path[--n] = '\0'; /* "a/b/" names a/b */
+    /* The nearest existing ancestor (or dir itself) decides: mkdir -p will start there. */
+    struct stat st;
+    while (stat(path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            cli_error("%s: --out: %s: %s", cmd, path, strerror(errno));
+            return CLI_FAIL;
+        }
+        if (!strcmp(path, ".") || !strcmp(path, "/")) { /* a working directory since removed */
+            cli_error("%s: --out: %s: %s", cmd, path, strerror(ENOENT));
+            return CLI_FAIL;
+        }
+        char *slash = strrchr(path, '/');
+        while (slash && slash > path && slash[-1] == '/') slash--; /* "a//b": a */
+        if (!slash) snprintf(path, sizeof path, ".");
+        else if (slash == path) path[1] = '\0';
+        else *slash = '\0';
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cli_error("%s: --out: %s exists and is not a directory", cmd, path);
+        return CLI_FAIL;
+    }
+    if (access(path, W_OK | X_OK) != 0) {
+        cli_error("%s: --out: cannot write into %s: %s", cmd, path, strerror(errno));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_app_make_dir(const char *cmd, const char *dir) {
+    char msg[1100];
+    if (cli_make_dirs(dir, msg, sizeof msg) != GL_OK) {
+        cli_error("%s: --out: %s", cmd, msg);
         return CLI_FAIL;
     }
     return CLI_OK;

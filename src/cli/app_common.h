@@ -44,11 +44,21 @@ int cli_use_shipped_base(const char *cmd, const char **model);
  * printed), or -1 when it is none of them. */
 int cli_app_option(cli_app *a, int argc, char **argv, int *i);
 
-/* After parsing: --out and exactly `inputs` --input given (CLI_USAGE), and --model and
- * --lora given or the shipped model's files there (cli_use_shipped; CLI_FAIL). */
+/* After parsing: --out and exactly `inputs` --input given (CLI_USAGE), --out creatable
+ * (cli_check_out_dir), and --model and --lora given or the shipped model's files there
+ * (cli_use_shipped); CLI_FAIL for those two. */
 int cli_app_check(cli_app *a, int inputs);
 
-/* DIR made when missing (its parent must exist): CLI_OK, or CLI_FAIL after a message. */
+/* DIR made when missing, with any missing parents (as mkdir -p): GL_OK, or an error code
+ * and "PATH: why" in msg. */
+int cli_make_dirs(const char *dir, char *msg, size_t msglen);
+
+/* Before long work: whether cli_make_dirs(dir) can succeed (its nearest existing ancestor
+ * is a directory this process may write into), creating nothing: CLI_OK, or CLI_FAIL
+ * after a message naming the command. */
+int cli_check_out_dir(const char *cmd, const char *dir);
+
+/* cli_make_dirs for --out: CLI_OK, or CLI_FAIL after a message naming the command. */
 int cli_app_make_dir(const char *cmd, const char *dir);
 
 /* Loads the model and adapters, reads the inputs into l's input cells in cell order,

@@ -110,29 +110,13 @@ static int before_stage(void *ctx, int stage, const gl_lora *l, gl_train_opts *o
     return 0;
 }
 
-/* DIR made when missing (its parent must exist). */
-static int make_dir(const char *dir, char *msg, size_t msglen) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 0;
-        snprintf(msg, msglen, "%.900s exists and is not a directory", dir);
-        return GL_EIO;
-    }
-    if (mkdir(dir, 0777) != 0) {
-        snprintf(msg, msglen, "cannot create %.900s: %.100s", dir, strerror(errno));
-        return GL_EIO;
-    }
-    return 0;
-}
-
 static int on_item(void *ctx, int64_t concept, int item, const gl_video *const *rows, int n) {
     static const char *const role[2 + GL_EVAL_METHODS] = {"input", "truth", "zeroshot", "ttft", "copy", "base"};
     eval_cli *e = ctx;
     if (!e->out || concept >= e->out_concepts) return 0;
     char dir[4096], path[4200], why[1024];
     snprintf(dir, sizeof dir, "%s/%04lld", e->out, (long long)concept);
-    int rc = make_dir(e->out, why, sizeof why);
-    if (!rc) rc = make_dir(dir, why, sizeof why);
+    int rc = cli_make_dirs(dir, why, sizeof why);
     const gl_video *sheet[2 + GL_EVAL_METHODS];
     int ns = 0;
     for (int k = 0; k < n && k < 2 + GL_EVAL_METHODS && !rc; k++) {
@@ -220,7 +204,7 @@ static int mdc_on_concept(void *ctx, int64_t concept, const gl_video *const *row
     mdc_cli *e = ctx;
     if (!e->out) return 0;
     char path[4200], why[1024];
-    int rc = make_dir(e->out, why, sizeof why);
+    int rc = cli_make_dirs(e->out, why, sizeof why);
     for (int k = 0; k < n && !rc; k++)
         for (int g = 0; g < 2 && !rc; g++) {
             snprintf(path, sizeof path, "%s/%04lld.%s.%s", e->out, (long long)concept, MDC_ROLES[k], g ? "gif" : "png");
@@ -297,7 +281,7 @@ static void mdc_table(const char *adapter, const char *data, const char *model, 
 /* The --multidc mode, its options parsed: loads, runs every concept, reports. */
 static int run_multidc(const gl_sample_opts *so, const char *adapter, const char *data, const char *model, int json,
                        const char *out) {
-    if (out && cli_check_writable("eval", "--out", out)) return CLI_FAIL;
+    if (out && cli_check_out_dir("eval", out)) return CLI_FAIL;
     if (cli_use_shipped_base("eval", &model)) return CLI_FAIL;
     gl_eval_multidc_params p = gl_eval_multidc_default_params();
     mdc_cli e = {.out = out};
@@ -489,7 +473,7 @@ int cmd_eval(int argc, char **argv) {
         cli_error("eval: --ttft-steps and --no-ttft exclude each other");
         return CLI_USAGE;
     }
-    if (e.out && cli_check_writable("eval", "--out", e.out)) return CLI_FAIL;
+    if (e.out && cli_check_out_dir("eval", e.out)) return CLI_FAIL;
     if (cli_use_shipped("eval", &model, loras, &n_lora)) return CLI_FAIL;
     p.ttft = !no_ttft;
     if (ttft_steps) p.ttft_opts.set_steps = p.ttft_opts.seq_steps = ttft_steps;
