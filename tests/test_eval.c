@@ -114,6 +114,37 @@ static void identity_ignores_background(void **st) {
 
 /* ---- foreground and motion --------------------------------------------------------- */
 
+/* A striped subject against its flat average: the colours' means agree, so all of
+ * identity is spread; shifting the stripes' colour moves the colour part alone. */
+static void identity_parts_split(void **st) {
+    (void)st;
+    enum { F = 2, H = 4, W = 4 };
+    float *alpha = zeros(F * H * W);
+    gl_video t = flat(F, H, W, 0.5f, 0.5f, 0.5f), x = flat(F, H, W, 0.5f, 0.5f, 0.5f);
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t c = 0; c < W; c++) {
+                alpha[(f * H + y) * W + c] = 1;
+                const float v = c % 2 ? 0.7f : 0.3f; /* mean 0.5, std 0.2 */
+                for (int k = 0; k < 3; k++) px(&t, f, y, c)[k] = v;
+            }
+    double colour = -1, spread = -1, id = -1;
+    assert_int_equal(gl_eval_identity_parts(&x, &t, alpha, &colour, &spread), GL_OK);
+    assert_float_equal(colour, 0.0, 1e-6);
+    assert_float_equal(spread, 0.2, 1e-6);
+    assert_int_equal(gl_eval_identity(&x, &t, alpha, &id), GL_OK);
+    assert_true(id == colour + spread);
+    for (int64_t p = 0; p < F * H * W; p++) x.rgb[p * 3] = 0.56f; /* red's mean 0.06 off */
+    assert_int_equal(gl_eval_identity_parts(&x, &t, alpha, &colour, &spread), GL_OK);
+    assert_float_equal(colour, 0.06 / 3.0, 1e-6);
+    assert_float_equal(spread, 0.2, 1e-6);
+    memset(alpha, 0, F * H * W * sizeof *alpha);
+    assert_int_equal(gl_eval_identity_parts(&x, &t, alpha, &colour, &spread), GL_EINVAL);
+    tu_free(alpha);
+    gl_video_release(&t);
+    gl_video_release(&x);
+}
+
 static void centroid_of_square(void **st) {
     (void)st;
     enum { F = 2, H = 12, W = 10 };
@@ -397,7 +428,7 @@ static void mean_skips_nan_and_json_holds_all(void **st) {
             c[i].motion_floor[k] = 1.0;
             for (int mth = 0; mth < GL_EVAL_METHODS; mth++)
                 c[i].s[k][mth] = (gl_eval_scores){.psnr = 10.0 * (i + 1), .identity = i ? NAN : 0.25, .motion = 1,
-                                                  .motion_path = 2, .presence = 0.5, .presence_truth = 0.75,
+                                                  .identity_spread = 0.125 * (i + 1), .motion_path = 2, .presence = 0.5, .presence_truth = 0.75,
                                                   .temporal = 0.1, .temporal_truth = 0.1};
         }
         c[i].seconds[GL_EVAL_ZEROSHOT] = 1.0 + i;
@@ -405,6 +436,7 @@ static void mean_skips_nan_and_json_holds_all(void **st) {
     gl_eval_scores s = gl_eval_mean(c, 2, GL_EVAL_COMPOSE, GL_EVAL_BASE);
     assert_float_equal(s.psnr, 15.0, 1e-12);
     assert_float_equal(s.identity, 0.25, 1e-12); /* the NaN left out */
+    assert_float_equal(s.identity_spread, 0.1875, 1e-12);
     s = gl_eval_mean(c, 2, 0, GL_EVAL_TTFT);
     assert_true(isnan(s.psnr) && isnan(s.motion));
 
@@ -430,6 +462,7 @@ static void mean_skips_nan_and_json_holds_all(void **st) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "base");
         assert_float_equal(cJSON_GetObjectItemCaseSensitive(b, "presence_error")->valuedouble, 0.25, 1e-12);
         assert_float_equal(cJSON_GetObjectItemCaseSensitive(b, "psnr")->valuedouble, 15.0, 1e-12);
+        assert_float_equal(cJSON_GetObjectItemCaseSensitive(b, "identity_spread")->valuedouble, 0.1875, 1e-12);
     }
     const cJSON *concepts = cJSON_GetObjectItemCaseSensitive(j, "concepts");
     assert_int_equal(cJSON_GetArraySize(concepts), 2);
@@ -583,6 +616,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(psnr_known_values),
     cmocka_unit_test(fg_stats_weighted),
     cmocka_unit_test(identity_ignores_background),
+    cmocka_unit_test(identity_parts_split),
     cmocka_unit_test(centroid_of_square),
     cmocka_unit_test(foreground_is_the_moving_square),
     cmocka_unit_test(caption_figures_of_square),

@@ -65,6 +65,11 @@ int gl_eval_fg_stats(const gl_video *v, const float *weight, double mean[3], dou
  * alpha. */
 int gl_eval_identity(const gl_video *x, const gl_video *truth, const float *alpha, double *dist);
 
+/* gl_eval_identity's two parts, which sum to it: the mean over channels of |mean_x -
+ * mean_truth| (colour) and of |std_x - std_truth| (spread: a blurred texture loses it). */
+int gl_eval_identity_parts(const gl_video *x, const gl_video *truth, const float *alpha, double *colour,
+                           double *spread);
+
 /* Background subtraction: a pixel is foreground in a frame when its colour is farther
  * than GL_EVAL_FG_THRESHOLD (RGB Euclidean) from the video's own per-pixel temporal
  * median (the static background our scenes have), then a 3x3 opening removes what is
@@ -215,6 +220,7 @@ gl_eval_params gl_eval_default_params(void);
 typedef struct gl_eval_scores {
     double psnr;                      /* dB against the truth (GL_EVAL_PSNR_MAX at most) */
     double identity;                  /* gl_eval_identity (compose: concept A) */
+    double identity_spread;           /* its spread part (gl_eval_identity_parts) */
     double motion;                    /* gl_eval_motion against the truth, pixels */
     double motion_path;               /* gl_eval_motion_path: against the renderer's path
                                          (compose: of both subjects) */

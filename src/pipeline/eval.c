@@ -60,16 +60,28 @@ int gl_eval_fg_stats(const gl_video *v, const float *weight, double mean[3], dou
     return GL_OK;
 }
 
-int gl_eval_identity(const gl_video *x, const gl_video *truth, const float *alpha, double *dist) {
+int gl_eval_identity_parts(const gl_video *x, const gl_video *truth, const float *alpha, double *colour,
+                           double *spread) {
     if (!same_size(x, truth)) return GL_EINVAL;
     double mx[3], sx[3], mt[3], st[3];
     int rc = gl_eval_fg_stats(x, alpha, mx, sx);
     if (!rc) rc = gl_eval_fg_stats(truth, alpha, mt, st);
     if (rc) return rc;
-    double d = 0;
-    for (int k = 0; k < 3; k++) d += fabs(mx[k] - mt[k]) + fabs(sx[k] - st[k]);
-    *dist = d / 3.0;
+    double c = 0, s = 0;
+    for (int k = 0; k < 3; k++) {
+        c += fabs(mx[k] - mt[k]);
+        s += fabs(sx[k] - st[k]);
+    }
+    *colour = c / 3.0;
+    *spread = s / 3.0;
     return GL_OK;
+}
+
+int gl_eval_identity(const gl_video *x, const gl_video *truth, const float *alpha, double *dist) {
+    double c, s;
+    int rc = gl_eval_identity_parts(x, truth, alpha, &c, &s);
+    if (!rc) *dist = c + s;
+    return rc;
 }
 
 /* The median of n values (n >= 1), sorting them in place: the mean of the middle two for

@@ -367,11 +367,15 @@ static int score(ev_run *r, gl_eval_concept *res) {
             s->presence_truth = pt;
             s->temporal_truth = tt;
             if (!res->ran[mth]) {
-                s->psnr = s->identity = s->motion = s->motion_path = s->presence = s->temporal = NAN;
+                s->psnr = s->identity = s->identity_spread = s->motion = s->motion_path = s->presence =
+                    s->temporal = NAN;
                 continue;
             }
             rc = gl_eval_psnr(x, t, &s->psnr);
-            if (!rc) rc = measured(gl_eval_identity(x, t, alpha, &s->identity), &s->identity);
+            double colour = NAN;
+            if (!rc) rc = measured(gl_eval_identity_parts(x, t, alpha, &colour, &s->identity_spread), &colour);
+            s->identity = isfinite(colour) ? colour + s->identity_spread : NAN;
+            if (!isfinite(colour)) s->identity_spread = NAN;
             if (!rc) rc = gl_eval_motion(x, t, &s->motion);
             if (!rc) rc = measured(gl_eval_motion_path(x, subjects, &s->motion_path), &s->motion_path);
             if (!rc) rc = measured(presence(r, k, x, alpha, &s->presence), &s->presence);
@@ -465,13 +469,13 @@ int gl_eval_concept_run(gl_dit *m, const gl_eval_params *p, int64_t index, gl_ev
 /* ---- summaries -------------------------------------------------------------------- */
 
 gl_eval_scores gl_eval_mean(const gl_eval_concept *c, int64_t n, int item, int method) {
-    enum { N = 8 };
+    enum { N = 9 };
     double sum[N] = {0}, cnt[N] = {0};
     for (int64_t i = 0; i < n; i++) {
         if (!c[i].ran[method]) continue;
         const gl_eval_scores *s = &c[i].s[item][method];
         const double v[N] = {s->psnr, s->identity, s->motion, s->motion_path, s->presence, s->presence_truth,
-                             s->temporal, s->temporal_truth};
+                             s->temporal, s->temporal_truth, s->identity_spread};
         for (int k = 0; k < N; k++)
             if (isfinite(v[k])) {
                 sum[k] += v[k];
@@ -481,7 +485,8 @@ gl_eval_scores gl_eval_mean(const gl_eval_concept *c, int64_t n, int item, int m
     double m[N];
     for (int k = 0; k < N; k++) m[k] = cnt[k] > 0 ? sum[k] / cnt[k] : NAN;
     return (gl_eval_scores){.psnr = m[0], .identity = m[1], .motion = m[2], .motion_path = m[3],
-                            .presence = m[4], .presence_truth = m[5], .temporal = m[6], .temporal_truth = m[7]};
+                            .presence = m[4], .presence_truth = m[5], .temporal = m[6], .temporal_truth = m[7],
+                            .identity_spread = m[8]};
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
@@ -495,6 +500,7 @@ static cJSON *scores_json(const gl_eval_scores *s, int *ok) {
     }
     gl__eval_json_num(o, "psnr", s->psnr, ok);
     gl__eval_json_num(o, "identity", s->identity, ok);
+    gl__eval_json_num(o, "identity_spread", s->identity_spread, ok);
     gl__eval_json_num(o, "motion", s->motion, ok);
     gl__eval_json_num(o, "motion_path", s->motion_path, ok);
     gl__eval_json_num(o, "presence", s->presence, ok);
