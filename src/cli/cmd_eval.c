@@ -4,15 +4,10 @@
  * library (pipeline/eval_run.c, pipeline/eval_multidc.c, pipeline/eval.c). Parses, loads,
  * prints the table or the JSON, and writes the optional example videos; measures nothing
  * itself. */
-#define _POSIX_C_SOURCE 200809L /* mkdir, access */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "gridlora/core.h"
