@@ -428,7 +428,8 @@ static void mean_skips_nan_and_json_holds_all(void **st) {
             c[i].motion_floor[k] = 1.0;
             for (int mth = 0; mth < GL_EVAL_METHODS; mth++)
                 c[i].s[k][mth] = (gl_eval_scores){.psnr = 10.0 * (i + 1), .identity = i ? NAN : 0.25, .motion = 1,
-                                                  .identity_spread = 0.125 * (i + 1), .motion_path = 2, .presence = 0.5, .presence_truth = 0.75,
+                                                  .identity_spread = 0.125 * (i + 1), .motion_path = 2,
+                                                  .presence = 0.5, .presence_truth = 0.75,
                                                   .temporal = 0.1, .temporal_truth = 0.1};
         }
         c[i].seconds[GL_EVAL_ZEROSHOT] = 1.0 + i;

@@ -2,6 +2,7 @@
  * the sampling is the library's (pipeline/apps.c). */
 #define _POSIX_C_SOURCE 200809L /* mkdir, access */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,23 +165,18 @@ int cli_check_out_dir(const char *cmd, const char *dir) {
         return CLI_FAIL;
     }
     memcpy(path, dir, n + 1);
-    while (n > 1 && path[n - 1] == '/') path[--n] = '\0'; /* "a/b/" names a/b */
     /* The nearest existing ancestor (or dir itself) decides: mkdir -p will start there. */
     struct stat st;
     while (stat(path, &st) != 0) {
-        if (errno != ENOENT && errno != ENOTDIR) {
-            cli_error("%s: --out: %s: %s", cmd, path, strerror(errno));
+        int err = errno;
+        char tried[sizeof path];
+        memcpy(tried, path, strlen(path) + 1);
+        const char *parent = dirname(path); /* writes into path or returns static storage */
+        if ((err != ENOENT && err != ENOTDIR) || !strcmp(parent, tried)) { /* "." or "/" gone */
+            cli_error("%s: --out: %s: %s", cmd, tried, strerror(err));
             return CLI_FAIL;
         }
-        if (!strcmp(path, ".") || !strcmp(path, "/")) { /* a working directory since removed */
-            cli_error("%s: --out: %s: %s", cmd, path, strerror(ENOENT));
-            return CLI_FAIL;
-        }
-        char *slash = strrchr(path, '/');
-        while (slash && slash > path && slash[-1] == '/') slash--; /* "a//b": a */
-        if (!slash) snprintf(path, sizeof path, ".");
-        else if (slash == path) path[1] = '\0';
-        else *slash = '\0';
+        memmove(path, parent, strlen(parent) + 1);
     }
     if (!S_ISDIR(st.st_mode)) {
         cli_error("%s: --out: %s exists and is not a directory", cmd, path);

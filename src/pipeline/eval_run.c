@@ -372,10 +372,10 @@ static int score(ev_run *r, gl_eval_concept *res) {
                 continue;
             }
             rc = gl_eval_psnr(x, t, &s->psnr);
-            double colour = NAN;
-            if (!rc) rc = measured(gl_eval_identity_parts(x, t, alpha, &colour, &s->identity_spread), &colour);
-            s->identity = isfinite(colour) ? colour + s->identity_spread : NAN;
-            if (!isfinite(colour)) s->identity_spread = NAN;
+            double colour = NAN, spread = NAN; /* both NaN when there is no subject to measure */
+            if (!rc) rc = measured(gl_eval_identity_parts(x, t, alpha, &colour, &spread), &colour);
+            s->identity = colour + spread;
+            s->identity_spread = spread;
             if (!rc) rc = gl_eval_motion(x, t, &s->motion);
             if (!rc) rc = measured(gl_eval_motion_path(x, subjects, &s->motion_path), &s->motion_path);
             if (!rc) rc = measured(presence(r, k, x, alpha, &s->presence), &s->presence);
