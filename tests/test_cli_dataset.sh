@@ -103,7 +103,11 @@ bad_out)
     echo "ok: --out FILE -> 1: $err"
     mkdir "$tmp/mine" && touch "$tmp/mine/notes.txt"
     expect 1 "^gridlora: dataset: .*mine is not empty and holds no data set" -- dataset --count 1 --out "$tmp/mine"
-    expect 1 "^gridlora: dataset: cannot create .*/no/such" -- dataset --count 1 --out "$tmp/no/such"
+    expect 1 "^gridlora: dataset: --out: .*/file exists and is not a directory" -- dataset --count 1 --out "$tmp/file/sub"
+    [[ -e "$tmp/no" ]] && fail "a refused --out made something"
+    "$bin" dataset --count 1 --frames 2 --size 8x8 --out "$tmp/no/such" >/dev/null 2>&1 || fail "--out with missing parents failed"
+    [[ -f "$tmp/no/such/manifest.jsonl" ]] || fail "--out with missing parents: no manifest"
+    echo "ok: --out's missing parents made"
     [[ $(ls "$tmp/mine") == notes.txt ]] || fail "a refused directory was written into" ;;
 *) echo "unknown case $2"; exit 1 ;;
 esac

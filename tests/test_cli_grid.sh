@@ -61,9 +61,9 @@ pipeline)
     [[ -s $tmp/gm/0001.mp4 ]] || fail "--resume did not make the missing canvas"
     cmp -s "$tmp/gm/manifest.jsonl" "$tmp/gm.manifest" || fail "--resume wrote another manifest"
     canvases 2 "$tmp/gm" compose
-    for l in character story; do
-        run grids --model "$base" --render --data "$tmp/set" --layout $l --count 1 --out "$tmp/g_$l"
-        canvases 1 "$tmp/g_$l" $l
+    for l in character story; do # --out's missing parents made
+        run grids --model "$base" --render --data "$tmp/set" --layout $l --count 1 --out "$tmp/new/sets/g_$l"
+        canvases 1 "$tmp/new/sets/g_$l" $l
     done
     # the Grid LoRA on top of the Multi-DC one, then Grid-Fill on both grid sets' kind
     run train grid --base "$base" --lora "$mdc" --data "$tmp/gr" --out "$tmp/grid.safetensors" --steps 3 --batch 2 \
@@ -185,6 +185,9 @@ errors)
         --prompt "a dragon" --out "$tmp/x" $lo
     [[ -e "$tmp/x" ]] && fail "a failed app wrote its directory"
     : >"$tmp/afile"
+    # checked before the model is read
+    expect 1 "^gridlora: grids: --out: .*afile exists and is not a directory" -- grids --model nosuch.safetensors \
+        --render --data d --layout edit --out "$tmp/afile/sub"
     expect 1 "^gridlora: edit: --out: .*afile exists and is not a directory" -- edit --input "$tmp/set/0000.mp4" \
         --effect smoke --out "$tmp/afile/sub" $lo
     expect 1 "^gridlora: grids: .*none/manifest.jsonl: cannot open" -- grids --model "$base" --render --data "$tmp/none" \

@@ -198,6 +198,17 @@ int cli_app_make_dir(const char *cmd, const char *dir) {
     return CLI_OK;
 }
 
+int cli_make_parent_dirs(const char *cmd, const char *path) {
+    char copy[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof copy) {
+        cli_error("%s: --out: %s directory name", cmd, n ? "too long a" : "an empty");
+        return CLI_FAIL;
+    }
+    memcpy(copy, path, n + 1);
+    return cli_app_make_dir(cmd, dirname(copy)); /* "." or "/" when PATH has no parent */
+}
+
 int cli_app_run(const cli_app *a, const gl_layout *l, const char *const names[GL_GRID_CELLS]) {
     double t0 = cli_now();
     gl_dit *m = NULL;

@@ -61,6 +61,11 @@ int cli_check_out_dir(const char *cmd, const char *dir);
 /* cli_make_dirs for --out: CLI_OK, or CLI_FAIL after a message naming the command. */
 int cli_app_make_dir(const char *cmd, const char *dir);
 
+/* cli_make_dirs for the directory --out PATH sits in, for commands that make PATH
+ * itself (dataset, grids: they refuse a non-empty PATH): CLI_OK, or CLI_FAIL after a
+ * message naming the command. */
+int cli_make_parent_dirs(const char *cmd, const char *path);
+
 /* Loads the model and adapters, reads the inputs into l's input cells in cell order,
  * samples the output cells, writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 per output
  * cell (and DIR/<names[c]>.mp4 where names[c] is set), DIR/sheet.png (inputs in the top

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app_common.h"
 #include "cli.h"
 #include "gridlora/core.h"
 #include "gridlora/dataset.h"
@@ -19,7 +20,8 @@ static void usage(FILE *f) {
             "variants: smoke, lights, night, rain, shadow, another background, another motion,\n"
             "and composed with the next concept. Writes DIR/NNNN.mp4, DIR/NNNN.<variant>.mp4\n"
             "and DIR/manifest.jsonl (captions and every parameter, one concept per line).\n"
-            "DIR is created if missing; an existing DIR must be empty or hold a data set.\n"
+            "DIR is created if missing, with its missing parents; an existing DIR must be empty or\n"
+            "hold a data set.\n"
             "Held-out concepts (--split heldout) never occur in the train split.\n");
 }
 
@@ -123,6 +125,7 @@ int cmd_dataset(int argc, char **argv) {
                   (long long)p.render.width, (long long)p.render.height);
         return CLI_USAGE;
     }
+    if (cli_check_out_dir("dataset", out) || cli_make_parent_dirs("dataset", out)) return CLI_FAIL;
     /* about 20 progress lines however long the run */
     progress_state ps = {p.count >= 20 ? p.count / 20 : 1, now_seconds()};
     p.progress = progress;

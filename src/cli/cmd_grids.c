@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app_common.h"
 #include "cli.h"
 #include "gridlora/core.h"
 #include "gridlora/grids.h"
@@ -26,7 +27,9 @@ static void usage(FILE *f) {
             "  character  A | A on another background / A on another path | both\n"
             "  story      A | A with an effect / A on another background | A on another path\n"
             "The first cell(s) are the layout's inputs. Writes GDIR/NNNN.mp4 (the canvases) and\n"
-            "GDIR/manifest.jsonl (per canvas: layout, global and cell prompts, roles, file).\n"
+            "GDIR/manifest.jsonl (per canvas: layout, global and cell prompts, roles, file). GDIR is\n"
+            "created if missing, with its missing parents; an existing GDIR must be empty or hold a\n"
+            "grid set.\n"
             "  --model BASE     the base model; it also sets the cell size (its frames and cell)\n"
             "  --lora FILE[:W]  the Multi-DC LoRA ('gridlora train multidc' on DIR), weight W\n"
             "  --render         take the cells from the procedural renderer's exact truth instead\n"
@@ -132,6 +135,7 @@ int cmd_grids(int argc, char **argv) {
                                                      : "--lora MULTIDC (or --render) is required");
         return CLI_USAGE;
     }
+    if (cli_check_out_dir("grids", out)) return CLI_FAIL;
     gl_dit *m = NULL;
     gl_lora *loras[MAX_LORAS] = {0};
     float w[MAX_LORAS];
@@ -145,6 +149,7 @@ int cmd_grids(int argc, char **argv) {
     rc = CLI_FAIL;
     p.model = m;
     p.progress = on_canvas;
+    if (cli_make_parent_dirs("grids", out)) goto end;
     double t0 = cli_now();
     if (gl_grids_write(out, data, &p, msg, sizeof msg)) {
         cli_error("%s%s", strncmp(msg, "grids: ", 7) ? "grids: " : "", msg);
