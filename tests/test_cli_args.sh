@@ -133,6 +133,11 @@ expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "
 expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --input-share nan
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --input-share 0.9
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --offset-noise 2
+# --offset-noise LAYOUT=G: a known layout, a std in [0, 1]; LAYOUT= is the grid stages' alone
+expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --offset-noise scene=0.1
+expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --offset-noise edit=2
+expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --offset-noise compose=
+expect 2 -- train base --preset tiny --procedural --steps 1 --offset-noise edit=0.1 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --offset-noise -0.1 --out "$o/x.safetensors"
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \

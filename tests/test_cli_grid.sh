@@ -108,6 +108,14 @@ pipeline)
     run "${fill4[@]}" --out "$tmp/sigma4.safetensors" --t-sigma 0.5
     cmp -s "$tmp/raw4.safetensors" "$tmp/sigma4.safetensors" && fail "--t-sigma 0.5 trained as the default"
     expect 2 "^gridlora: train: --t-mu: 9 is outside" -- "${fill4[@]}" --out "$tmp/x.safetensors" --t-mu 9
+    # --offset-noise LAYOUT=G reaches that layout's canvases (gm is all compose) and no other
+    run "${fill4[@]}" --out "$tmp/onc.safetensors" --offset-noise compose=0.5
+    grep -q "; offset noise compose=0.5;" "$tmp/out.txt" || fail "--offset-noise compose=0.5: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/raw4.safetensors" "$tmp/onc.safetensors" && fail "--offset-noise compose=0.5 trained as the default"
+    run "${fill4[@]}" --out "$tmp/one.safetensors" --offset-noise edit=0.5
+    cmp -s "$tmp/raw4.safetensors" "$tmp/one.safetensors" || fail "--offset-noise edit=0.5 reached compose canvases"
+    run "${fill4[@]}" --out "$tmp/onp.safetensors" --offset-noise 0.5 --offset-noise compose=0
+    cmp -s "$tmp/raw4.safetensors" "$tmp/onp.safetensors" || fail "--offset-noise compose=0 is not over the plain 0.5"
     # --init starts from an adapter's weights: one step at a negligible rate leaves them as
     # they were (a new adapter's B would be zero), rank and alpha taken from the file
     fill1=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 1 --batch 2)

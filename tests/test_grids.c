@@ -987,6 +987,60 @@ static void subject_weight_per_layout(void **s) {
     tmp_remove(&set2);
 }
 
+/* Offset noise per layout: the source gives its value where a layout has one (LAYOUT=G
+ * over a plain G, the last call for a layout winning) and leaves the trainer's
+ * (whatever b->offset_noise held) elsewhere. */
+static void offset_noise_per_layout(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 15);
+    tmpdir set1, edit, set2, character;
+    make_grids(&set1, &edit, m, "edit", 2);
+    make_grids(&set2, &character, m, "character", 2);
+    const char *both[2] = {edit.path, character.path};
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dirs(&g, both, 2, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_data_set_offset_noise(g, "scene", 0.1, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "'scene'"));
+    assert_int_equal(gl_grid_data_set_offset_noise(g, NULL, -0.1, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_offset_noise(g, "edit", 2.0, msg, sizeof msg), GL_EINVAL);
+    assert_int_equal(gl_grid_data_set_offset_noise(g, "edit", 0.3, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_grid_data_set_offset_noise(g, "edit", 0.1, msg, sizeof msg), GL_OK);
+    tbatch t;
+    batch_alloc(&t, &c, 1);
+    gl_rng rng;
+    gl_rng_seed(&rng, 9);
+    int seen[2] = {0, 0};
+    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
+        t.b.offset_noise = 0.03; /* the trainer's */
+        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
+        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
+        assert_true(t.b.offset_noise == (is_edit ? 0.1 : 0.03));
+        seen[is_edit] = 1;
+    }
+    assert_true(seen[0] && seen[1]);
+    /* a value for every layout, then character's own: edit takes the plain one */
+    assert_int_equal(gl_grid_data_set_offset_noise(g, NULL, 0.2, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_grid_data_set_offset_noise(g, "character", 0.0, msg, sizeof msg), GL_OK);
+    seen[0] = seen[1] = 0;
+    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
+        t.b.offset_noise = 0.03;
+        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
+        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
+        assert_true(t.b.offset_noise == (is_edit ? 0.2 : 0.0));
+        seen[is_edit] = 1;
+    }
+    assert_true(seen[0] && seen[1]);
+    batch_free(&t);
+    gl_grid_data_free(&g);
+    gl_dit_free(&m);
+    tmp_remove(&edit);
+    tmp_remove(&set1);
+    tmp_remove(&character);
+    tmp_remove(&set2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(tokenize_keeps_markers),
     cmocka_unit_test(render_cells_match_truth),
@@ -1001,5 +1055,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(grid_set_expands_multi_vector_tokens),
     cmocka_unit_test(subject_weight_follows_coverage),
     cmocka_unit_test(subject_weight_per_layout),
+    cmocka_unit_test(offset_noise_per_layout),
 };
 TU_MAIN("grids", tests)

@@ -19,6 +19,8 @@ typedef struct source {
     int weigh;  /* loss weights: 0 as given (ones); 1 the first half of the frames only,
                    2 the second half only, 3 every pixel 3 */
     int zero;   /* every video all zeros */
+    int give_offset; /* the source gives each sample offset noise `offset`, not the trainer's */
+    double offset;
 } source;
 
 /* A smooth coloured pattern moving over the frames; a 3-token prompt. */
@@ -38,6 +40,7 @@ static int fill(void *vctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *
         for (int k = 0; k < 3; k++) b->text[i * b->text_len + k] = 7 + k + (int32_t)g;
     }
     if (step == s->nan_at) b->x0[5] = NAN;
+    if (s->give_offset) b->offset_noise = s->offset;
     for (int64_t p = 0; s->weigh && p < b->B * b->F * b->H * b->W; p++) {
         int first_half = (p / (b->H * b->W)) % b->F < b->F / 2;
         b->weight[p] = s->weigh == 3 ? 3.0f : (s->weigh == 1) == first_half ? 1.0f : 0.0f;
@@ -232,6 +235,44 @@ static void train_offset_noise(void **st) {
     assert_true(sd1 > 1.3 * sd4);   /* 3 constants against 12: about twice (1.67 here) */
 }
 
+/* A source's own offset noise replaces the trainer's for its sample, exactly: 0 from the
+ * source under the trainer's 0.5 is no offset noise at all, 0.5 from the source under
+ * the trainer's 0 is the trainer's 0.5; a negative or NaN one is refused. */
+static void train_offset_noise_from_source(void **st) {
+    (void)st;
+    const double trainer[4] = {0.0, 0.5, 0.5, 0.0}, given[4] = {-1, 0.0, -1, 0.5}; /* -1: none given */
+    double loss[4];
+    for (int k = 0; k < 4; k++) {
+        gl_dit *m = tiny();
+        source s = {.nan_at = -1, .give_offset = given[k] >= 0, .offset = given[k]};
+        gl_train_opts o = gl_train_default_opts();
+        o.steps = 2;
+        o.batch = 2;
+        o.offset_noise = trainer[k];
+        gl_train_result r;
+        char msg[256];
+        if (gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg)) fail_msg("%s", msg);
+        loss[k] = r.last_loss;
+        gl_dit_free(&m);
+    }
+    assert_true(loss[1] == loss[0]);
+    assert_true(loss[3] == loss[2]);
+    assert_true(loss[2] != loss[0]);
+    const double bad[2] = {-0.1, NAN};
+    for (int k = 0; k < 2; k++) {
+        gl_dit *m = tiny();
+        source s = {.nan_at = -1, .give_offset = 1, .offset = bad[k]};
+        gl_train_opts o = gl_train_default_opts();
+        o.steps = 1;
+        o.batch = 1;
+        gl_train_result r;
+        char msg[256] = "";
+        assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_EINVAL);
+        assert_non_null(strstr(msg, "offset noise"));
+        gl_dit_free(&m);
+    }
+}
+
 static void train_schedule(void **st) {
     (void)st;
     gl_train_opts o = gl_train_default_opts();
@@ -296,5 +337,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(train_schedule),
     cmocka_unit_test(train_loss_weights),
     cmocka_unit_test(train_offset_noise),
+    cmocka_unit_test(train_offset_noise_from_source),
 };
 TU_MAIN("train", tests)

@@ -131,6 +131,13 @@ void gl_grid_data_free(gl_grid_data **d);
 #define GL_GRID_SUBJECT_WEIGHT_MAX 100.0f
 int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w, char *msg, size_t msglen);
 
+/* The std of the offset noise (gl_train_opts.offset_noise) of the canvases of a layout
+ * ("edit", "compose", "character", "story"; NULL: all), in place of the trainer's, which
+ * the layouts never set keep; a later call for a layout replaces its value. GL_EINVAL for
+ * an unknown layout or g outside [0, GL_GRID_OFFSET_NOISE_MAX]. */
+#define GL_GRID_OFFSET_NOISE_MAX 1.0
+int gl_grid_data_set_offset_noise(gl_grid_data *d, const char *layout, double g, char *msg, size_t msglen);
+
 /* fill = 0 (Grid LoRA): every cell noised, the attention masks of the canvas's layout.
  * fill = 1 (Grid-Fill LoRA): each sample gives a subset of cells clean (the batch's
  * `clean` tokens: t = 0, no loss): with probability 1/2 (gl_grid_data_set_input_share)
@@ -147,8 +154,10 @@ int64_t gl_grid_data_canvases(const gl_grid_data *d);
 
 /* The gl_batch_fn (ctx is the gl_grid_data *): b->F, b->H, b->W must be the canvas
  * (cfg frames x 2 cell_h x 2 cell_w, else GL_EINVAL). Fills x0 in [-1, 1], text,
- * text_lens, clean (fill mode), weight (with a subject weight) and the per-item masks
- * (source memory, valid until the next call; NULL for a layout without masks). */
+ * text_lens, clean (fill mode), weight (with a subject weight), offset_noise (where set
+ * for the canvas's layout; the last canvas's when b->B > 1, but the trainer asks for one
+ * at a time) and the per-item masks (source memory, valid until the next call; NULL for a
+ * layout without masks). */
 int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, char *msg,
                       size_t msglen);
 

@@ -50,6 +50,10 @@ typedef struct gl_train_batch {
     float *weight;                     /* [B,F,H,W]: each pixel's weight in the loss, set to
                                           1 before each call; a source may change it (the
                                           loss is the weighted mean over noised pixels) */
+    double offset_noise;               /* set to opts->offset_noise before each call; a
+                                          source may change it for its sample (the grid
+                                          sets do, per layout): the std of the sample's
+                                          offset noise, >= 0 */
 } gl_train_batch;
 
 /* Fills b for `step` (0-based) with randomness from rng only. gl_train_run calls it

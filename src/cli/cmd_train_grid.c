@@ -21,9 +21,10 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
-                "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S] [--offset-noise G]\n"
-                "                           [--log FILE.csv] [--subject-weight [LAYOUT=]W]... [--checkpoint-every K]\n"
-                "                           [--resume] [--threads T]\n"
+                "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
+                "                           [--offset-noise [LAYOUT=]G]... [--log FILE.csv]\n"
+                "                           [--subject-weight [LAYOUT=]W]... [--checkpoint-every K] [--resume]\n"
+                "                           [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
                 "every cell noised, with the attention masks of each canvas's layout (input cells read only\n"
                 "their own video and prompt; output cells every cell's video and their own prompt), so that\n"
@@ -36,7 +37,8 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
-                "                               [--t-mu M] [--t-sigma S] [--offset-noise G] [--log FILE.csv]\n"
+                "                               [--t-mu M] [--t-sigma S] [--offset-noise [LAYOUT=]G]...\n"
+                "                               [--log FILE.csv]\n"
                 "                               [--checkpoint-every K] [--subject-weight [LAYOUT=]W]...\n"
                 "                               [--input-share P] [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
@@ -67,11 +69,12 @@ static void usage(FILE *f, int fill) {
             "  --t-mu M, --t-sigma S  the noised cells' timesteps logit-normal(M, S) (default 0, 1);\n"
             "                     M > 0 trains more at high noise, where the grid apps' shift puts\n"
             "                     most sampling steps\n"
-            "  --offset-noise G   add to each noised cell's noise one constant per channel, drawn\n"
-            "                     with std G (default 0: none), so that the cell's mean colour is\n"
-            "                     not read off x_t but from the other cells and the prompt, even at\n"
-            "                     low noise, where sampling would otherwise keep an early error;\n"
-            "                     resume with the same G\n"
+            "  --offset-noise [LAYOUT=]G  add to each noised cell's noise one constant per channel,\n"
+            "                     drawn with std G (default 0: none), so that the cell's mean colour\n"
+            "                     is not read off x_t but from the other cells and the prompt, even\n"
+            "                     at low noise, where sampling would otherwise keep an early error;\n"
+            "                     with LAYOUT= for that layout's canvases alone, over a plain G; may\n"
+            "                     repeat; resume with the same values\n"
             "  --subject-weight [LAYOUT=]W  a pixel's loss weight is 1 + W x the share of it the subjects\n"
             "                     cover (the sets' coverage files: rendered sets only; default 0, all\n"
             "                     alike; the logged loss is then the weighted mean); with LAYOUT= (edit,\n"
@@ -81,6 +84,24 @@ static void usage(FILE *f, int fill) {
             "  --checkpoint-every K  resumable state every K steps in OUT.ckpt.safetensors\n"
             "  --resume           continue from it (same --seed)\n"
             "  --threads T        threads (default GRIDLORA_THREADS, else all cores)\n");
+}
+
+/* An option's "[LAYOUT=]X": kind -1 for a plain X; X in [0, max]. CLI_OK, else
+ * CLI_USAGE after a message. */
+static int layout_value(const char *opt, const char *val, double max, int *kind, double *x) {
+    const char *eq = strchr(val, '=');
+    *kind = -1;
+    if (eq) {
+        char layout[16] = "";
+        const int len = (int)(eq - val);
+        if (len < (int)sizeof layout) snprintf(layout, sizeof layout, "%.*s", len, val);
+        if ((*kind = gl_layout_kind_from_name(layout)) < 0) {
+            cli_error("train: %s: unknown layout '%.*s' (edit, compose, character or story)", opt, len, val);
+            return CLI_USAGE;
+        }
+        val = eq + 1;
+    }
+    return cli_parse_float("train", opt, val, 0, max, 0, x) ? CLI_USAGE : CLI_OK;
 }
 
 int cmd_train_grid(int argc, char **argv) {
@@ -96,6 +117,10 @@ int cmd_train_grid(int argc, char **argv) {
     double sw_value[MAX_WEIGHTS];
     double input_share = 0.5; /* --input-share */
     int n_sw = 0;
+    /* --offset-noise LAYOUT=G, in the order given (a plain G is the trainer's, s.t) */
+    int on_kind[MAX_WEIGHTS];
+    double on_value[MAX_WEIGHTS];
+    int n_on = 0;
     for (int i = 2; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -138,20 +163,15 @@ int cmd_train_grid(int argc, char **argv) {
                 cli_error("train: %s: more than %d --subject-weight", name, MAX_WEIGHTS);
                 return CLI_USAGE;
             }
-            const char *eq = strchr(val, '=');
-            sw_kind[n_sw] = -1;
-            if (eq) {
-                char layout[16] = "";
-                const int len = (int)(eq - val);
-                if (len < (int)sizeof layout) snprintf(layout, sizeof layout, "%.*s", len, val);
-                if ((sw_kind[n_sw] = gl_layout_kind_from_name(layout)) < 0) {
-                    cli_error("train: %s: unknown layout '%.*s' (edit, compose, character or story)", opt, len, val);
-                    return CLI_USAGE;
-                }
-                val = eq + 1;
-            }
-            if (cli_parse_float("train", opt, val, 0, GL_GRID_SUBJECT_WEIGHT_MAX, 0, &sw_value[n_sw])) return CLI_USAGE;
+            if (layout_value(opt, val, GL_GRID_SUBJECT_WEIGHT_MAX, &sw_kind[n_sw], &sw_value[n_sw])) return CLI_USAGE;
             n_sw++;
+        } else if (!strcmp(opt, "--offset-noise") && strchr(val, '=')) {
+            if (n_on == MAX_WEIGHTS) {
+                cli_error("train: %s: more than %d --offset-noise LAYOUT=G", name, MAX_WEIGHTS);
+                return CLI_USAGE;
+            }
+            if (layout_value(opt, val, GL_GRID_OFFSET_NOISE_MAX, &on_kind[n_on], &on_value[n_on])) return CLI_USAGE;
+            n_on++;
         } else if ((rc = cli_schedule_option("train", opt, val, &s.t)) >= 0) {
             if (rc) return rc;
         } else if (!strcmp(opt, "--lora")) {
@@ -263,8 +283,16 @@ int cmd_train_grid(int argc, char **argv) {
                 goto end;
             }
         }
+    for (int k = 0; k < n_on; k++)
+        if (gl_grid_data_set_offset_noise(g, gl_layout_kind_name((gl_layout_kind)on_kind[k]), on_value[k], msg,
+                                          sizeof msg)) {
+            cli_error("train: --offset-noise: %s", msg);
+            goto end;
+        }
     printf("train %s: base %s (frozen)", name, base);
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
+    for (int k = 0; k < n_on; k++)
+        printf("; offset noise %s=%g", gl_layout_kind_name((gl_layout_kind)on_kind[k]), on_value[k]);
     printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),
            (long long)c->frames, (long long)(2 * c->cell_w), (long long)(2 * c->cell_h));
     s.t.frames = c->frames;

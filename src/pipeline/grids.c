@@ -500,6 +500,8 @@ struct gl_grid_data {
     int64_t n_last, cap_last;
     /* gl_grid_data_set_subject_weight, per layout kind */
     float subject_weight[GL_LAYOUT_STORY + 1];
+    /* gl_grid_data_set_offset_noise, per layout kind; negative: the trainer's */
+    double offset_noise[GL_LAYOUT_STORY + 1];
     /* per layout kind, the first canvas without coverage: its manifest and line; empty if
        every canvas of the kind has it */
     char uncovered_in[GL_LAYOUT_STORY + 1][PATH_MAX + 32];
@@ -545,6 +547,17 @@ int gl_grid_data_set_subject_weight(gl_grid_data *d, const char *layout, float w
                        "was written: make it again with 'gridlora grids --render')",
                        d->uncovered_in[k]);
     for (int k = lo; k <= hi; k++) d->subject_weight[k] = w;
+    return GL_OK;
+}
+
+int gl_grid_data_set_offset_noise(gl_grid_data *d, const char *layout, double g, char *msg, size_t msglen) {
+    int kind = -1; /* -1: every kind */
+    if (layout && (kind = gl_layout_kind_from_name(layout)) < 0)
+        return SAY(GL_EINVAL, "grids: offset noise: unknown layout '%s' (edit, compose, character or story)", layout);
+    if (!(g >= 0.0 && g <= GL_GRID_OFFSET_NOISE_MAX))
+        return SAY(GL_EINVAL, "grids: offset noise %g is not in [0, %g]", g, GL_GRID_OFFSET_NOISE_MAX);
+    const int lo = kind < 0 ? 0 : kind, hi = kind < 0 ? GL_LAYOUT_STORY : kind;
+    for (int k = lo; k <= hi; k++) d->offset_noise[k] = g;
     return GL_OK;
 }
 
@@ -673,6 +686,7 @@ int gl_grid_data_dirs(gl_grid_data **out, const char *const *gdirs, int n_dirs, 
     if (!d) return SAY(GL_ENOMEM, "grids: out of memory");
     d->cfg = *cfg;
     d->input_share = 0.5f;
+    for (int k = 0; k <= GL_LAYOUT_STORY; k++) d->offset_noise[k] = -1.0;
     gl_patch_dims pd = {1, cfg->frames, 2 * cfg->cell_h, 2 * cfg->cell_w, 3, cfg->patch_t, cfg->patch_h, cfg->patch_w};
     char mpath[PATH_MAX], why[256];
     FILE *f = NULL;
@@ -796,6 +810,7 @@ int gl_grid_data_next(void *ctx, int64_t step, gl_rng *rng, gl_train_batch *b, c
         }
         float *x = b->x0 + i * nv;
         for (int64_t j = 0; j < nv; j++) x[j] = (float)g->px[j] * (2.0f / 255.0f) - 1.0f;
+        if (d->offset_noise[g->layout.kind] >= 0.0) b->offset_noise = d->offset_noise[g->layout.kind];
         const float sw = d->subject_weight[g->layout.kind];
         if (sw > 0.0f) { /* set_subject_weight saw every canvas of the kind covered */
             float *w = b->weight + i * (nv / 3);

@@ -251,9 +251,9 @@ static void sample_rng(gl_rng *rng, uint64_t seed, uint64_t k, int64_t index) {
 }
 
 /* Noises sample i of x0 per token (t = 0 where clean), builds its target and loss mask:
- * its timestep, prompt drop, noise and (with offset noise) cell offsets, in that order,
- * from rng. */
-static void noise_sample(run *r, int64_t i, gl_rng *rng) {
+ * its timestep, prompt drop, noise and (with offset noise of std offset_noise > 0) cell
+ * offsets, in that order, from rng. */
+static void noise_sample(run *r, int64_t i, gl_rng *rng, double offset_noise) {
     const gl_dit_config *c = gl_dit_cfg(r->m);
     gl_train_batch *b = &r->b;
     const int64_t C = c->channels, gh = b->H / c->patch_h, gw = b->W / c->patch_w;
@@ -263,10 +263,10 @@ static void noise_sample(run *r, int64_t i, gl_rng *rng) {
     for (int64_t k = 0; k < b->T; k++) r->t_tok[i * b->T + k] = b->clean[i * b->T + k] ? 0.0f : ts;
     if (gl_rng_uniform(rng) < r->o->prompt_drop) b->text_lens[i] = 0;
     for (int64_t j = 0; j < per_sample; j++) r->e[i * per_sample + j] = (float)gl_rng_normal(rng);
-    const int offset = r->o->offset_noise > 0;
+    const int offset = offset_noise > 0;
     if (offset)
         for (int64_t j = 0; j < r->cells_y * r->cells_x * C; j++)
-            r->offs[j] = (float)(r->o->offset_noise * gl_rng_normal(rng));
+            r->offs[j] = (float)(offset_noise * gl_rng_normal(rng));
     for (int64_t f = 0; f < b->F; f++)
         for (int64_t y = 0; y < b->H; y++)
             for (int64_t x = 0; x < b->W; x++) {
@@ -305,9 +305,15 @@ static int fill_batch(run *r, gl_batch_fn next, void *ctx, int64_t step, uint64_
         gl_train_batch one = {.B = 1, .F = b->F, .H = b->H, .W = b->W, .T = T, .text_len = L,
                               .index = r->first + i, .x0 = b->x0 + i * per_sample, .text = b->text + i * L,
                               .text_lens = b->text_lens + i, .clean = b->clean + i * T,
-                              .weight = b->weight + i * b->F * b->H * b->W};
+                              .weight = b->weight + i * b->F * b->H * b->W,
+                              .offset_noise = r->o->offset_noise};
         int rc = next(ctx, step, &rng, &one, msg, msglen);
         if (rc) return rc;
+        if (!(one.offset_noise >= 0 && isfinite(one.offset_noise))) {
+            snprintf(msg, msglen, "train: step %lld: the source gave sample %lld offset noise %g",
+                     (long long)step + 1, (long long)(r->first + i), one.offset_noise);
+            return GL_EINVAL;
+        }
         const uint8_t *given[3] = {one.self_mask, one.cross_mask, one.text_mask};
         for (int j = 0; j < 3; j++) {
             if (!given[j] && !any[j]) continue;
@@ -321,7 +327,7 @@ static int fill_batch(run *r, gl_batch_fn next, void *ctx, int64_t step, uint64_
             else memset(r->masks[j] + (size_t)i * msize[j], 1, msize[j]);
             any[j] = 1;
         }
-        noise_sample(r, i, &rng);
+        noise_sample(r, i, &rng, one.offset_noise);
     }
     b->self_mask = any[0] ? r->masks[0] : NULL;
     b->cross_mask = any[1] ? r->masks[1] : NULL;
