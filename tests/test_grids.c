@@ -930,21 +930,48 @@ static void subject_weight_follows_coverage(void **s) {
     tmp_remove(&set);
 }
 
+/* A model with an edit set and a character set of two canvases each, made on disk. */
+typedef struct two_sets {
+    gl_dit_config c;
+    gl_dit *m;
+    tmpdir set1, edit, set2, character;
+} two_sets;
+
+static void two_sets_make(two_sets *t, uint64_t seed) {
+    t->c = config();
+    t->m = random_model(&t->c, seed);
+    make_grids(&t->set1, &t->edit, t->m, "edit", 2);
+    make_grids(&t->set2, &t->character, t->m, "character", 2);
+}
+
+/* Both sets read as one source. */
+static gl_grid_data *two_sets_read(two_sets *t) {
+    const char *both[2] = {t->edit.path, t->character.path};
+    gl_grid_data *g = NULL;
+    char msg[512];
+    if (gl_grid_data_dirs(&g, both, 2, t->m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    return g;
+}
+
+static void two_sets_free(two_sets *t) {
+    gl_dit_free(&t->m);
+    tmp_remove(&t->edit);
+    tmp_remove(&t->set1);
+    tmp_remove(&t->character);
+    tmp_remove(&t->set2);
+}
+
 /* A layout's own weight: the canvases of the others keep theirs (character=0 under an
  * all-layouts 2 leaves character canvases at ones and weighs edit canvases' subjects);
  * coverage is asked of the named layout's canvases alone. */
 static void subject_weight_per_layout(void **s) {
     (void)s;
-    gl_dit_config c = config();
-    gl_dit *m = random_model(&c, 14);
-    tmpdir set1, edit, set2, character;
-    make_grids(&set1, &edit, m, "edit", 2);
-    make_grids(&set2, &character, m, "character", 2);
-    set_subject_entry(&character, 2, NULL); /* one character canvas without coverage */
-    const char *both[2] = {edit.path, character.path};
-    gl_grid_data *g = NULL;
+    two_sets ts;
+    two_sets_make(&ts, 14);
+    const gl_dit_config c = ts.c;
+    set_subject_entry(&ts.character, 2, NULL); /* one character canvas without coverage */
+    gl_grid_data *g = two_sets_read(&ts);
     char msg[512];
-    if (gl_grid_data_dirs(&g, both, 2, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     assert_int_equal(gl_grid_data_set_subject_weight(g, "scene", 1.0f, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "'scene'"));
     assert_int_equal(gl_grid_data_set_subject_weight(g, NULL, 2.0f, msg, sizeof msg), GL_EINVAL);
@@ -980,11 +1007,22 @@ static void subject_weight_per_layout(void **s) {
     free(t.b.weight);
     batch_free(&t);
     gl_grid_data_free(&g);
-    gl_dit_free(&m);
-    tmp_remove(&edit);
-    tmp_remove(&set1);
-    tmp_remove(&character);
-    tmp_remove(&set2);
+    two_sets_free(&ts);
+}
+
+/* Batches from g until both layouts came: each edit canvas's offset noise is `edit`, each
+ * character canvas's `other`, with the trainer's 0.03 set before each call. */
+static void expect_offsets(gl_grid_data *g, tbatch *t, gl_rng *rng, double edit, double other) {
+    char msg[512];
+    int seen[2] = {0, 0};
+    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
+        t->b.offset_noise = 0.03; /* the trainer's */
+        assert_int_equal(gl_grid_data_next(g, step, rng, &t->b, msg, sizeof msg), GL_OK);
+        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
+        assert_true(t->b.offset_noise == (is_edit ? edit : other));
+        seen[is_edit] = 1;
+    }
+    assert_true(seen[0] && seen[1]);
 }
 
 /* Offset noise per layout: the source gives its value where a layout has one (LAYOUT=G
@@ -992,15 +1030,10 @@ static void subject_weight_per_layout(void **s) {
  * (whatever b->offset_noise held) elsewhere. */
 static void offset_noise_per_layout(void **s) {
     (void)s;
-    gl_dit_config c = config();
-    gl_dit *m = random_model(&c, 15);
-    tmpdir set1, edit, set2, character;
-    make_grids(&set1, &edit, m, "edit", 2);
-    make_grids(&set2, &character, m, "character", 2);
-    const char *both[2] = {edit.path, character.path};
-    gl_grid_data *g = NULL;
+    two_sets ts;
+    two_sets_make(&ts, 15);
+    gl_grid_data *g = two_sets_read(&ts);
     char msg[512];
-    if (gl_grid_data_dirs(&g, both, 2, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
     assert_int_equal(gl_grid_data_set_offset_noise(g, "scene", 0.1, msg, sizeof msg), GL_EINVAL);
     assert_non_null(strstr(msg, "'scene'"));
     assert_int_equal(gl_grid_data_set_offset_noise(g, NULL, -0.1, msg, sizeof msg), GL_EINVAL);
@@ -1008,37 +1041,17 @@ static void offset_noise_per_layout(void **s) {
     assert_int_equal(gl_grid_data_set_offset_noise(g, "edit", 0.3, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_grid_data_set_offset_noise(g, "edit", 0.1, msg, sizeof msg), GL_OK);
     tbatch t;
-    batch_alloc(&t, &c, 1);
+    batch_alloc(&t, &ts.c, 1);
     gl_rng rng;
     gl_rng_seed(&rng, 9);
-    int seen[2] = {0, 0};
-    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
-        t.b.offset_noise = 0.03; /* the trainer's */
-        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
-        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
-        assert_true(t.b.offset_noise == (is_edit ? 0.1 : 0.03));
-        seen[is_edit] = 1;
-    }
-    assert_true(seen[0] && seen[1]);
+    expect_offsets(g, &t, &rng, 0.1, 0.03);
     /* a value for every layout, then character's own: edit takes the plain one */
     assert_int_equal(gl_grid_data_set_offset_noise(g, NULL, 0.2, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_grid_data_set_offset_noise(g, "character", 0.0, msg, sizeof msg), GL_OK);
-    seen[0] = seen[1] = 0;
-    for (int step = 0; step < 40 && !(seen[0] && seen[1]); step++) {
-        t.b.offset_noise = 0.03;
-        assert_int_equal(gl_grid_data_next(g, step, &rng, &t.b, msg, sizeof msg), GL_OK);
-        const int is_edit = gl_grid_data_last(g, 0)->layout.kind == GL_LAYOUT_EDIT;
-        assert_true(t.b.offset_noise == (is_edit ? 0.2 : 0.0));
-        seen[is_edit] = 1;
-    }
-    assert_true(seen[0] && seen[1]);
+    expect_offsets(g, &t, &rng, 0.2, 0.0);
     batch_free(&t);
     gl_grid_data_free(&g);
-    gl_dit_free(&m);
-    tmp_remove(&edit);
-    tmp_remove(&set1);
-    tmp_remove(&character);
-    tmp_remove(&set2);
+    two_sets_free(&ts);
 }
 
 static const struct CMUnitTest tests[] = {

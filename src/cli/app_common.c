@@ -157,14 +157,22 @@ int cli_make_dirs(const char *dir, char *msg, size_t msglen) {
     return GL_OK;
 }
 
-int cli_check_out_dir(const char *cmd, const char *dir) {
-    char path[4096];
+/* dir into path[OUT_PATH_MAX] for dirname(), which writes into it: CLI_OK, or CLI_FAIL
+ * after a message for an empty or too long a name. */
+#define OUT_PATH_MAX 4096
+static int copy_out_path(const char *cmd, const char *dir, char *path) {
     size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path) {
+    if (n == 0 || n >= OUT_PATH_MAX) {
         cli_error("%s: --out: %s directory name", cmd, n ? "too long a" : "an empty");
         return CLI_FAIL;
     }
     memcpy(path, dir, n + 1);
+    return CLI_OK;
+}
+
+int cli_check_out_dir(const char *cmd, const char *dir) {
+    char path[OUT_PATH_MAX];
+    if (copy_out_path(cmd, dir, path)) return CLI_FAIL;
     /* The nearest existing ancestor (or dir itself) decides: mkdir -p will start there. */
     struct stat st;
     while (stat(path, &st) != 0) {
@@ -199,13 +207,8 @@ int cli_app_make_dir(const char *cmd, const char *dir) {
 }
 
 int cli_make_parent_dirs(const char *cmd, const char *path) {
-    char copy[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof copy) {
-        cli_error("%s: --out: %s directory name", cmd, n ? "too long a" : "an empty");
-        return CLI_FAIL;
-    }
-    memcpy(copy, path, n + 1);
+    char copy[OUT_PATH_MAX];
+    if (copy_out_path(cmd, path, copy)) return CLI_FAIL;
     return cli_app_make_dir(cmd, dirname(copy)); /* "." or "/" when PATH has no parent */
 }
 
