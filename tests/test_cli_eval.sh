@@ -160,10 +160,11 @@ EOF
     z --shift 2 >"$tmp/s2.json"
     z --zeroshot-steps 3 >"$tmp/n3.json"
     z --zeroshot-steps 3 --steps 1 >"$tmp/n3b.json"
+    z --context-cfg 1.5 >"$tmp/g15.json"
     python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json "$tmp"/n3.json \
-        "$tmp"/n3b.json <<'EOF' || fail "zero-shot guidance (above)"
+        "$tmp"/n3b.json "$tmp"/g15.json <<'EOF' || fail "zero-shot guidance (above)"
 import json, sys
-z1, z4, z4b, c4, s2, n3, n3b = (json.load(open(f)) for f in sys.argv[1:])
+z1, z4, z4b, c4, s2, n3, n3b, g15 = (json.load(open(f)) for f in sys.argv[1:])
 def psnr(j, m, items):
     return [j["summary"][it][m]["psnr"] for it in items]
 edits = [it for it in z1["items"] if it != "compose"]
@@ -191,6 +192,11 @@ check([(j["sampling"]["steps"], j["sampling"]["zeroshot_steps"]) for j in (z1, n
 check(psnr(n3, "zeroshot", zs) != psnr(z1, "zeroshot", zs), "--zeroshot-steps did not change zero-shot's output")
 check(psnr(n3, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--zeroshot-steps changed the base's output")
 check(psnr(n3b, "zeroshot", zs) == psnr(n3, "zeroshot", zs), "--steps overrode --zeroshot-steps")
+# guidance by the input cells moves zero-shot alone (the others have no input cells)
+check([j["sampling"]["zeroshot_context_cfg"] for j in (z1, g15)] == [1, 1.5], "zeroshot_context_cfg")
+for it in zs:
+    check(psnr(g15, "zeroshot", [it]) != psnr(z1, "zeroshot", [it]), f"--context-cfg did not change {it}")
+check(psnr(g15, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--context-cfg changed the base's output")
 EOF
     echo "ok: eval --json and the table" ;;
 errors)

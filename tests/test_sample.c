@@ -1,5 +1,6 @@
-/* tests/test_sample.c: sampling: the schedule's ends, context cells kept exactly, and
- * a model overfitted on one video generates that video from noise. */
+/* tests/test_sample.c: sampling: the schedule's ends, context cells kept exactly, guidance
+ * by a negative prompt and by the context, and a model overfitted on one video generates
+ * that video from noise. */
 #include <math.h>
 #include <string.h>
 
@@ -180,10 +181,99 @@ static void sample_negative_prompt(void **s) {
     gl_dit_free(&m);
 }
 
+static double max_diff(const float *a, const float *b, int64_t n) {
+    double d = 0;
+    for (int64_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* Guidance by the context: at context_cfg 0 the sampled cells are the no-context branch's
+ * alone, so they do not depend on what the context holds; at 2 they move, the context
+ * stays exact; without clean tokens it changes nothing; beside prompt guidance whose
+ * negative is the prompt itself it is the same as alone (each branch has its prompt);
+ * negative or NaN scales are refused. */
+static void sample_context_guidance(void **s) {
+    (void)s;
+    gl_dit *m = tiny_busy(3);
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t F = 2, H = 8, W = 16, n = F * H * W * 3, gw = W / c->patch_w;
+    const int64_t T = (F / c->patch_t) * (H / c->patch_h) * gw;
+    float *ctx_a = tu_falloc(n), *ctx_b = tu_falloc(n), *a = tu_falloc(n), *b = tu_falloc(n), *plain = tu_falloc(n);
+    pattern(ctx_a, F, H, W, 1.0);
+    pattern(ctx_b, F, H, W, 2.5);
+    uint8_t *clean = test_calloc((size_t)T, 1);
+    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    int32_t text[16] = {7, 8};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 4;
+    so.cfg = 1.0f;
+    char msg[256];
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 2, .context = ctx_a, .clean = clean};
+    /* the right cell's values: pixels with x >= 8 */
+    float *ra = tu_falloc(n / 2), *rb = tu_falloc(n / 2);
+#define RIGHT(dst, src)                                                                                              \
+    for (int64_t r_ = 0; r_ < F * H; r_++) memcpy((dst) + r_ * 8 * 3, (src) + (r_ * W + 8) * 3, 8 * 3 * sizeof(float))
+
+    assert_int_equal(gl_sample(m, &so, &req, plain, msg, sizeof msg), GL_OK);
+    so.context_cfg = 0.0f;
+    assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_OK);
+    req.context = ctx_b;
+    assert_int_equal(gl_sample(m, &so, &req, b, msg, sizeof msg), GL_OK);
+    RIGHT(ra, a);
+    RIGHT(rb, b);
+    double unseen = max_diff(ra, rb, n / 2);
+    RIGHT(rb, plain);
+    double seen = max_diff(ra, rb, n / 2);
+    print_message("context_cfg 0: two contexts' sampled cells differ by %.2e; from context_cfg 1's by %.2e\n", unseen,
+                  seen);
+    assert_true(unseen < 1e-5);
+    assert_true(seen > 1e-3);
+
+    req.context = ctx_a;
+    so.context_cfg = 2.0f;
+    assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_OK);
+    assert_true(max_diff(a, plain, n) > 1e-3);
+    for (int64_t p = 0; p < F * H * W; p++)
+        if (p % W < 8)
+            for (int ch = 0; ch < 3; ch++) {
+                float want = ctx_a[p * 3 + ch] < -1 ? -1 : ctx_a[p * 3 + ch] > 1 ? 1 : ctx_a[p * 3 + ch];
+                assert_true(a[p * 3 + ch] == want);
+            }
+
+    gl_sample_opts both = so;
+    both.cfg = 4.0f;
+    req.neg_text = text;
+    req.neg_text_len = 2;
+    assert_int_equal(gl_sample(m, &both, &req, b, msg, sizeof msg), GL_OK);
+    print_message("with the prompt as its own negative: %.2e from context guidance alone\n", max_diff(a, b, n));
+    assert_true(max_diff(a, b, n) < 1e-4);
+    req.neg_text = NULL;
+    req.neg_text_len = 0;
+
+    req.clean = NULL;
+    req.context = NULL;
+    so.context_cfg = 1.0f;
+    assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_OK);
+    so.context_cfg = 3.0f;
+    assert_int_equal(gl_sample(m, &so, &req, b, msg, sizeof msg), GL_OK);
+    assert_memory_equal(a, b, (size_t)n * sizeof(float));
+
+    so.context_cfg = -0.5f;
+    assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "context_cfg"));
+    so.context_cfg = NAN;
+    assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_EINVAL);
+#undef RIGHT
+    tu_free(ctx_a); tu_free(ctx_b); tu_free(a); tu_free(b); tu_free(plain); tu_free(ra); tu_free(rb);
+    test_free(clean);
+    gl_dit_free(&m);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sample_schedule),
     cmocka_unit_test(sample_reproduces_overfitted_video),
     cmocka_unit_test(sample_keeps_context),
     cmocka_unit_test(sample_negative_prompt),
+    cmocka_unit_test(sample_context_guidance),
 };
 TU_MAIN("sample", tests)

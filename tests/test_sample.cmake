@@ -1,1 +1,1 @@
-gl_test(test_sample sample_schedule sample_reproduces_overfitted_video sample_keeps_context sample_negative_prompt)
+gl_test(test_sample sample_schedule sample_reproduces_overfitted_video sample_keeps_context sample_negative_prompt sample_context_guidance)

@@ -2,7 +2,7 @@
  * from noise (t = 1) to data (t = 0) on a shifted schedule, with classifier-free
  * guidance (against the empty prompt, or a negative prompt), and optional clean context
  * tokens (the grid cells a user supplies), which keep their given values and t = 0
- * throughout.
+ * throughout, and optional guidance by that context (context_cfg).
  *
  *     gl_sample_opts so = gl_sample_default_opts();
  *     gl_sample(model, &so, &req, out_video_rgb, msg, sizeof msg);
@@ -23,6 +23,13 @@ typedef struct gl_sample_opts {
     int steps;      /* Euler steps (default 20) */
     float cfg;      /* guidance scale; 1 = no guidance, one model call per step (default 3) */
     float shift;    /* schedule shift: t' = s t / (1 + (s - 1) t); > 1 spends steps at high noise (default 2) */
+    /* guidance by the clean context (default 1: none). Not 1, with clean tokens given,
+     * one more branch sees the prompt but not the context: its context tokens follow
+     * their own path from noise at the step's t, as if nothing were given there, and
+     * (context_cfg - 1) (v(text) - v(text, no context)) is added to the velocity on top
+     * of the prompt's guidance: what the given cells say is amplified. One model call
+     * more a step; without clean tokens it changes nothing. */
+    float context_cfg;
     uint64_t seed;  /* the initial noise */
 } gl_sample_opts;
 

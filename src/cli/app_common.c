@@ -32,7 +32,7 @@ void cli_app_init(cli_app *a, const char *cmd, int max_inputs) {
 
 int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     static const char *const valued[] = {"--model", "--lora", "--input", "--caption", "--out", "--steps",
-                                         "--cfg", "--shift", "--seed", "--fps", "--threads"};
+                                         "--cfg", "--context-cfg", "--shift", "--seed", "--fps", "--threads"};
     const char *opt = argv[*i], *val;
     int known = 0;
     long v = 0;
@@ -72,6 +72,9 @@ int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     } else if (!strcmp(opt, "--cfg")) {
         if (cli_parse_float(a->cmd, opt, val, 0, 100, 0, &d)) return CLI_USAGE;
         a->so.cfg = (float)d;
+    } else if (!strcmp(opt, "--context-cfg")) {
+        if (cli_parse_float(a->cmd, opt, val, 0, 100, 0, &d)) return CLI_USAGE;
+        a->so.context_cfg = (float)d;
     } else if (!strcmp(opt, "--shift")) {
         if (cli_parse_float(a->cmd, opt, val, 0, 100, 1, &d)) return CLI_USAGE;
         a->so.shift = (float)d;

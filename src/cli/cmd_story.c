@@ -17,7 +17,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora story --input VIDEO --shot P [--shot P2 ...] --out DIR\n"
             "                      [--model BASE] [--lora FILE[:W] ...] [--caption TEXT] [--no-anchor]\n"
-            "                      [--steps N] [--cfg S] [--shift S] [--seed S] [--fps F] [--threads T]\n"
+            "                      [--steps N] [--cfg S] [--context-cfg S] [--shift S] [--seed S] [--fps F]\n"
+            "                      [--threads T]\n"
             "Zero-shot story, one sampling run per shot, no per-video training: a chain of 2x2 grids.\n"
             "Grid 1 holds the video in its top-left cell as clean context and generates shot 1 top right\n"
             "(the other cells look ahead to the next shots and are dropped). Each later grid keeps the\n"
@@ -32,6 +33,8 @@ static void usage(FILE *f) {
             "  --no-anchor      the previous shot is the only context (top left) from grid 2 on: a\n"
             "                   chain that may drift from the input, two look-ahead cells\n"
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
+            "  --context-cfg S  guidance by the input cells (default 1: none; above 1 it overdraws:\n"
+            "                   models/default/TRAINING.md, \"Guidance by the input cells\")\n"
             "Writes DIR/shot1.mp4 .. DIR/shotN.mp4 (one per --shot), DIR/story.mp4 (the shots one after\n"
             "another), DIR/grid.mp4 and DIR/grid.gif (the grids one after another, each while its shot\n"
             "plays), and DIR/sheet.png (the input on top, then one row per shot); prints the timings.\n",

@@ -551,6 +551,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
         gl__eval_json_num(so, "zeroshot_steps", p->zeroshot_steps, &ok);
         gl__eval_json_num(so, "cfg", p->so.cfg, &ok);
         gl__eval_json_num(so, "zeroshot_cfg", p->zeroshot_cfg, &ok);
+        gl__eval_json_num(so, "zeroshot_context_cfg", p->so.context_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
         gl__eval_json_num(so, "zeroshot_shift", p->zeroshot_shift, &ok);
         gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
