@@ -173,19 +173,6 @@ static void kept_free(kept *k) {
         for (int r = 0; r < 1 + GL_EVAL_MDC_METHODS; r++) gl_video_release(&k->rows[c][r]);
 }
 
-/* The manifest's line i, parsed (the caller deletes it). */
-static cJSON *manifest_line(const char *dir, int64_t i) {
-    char path[256], line[65536];
-    snprintf(path, sizeof path, "%s/manifest.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    for (int64_t k = 0; k <= i; k++) assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    cJSON *j = cJSON_Parse(line);
-    assert_non_null(j);
-    return j;
-}
-
 /* Every concept, every method: prompts from the manifest, samples as the prompts give
  * them (the adapter attached for token and prompt only), scores as the scoring function
  * gives them, the truth the data set's file. */
@@ -214,7 +201,7 @@ static void run_holds_every_concept_and_method(void **st) {
     float *alpha = tu_falloc(P);
     for (int64_t i = 0; i < 2; i++) {
         const gl_eval_multidc_concept *c = &res[i];
-        cJSON *line = manifest_line(fx.dir, i);
+        cJSON *line = tu_manifest_line(fx.dir, i);
         const char *token = cJSON_GetObjectItem(line, "token")->valuestring;
         assert_int_equal(c->index, i);
         assert_string_equal(c->token, token);
@@ -323,7 +310,7 @@ static void truth_against_itself_is_perfect(void **st) {
         double rp = 0;
         assert_int_equal(gl_eval_multidc_truth(d, i, &truth, alpha, &rp, msg, sizeof msg), GL_OK);
         gl_concept c;
-        cJSON *line = manifest_line(fx.dir, i);
+        cJSON *line = tu_manifest_line(fx.dir, i);
         assert_int_equal(gl_concept_from_json(cJSON_GetObjectItem(line, "concept"), &c, msg, sizeof msg), GL_OK);
         gl_scene s;
         gl_render_opts o = gl_render_default_opts();
@@ -397,7 +384,7 @@ static void expect_open_error(const char *dir, const gl_dit_config *cfg, int cod
 /* Rewrites line 0 of DIR's manifest with key set to a string value. */
 static void edit_manifest(const char *dir, const char *key, const char *value) {
     char path[256];
-    cJSON *l0 = manifest_line(dir, 0), *l1 = manifest_line(dir, 1);
+    cJSON *l0 = tu_manifest_line(dir, 0), *l1 = tu_manifest_line(dir, 1);
     cJSON_ReplaceItemInObject(l0, key, cJSON_CreateString(value));
     snprintf(path, sizeof path, "%s/manifest.jsonl", dir);
     FILE *f = fopen(path, "w");

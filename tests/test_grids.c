@@ -790,19 +790,6 @@ static void grid_set_expands_multi_vector_tokens(void **s) {
     tmp_remove(&set);
 }
 
-/* Line i (0-based) of GDIR's manifest, parsed (the caller deletes it). */
-static cJSON *manifest_line(const tmpdir *gdir, int64_t i) {
-    char path[256], line[8192];
-    snprintf(path, sizeof path, "%s/manifest.jsonl", gdir->path);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    for (int64_t k = 0; k <= i; k++) assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    cJSON *o = cJSON_Parse(line);
-    assert_non_null(o);
-    return o;
-}
-
 /* Rewrites line `line` (1-based) of GDIR's manifest with the "subject" value replaced by
  * json (a JSON value, or NULL to drop the key). */
 static void set_subject_entry(const tmpdir *gdir, int line, const char *json) {
@@ -866,7 +853,7 @@ static void subject_weight_follows_coverage(void **s) {
         for (int64_t q = 0; q < npx; q++) wv.rgb[3 * q] = wv.rgb[3 * q + 1] = wv.rgb[3 * q + 2] = t.b.weight[q];
         assert_int_equal(gl_grid_split(cells, &wv, msg, sizeof msg), GL_OK);
         const int64_t canvas = gl_grid_data_last(g, 0)->canvas;
-        cJSON *o = manifest_line(&gdir, canvas);
+        cJSON *o = tu_manifest_line(gdir.path, canvas);
         assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "subject")));
         float *alpha = malloc((size_t)ncell * sizeof *alpha);
         assert_non_null(alpha);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "testutil.h"
 
 void tu_seed(tu_rng *r, uint64_t seed) { r->s = seed * 0x9E3779B97F4A7C15ull + 1; }
@@ -95,6 +97,19 @@ void tu_numgrad(tu_fn f, void *ctx, double *const *in, int which, int64_t n_whic
         grad[j] = (lp - lm) / (2 * eps);
     }
     tu_free(out);
+}
+
+cJSON *tu_manifest_line(const char *dir, int64_t i) {
+    char path[1024];
+    char line[65536];
+    snprintf(path, sizeof path, "%s/manifest.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    for (int64_t k = 0; k <= i; k++) assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    cJSON *j = cJSON_Parse(line);
+    assert_non_null(j);
+    return j;
 }
 
 int tu_main(const char *group, const struct CMUnitTest *tests, size_t n, int argc, char **argv) {

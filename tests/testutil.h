@@ -1,5 +1,6 @@
 /* tests/testutil.h: what every test file shares: a seeded RNG, error measures, central
- * finite differences in double precision, and a main() that runs one named test.
+ * finite differences in double precision, a set's manifest lines, and a main() that runs
+ * one named test.
  *
  * How an op is proven (see tests/test_linear.c for the pattern):
  *  1. a naive reference forward written in double, independently of src/nn;
@@ -61,6 +62,12 @@ typedef void (*tu_fn)(void *ctx, double *const *in, double *out);
  * step eps, for j < n_which. in[which] is restored afterwards. */
 void tu_numgrad(tu_fn f, void *ctx, double *const *in, int which, int64_t n_which,
                 int64_t nout, const double *G, double eps, double *grad);
+
+/* Line i (0-based) of DIR/manifest.jsonl (a data or grid set's manifest), parsed; the caller
+ * frees it with cJSON_Delete. A missing file or line, or one that is not JSON, fails the
+ * test. */
+struct cJSON;
+struct cJSON *tu_manifest_line(const char *dir, int64_t i);
 
 /* Runs the tests, or only the one named by argv[1] (an unknown name fails). */
 int tu_main(const char *group, const struct CMUnitTest *tests, size_t n, int argc, char **argv);

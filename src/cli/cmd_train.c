@@ -624,7 +624,6 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: %s", msg);
         goto end;
     }
-    long long at = o.resume && access(o.t.checkpoint, F_OK) == 0 ? cli_checkpoint_step(o.t.checkpoint) : -1;
     printf("train base: %lld parameters, %s%s; %lld steps of batch %lld%s",
            (long long)gl_params_numel(gl_dit_params(m)), o.init ? "from " : "",
            o.preset ? o.preset : o.config ? o.config : o.init, (long long)o.t.steps, (long long)o.t.batch,
@@ -635,7 +634,7 @@ int cmd_train(int argc, char **argv) {
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
     cli_print_timesteps(&o.t);
-    cli_print_resume(o.t.checkpoint, at, o.t.ema);
+    cli_print_resume(o.t.checkpoint, o.resume, o.t.ema);
     printf("\n");
     fflush(stdout);
 

@@ -158,24 +158,18 @@ char *cli_with_suffix(const char *path, const char *ext, const char *suffix) {
     return p;
 }
 
-long long cli_checkpoint_step(const char *path) {
+/* The step a training checkpoint stands at (-1 when it cannot be read or holds none) and
+ * whether it keeps an EMA of the weights: one read of its header. */
+static long long checkpoint_info(const char *path, int *has_ema) {
     gl_st *st = NULL;
     char msg[256];
+    *has_ema = 0;
     if (gl_st_open(&st, path, msg, sizeof msg)) return -1;
     const char *s = gl_st_meta_get(st, "train.step");
     long long k = s ? strtoll(s, NULL, 10) : -1;
+    for (int i = 0; i < gl_st_count(st) && !*has_ema; i++) *has_ema = !strncmp(gl_st_name(st, i), "ema.", 4);
     gl_st_free(&st);
     return k;
-}
-
-static int checkpoint_has_ema(const char *path) {
-    gl_st *st = NULL;
-    char msg[256];
-    if (gl_st_open(&st, path, msg, sizeof msg)) return 0;
-    int found = 0;
-    for (int i = 0; i < gl_st_count(st) && !found; i++) found = !strncmp(gl_st_name(st, i), "ema.", 4);
-    gl_st_free(&st);
-    return found;
 }
 
 void cli_print_timesteps(const gl_train_opts *t) {
@@ -185,11 +179,13 @@ void cli_print_timesteps(const gl_train_opts *t) {
     if (t->offset_noise > 0) printf("; offset noise %g a cell", t->offset_noise);
 }
 
-void cli_print_resume(const char *ckpt, long long at, float ema) {
+void cli_print_resume(const char *ckpt, int resume, float ema) {
+    if (!resume || !ckpt || access(ckpt, F_OK) != 0) return;
+    int has_ema = 0;
+    long long at = checkpoint_info(ckpt, &has_ema);
     if (at < 0) return;
     printf("; resuming from %s at step %lld", ckpt, at);
-    if (!(ema > 0) && checkpoint_has_ema(ckpt))
-        printf(" (its EMA not continued: no --ema; OUT gets the final weights)");
+    if (!(ema > 0) && has_ema) printf(" (its EMA not continued: no --ema; OUT gets the final weights)");
 }
 
 /* ---- the two LoRA stages ---------------------------------------------------------- */
@@ -343,11 +339,10 @@ int cli_run_stages(gl_dit *m, gl_multidc *d, const cli_stages *s, double *train_
         o.checkpoint_every = s->checkpoint_every;
         o.resume = s->resume;
         o.log_csv = log[k];
-        long long at = s->resume && ckpt[k] && access(ckpt[k], F_OK) == 0 ? cli_checkpoint_step(ckpt[k]) : -1;
         printf("%s stage: trains %s (%lld parameters); %lld steps of batch %lld", stage_name[k],
                k == 0 ? "A, B and the token rows" : "B2 (A, B and the token rows frozen)",
                (long long)trainable(o.params), (long long)steps, (long long)o.batch);
-        cli_print_resume(ckpt[k], at, o.ema);
+        cli_print_resume(ckpt[k], s->resume, o.ema);
         printf("\n");
         fflush(stdout);
         cli_progress pr;
@@ -413,7 +408,6 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     o.checkpoint_every = s->checkpoint_every;
     o.resume = s->resume;
     o.log_csv = s->log;
-    long long at = s->resume && ckpt && access(ckpt, F_OK) == 0 ? cli_checkpoint_step(ckpt) : -1;
     if (s->init)
         printf("%s stage: trains the adapter of %s on", name, s->init);
     else
@@ -424,7 +418,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
     cli_print_timesteps(&o);
-    cli_print_resume(ckpt, at, o.ema);
+    cli_print_resume(ckpt, s->resume, o.ema);
     printf("\n");
     fflush(stdout);
     snprintf(label, sizeof label, "%s: ", name);

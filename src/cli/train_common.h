@@ -50,15 +50,14 @@ int cli_check_writable(const char *cmd, const char *opt, const char *path);
  * suffix: ("m.safetensors", ".safetensors", ".set.ckpt.safetensors") gives
  * "m.set.ckpt.safetensors". malloc'd; NULL without memory. */
 char *cli_with_suffix(const char *path, const char *ext, const char *suffix);
-/* The step a training checkpoint stands at, or -1. */
-long long cli_checkpoint_step(const char *path);
 /* Prints "; timesteps logit-normal(M, S)" on a stage line when t's are not the default, and
  * the offset noise when there is one. */
 void cli_print_timesteps(const gl_train_opts *t);
-/* Prints the resume part of a stage line ("; resuming from CKPT at step K"), adding that the
- * checkpoint's EMA stops when this run keeps none: resuming without --ema is how the final
- * weights of an --ema run are had, and must not pass for a continuation of the EMA. */
-void cli_print_resume(const char *ckpt, long long at, float ema);
+/* Prints the resume part of a stage line ("; resuming from CKPT at step K") when resume is
+ * set and ckpt holds a checkpoint, adding that the checkpoint's EMA stops when this run
+ * keeps none: resuming without --ema is how the final weights of an --ema run are had, and
+ * must not pass for a continuation of the EMA. Nothing otherwise. */
+void cli_print_resume(const char *ckpt, int resume, float ema);
 
 /* ---- the two LoRA stages ---------------------------------------------------------- */
 
