@@ -95,6 +95,18 @@ static void sample_reproduces_overfitted_video(void **s) {
     gl_dit_free(&m);
 }
 
+/* The first `cols` columns of each of `rows` rows of W pixels (the clean cell) came out as
+ * the context, clamped to [-1, 1], bit for bit. */
+static void expect_context_kept(const float *out, const float *ctx, int64_t rows, int64_t W, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t x = 0; x < cols; x++)
+            for (int c = 0; c < 3; c++) {
+                int64_t i = (r * W + x) * 3 + c;
+                float want = ctx[i] < -1 ? -1 : ctx[i] > 1 ? 1 : ctx[i];
+                assert_true(out[i] == want);
+            }
+}
+
 /* Clean context tokens come out exactly as given; guidance runs. */
 static void sample_keeps_context(void **s) {
     (void)s;
@@ -112,14 +124,7 @@ static void sample_keeps_context(void **s) {
     gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 1, .context = ctx, .clean = clean};
     char msg[256];
     assert_int_equal(gl_sample(m, &so, &req, out, msg, sizeof msg), GL_OK);
-    for (int64_t f = 0; f < F; f++)
-        for (int64_t y = 0; y < H; y++)
-            for (int64_t x = 0; x < 8; x++)
-                for (int c = 0; c < 3; c++) {
-                    int64_t i = ((f * H + y) * W + x) * 3 + c;
-                    float want = ctx[i] < -1 ? -1 : ctx[i] > 1 ? 1 : ctx[i];
-                    assert_true(out[i] == want);
-                }
+    expect_context_kept(out, ctx, F * H, W, 8);
     so.steps = 0;
     assert_int_equal(gl_sample(m, &so, &req, out, msg, sizeof msg), GL_EINVAL);
     req.W = 9;
@@ -233,12 +238,7 @@ static void sample_context_guidance(void **s) {
     so.context_cfg = 2.0f;
     assert_int_equal(gl_sample(m, &so, &req, a, msg, sizeof msg), GL_OK);
     assert_true(max_diff(a, plain, n) > 1e-3);
-    for (int64_t p = 0; p < F * H * W; p++)
-        if (p % W < 8)
-            for (int ch = 0; ch < 3; ch++) {
-                float want = ctx_a[p * 3 + ch] < -1 ? -1 : ctx_a[p * 3 + ch] > 1 ? 1 : ctx_a[p * 3 + ch];
-                assert_true(a[p * 3 + ch] == want);
-            }
+    expect_context_kept(a, ctx_a, F * H, W, 8);
 
     gl_sample_opts both = so;
     both.cfg = 4.0f;
