@@ -89,10 +89,18 @@ expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --subject-scale 1.2
 expect 2 -- train base --preset tiny --procedural --steps 1 --concept-pool 0 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --data "$tmp" --steps 1 --concept-pool 8 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --pool-seed 3 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --pool-share 0.5 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --concept-pool 4 --pool-share 0 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --concept-pool 4 --pool-share 1.5 --out "$o/x.safetensors"
 # a pool trains, says so, and is not the fresh-concept run
 "$bin" train base --preset tiny --procedural --steps 2 --batch 2 --concept-pool 4 --pool-seed 7 \
     --out "$tmp/pool.safetensors" >"$tmp/pool.txt" 2>&1 || fail "train --concept-pool failed"
 grep -q 'a pool of 4 concepts (seeds from 7) in every shape' "$tmp/pool.txt" || fail "train --concept-pool: no word of its pool"
+"$bin" train base --preset tiny --procedural --steps 2 --batch 2 --concept-pool 4 --pool-seed 7 --pool-share 0.5 \
+    --out "$tmp/share.safetensors" >"$tmp/share.txt" 2>&1 || fail "train --pool-share failed"
+grep -q 'in every shape for 0.5 of the samples, fresh concepts the rest' "$tmp/share.txt" ||
+    fail "train --pool-share: no word of its share"
+cmp -s "$tmp/pool.safetensors" "$tmp/share.safetensors" && fail "train --pool-share 0.5 trained on the whole pool"
 "$bin" train base --preset tiny --procedural --steps 2 --batch 2 --out "$tmp/fresh.safetensors" >/dev/null 2>&1 ||
     fail "train --procedural without a pool failed"
 cmp -s "$tmp/pool.safetensors" "$tmp/fresh.safetensors" && fail "train --concept-pool trained on the fresh concepts"

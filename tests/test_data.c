@@ -428,6 +428,53 @@ static void procedural_concept_pool(void **s) {
     gl_data_free(&d);
 }
 
+/* A share under 1 mixes the pool with fresh concepts, each fresh one in its own shape;
+ * a share of 1 is the whole pool, drawn as before shares were (runs replay). */
+static void procedural_pool_share(void **s) {
+    (void)s;
+    gl_dit_config c = preset("tiny");
+    gl_data *d = NULL;
+    char msg[512];
+    assert_int_equal(gl_data_procedural(&d, &c, msg, sizeof msg), GL_OK);
+    const int64_t B = 64, n_pool = 4;
+    const uint64_t pool_seed = 12345;
+    batch t, whole;
+    batch_new(&t, &c, B);
+    batch_new(&whole, &c, B);
+    assert_int_equal(gl_data_set_concept_pool(d, n_pool, pool_seed), GL_OK);
+    fill(d, &whole, 21);
+    assert_int_equal(gl_data_set_pool_share(d, 1.0), GL_OK);
+    fill(d, &t, 21);
+    const size_t cell = (size_t)(c.frames * c.cell_h * c.cell_w * 3) * sizeof(float);
+    assert_memory_equal(t.b.x0, whole.b.x0, (size_t)B * cell);
+    assert_int_equal(gl_data_set_pool_share(d, 0.5), GL_OK);
+    fill(d, &t, 21);
+    int64_t in_pool = 0;
+    for (int64_t i = 0; i < B; i++) {
+        const gl_data_item *it = gl_data_last(d, i);
+        const int pooled = it->seed >= pool_seed && it->seed < pool_seed + n_pool;
+        in_pool += pooled;
+        gl_concept a;
+        gl_concept_sample(&a, it->seed, GL_SPLIT_TRAIN);
+        if (!pooled && it->shape != (int)a.shape)
+            fail_msg("sample %lld: fresh concept %llu drawn in shape %d, not its own %d", (long long)i,
+                     (unsigned long long)it->seed, it->shape, (int)a.shape);
+        gl_video v = {0};
+        render_again(&c, it, 0, &v, NULL);
+        if (!sample_is(&t, i, &v)) fail_msg("sample %lld is not its concept in its shape", (long long)i);
+        gl_video_release(&v);
+    }
+    if (in_pool < B / 4 || in_pool > 3 * B / 4)
+        fail_msg("%lld of %lld samples from the pool at share 0.5", (long long)in_pool, (long long)B);
+    assert_int_equal(gl_data_set_pool_share(d, 0.0), GL_EINVAL);
+    assert_int_equal(gl_data_set_pool_share(d, 1.5), GL_EINVAL);
+    assert_int_equal(gl_data_set_pool_share(d, NAN), GL_EINVAL);
+    assert_int_equal(gl_data_set_pool_share(NULL, 0.5), GL_EINVAL);
+    batch_free(&whole);
+    batch_free(&t);
+    gl_data_free(&d);
+}
+
 /* ---- the directory source ---------------------------------------------------------- */
 
 typedef struct tmpdir {
@@ -682,6 +729,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(procedural_upright),
     cmocka_unit_test(procedural_subject_scale),
     cmocka_unit_test(procedural_concept_pool),
+    cmocka_unit_test(procedural_pool_share),
     cmocka_unit_test(dir_yields_the_data_set),
     cmocka_unit_test(dir_errors_name_the_file),
     cmocka_unit_test(ema_loads_from_checkpoint),

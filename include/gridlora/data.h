@@ -128,6 +128,13 @@ int gl_data_set_subject_scale(gl_data *d, double k);
 #define GL_DATA_POOL_MAX 1000000
 int gl_data_set_concept_pool(gl_data *d, int64_t n, uint64_t pool_seed);
 
+/* With a concept pool: each sample comes from the pool with probability share (in
+ * (0, 1]; 1, the default, is the whole pool) and is otherwise a fresh concept of the
+ * train split in its own shape, as with no pool; so a curriculum can widen to the domain
+ * while the pool keeps the shape word anchored. A share under 1 adds one draw per sample.
+ * GL_EINVAL for a source read from disk or a share outside (0, 1]. */
+int gl_data_set_pool_share(gl_data *d, double share);
+
 /* The gl_batch_fn of a source (ctx is the gl_data *): fills b->x0, b->text and
  * b->text_lens for b->B samples drawn with rng. b->F, b->H, b->W must be the model's
  * cell size (else GL_EINVAL); b->clean and masks are left alone (every token noised); b->weight, when not NULL, as

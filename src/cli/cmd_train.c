@@ -35,7 +35,7 @@ static void usage(FILE *f) {
             "                           [--resume] [--stop-after N] [--plot FILE.png] [--dtype f32|f16|bf16]\n"
             "                           [--subject-weight W] [--predict v|x0] [--text-pool 0|1]\n"
             "                           [--abs-pos 0|1] [--upright] [--subject-scale K]\n"
-            "                           [--concept-pool N] [--pool-seed S] [--threads T]\n"
+            "                           [--concept-pool N [--pool-seed S] [--pool-share F]] [--threads T]\n"
             "Trains the base video model from scratch by rectified flow (stages: " STAGES ";\n"
             "'gridlora train multidc|grid|gridfill --help' describe the LoRA stages).\n"
             "  --preset/--config  the model's configuration (stored in the weights); --config\n"
@@ -74,6 +74,9 @@ static void usage(FILE *f) {
             "                     S..S+N-1 of --pool-seed S, default 12345) in a shape drawn per\n"
             "                     sample, so the shape word is what differs between samples of\n"
             "                     a concept (a curriculum's start; default: fresh concepts)\n"
+            "  --pool-share F     with --concept-pool: each sample from the pool with probability\n"
+            "                     F (0-1, default 1), else a fresh concept in its own shape (a\n"
+            "                     curriculum's widening, the pool keeping the shape word)\n"
             "  --data DIR         a data set written by 'gridlora dataset' (all videos preloaded)\n"
             "  --steps N          optimiser steps; --batch B samples each (default 4)\n"
             "  --seed S           weights and every step's randomness (default 1)\n"
@@ -279,6 +282,7 @@ typedef struct opts {
     int64_t pool;         /* --concept-pool; 0: fresh concepts */
     long pool_seed;
     int have_pool_seed;
+    double pool_share; /* --pool-share; 0: not given */
     int64_t stop_after; /* 0: run the schedule to its end */
     gl_train_opts t;
 } opts;
@@ -315,7 +319,7 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--stop-after",
                                              "--subject-weight", "--predict", "--text-pool",
                                              "--subject-scale", "--abs-pos", "--concept-pool",
-                                             "--pool-seed"};
+                                             "--pool-seed", "--pool-share"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -378,6 +382,9 @@ static int parse(opts *o, int argc, char **argv) {
             if (cli_parse_long("train", opt, val, 0, 2147483647L, &v)) return CLI_USAGE;
             o->pool_seed = v;
             o->have_pool_seed = 1;
+        } else if (!strcmp(opt, "--pool-share")) {
+            if (cli_parse_float("train", opt, val, 0, 1, 1, &d)) return CLI_USAGE;
+            o->pool_share = d;
         } else if (!strcmp(opt, "--data")) {
             o->data = val;
         } else if (!strcmp(opt, "--out")) {
@@ -449,6 +456,10 @@ static int parse(opts *o, int argc, char **argv) {
     }
     if (o->have_pool_seed && o->pool == 0) {
         cli_error("train: --pool-seed needs --concept-pool");
+        return CLI_USAGE;
+    }
+    if (o->pool_share > 0 && o->pool == 0) {
+        cli_error("train: --pool-share needs --concept-pool");
         return CLI_USAGE;
     }
     if (!o->have_pool_seed) o->pool_seed = DEFAULT_POOL_SEED;
@@ -619,6 +630,7 @@ int cmd_train(int argc, char **argv) {
         gl_data_set_upright(data, o.upright);
         if (o.subject_scale > 0) gl_data_set_subject_scale(data, o.subject_scale); /* in range: parse checked it */
         gl_data_set_concept_pool(data, o.pool, (uint64_t)o.pool_seed); /* in range: parse checked it */
+        if (o.pool_share > 0) gl_data_set_pool_share(data, o.pool_share);
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
@@ -631,6 +643,7 @@ int cmd_train(int argc, char **argv) {
     if (o.subject_scale > 0) printf(", subjects x%g", o.subject_scale);
     if (o.pool > 0)
         printf(", a pool of %lld concepts (seeds from %ld) in every shape", (long long)o.pool, o.pool_seed);
+    if (o.pool_share > 0 && o.pool_share < 1) printf(" for %g of the samples, fresh concepts the rest", o.pool_share);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
     cli_print_timesteps(&o.t);

@@ -97,6 +97,7 @@ struct gl_data {
     double subject_scale; /* gl_data_set_subject_scale; 1 for procedural sources */
     int64_t pool;         /* gl_data_set_concept_pool: 0 for fresh concepts */
     uint64_t pool_seed;
+    double pool_share; /* gl_data_set_pool_share; 1 unless set */
     /* directory */
     dir_video *videos;
     int64_t n_videos, n_concepts;
@@ -163,6 +164,7 @@ int gl_data_procedural(gl_data **out, const gl_dit_config *cfg, char *msg, size_
     if (rc == GL_OK) {
         (*out)->procedural = 1;
         (*out)->subject_scale = 1.0;
+        (*out)->pool_share = 1.0;
     }
     return rc;
 }
@@ -192,18 +194,25 @@ int gl_data_set_concept_pool(gl_data *d, int64_t n, uint64_t pool_seed) {
     return GL_OK;
 }
 
+int gl_data_set_pool_share(gl_data *d, double share) {
+    if (!d || !d->procedural || !(share > 0.0 && share <= 1.0)) return GL_EINVAL;
+    d->pool_share = share;
+    return GL_OK;
+}
+
 /* One procedural sample of d's options into x [F,H,W,3] in [-1,1] and its caption into
  * item; with weight (may be NULL) and a subject weight, the pixels' loss weights [F,H,W]. */
 static int procedural_sample(const gl_data *d, gl_rng *rng, int64_t F, int64_t H, int64_t W, float *x,
                              float *weight, gl_data_item *item, char *msg, size_t msglen) {
     const float subject_weight = d->subject_weight;
     const double scale = d->subject_scale;
-    /* three draws per sample whatever the variant, a fourth with a pool */
+    /* three draws per sample whatever the variant, a fourth with a pool, one more before
+     * it with a share under 1 (so a whole pool replays the runs made before shares) */
     item->seed = gl_rng_u64(rng);
     item->variant = (int)(gl_rng_u64(rng) % GL_VARIANT_COUNT);
     uint64_t partner = gl_rng_u64(rng);
     int shape = -1;
-    if (d->pool > 0) {
+    if (d->pool > 0 && (d->pool_share >= 1.0 || gl_rng_uniform(rng) < d->pool_share)) {
         item->seed = d->pool_seed + item->seed % (uint64_t)d->pool;
         partner = d->pool_seed + partner % (uint64_t)d->pool;
         shape = (int)(gl_rng_u64(rng) % GL_SHAPE_COUNT);
