@@ -3,6 +3,7 @@
 # FROM's EMA weights (F16), seed SEED. As run:
 #   NAME=A2 FROM=A  STEPS=8000 SEED=43 bash runmore.sh   (A drew no outlines at 12000)
 #   NAME=A3 FROM=A2 STEPS=5000 SEED=44 bash runmore.sh
+#   NAME=A4 FROM=A3 STEPS=8000 SEED=45 T=1 bash runmore.sh   (beside a Grid-Fill arm)
 # Resumable (--resume); a finished part's OUT is skipped.
 set -e
 cd /work/main
