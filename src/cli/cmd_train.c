@@ -630,7 +630,7 @@ int cmd_train(int argc, char **argv) {
         gl_data_set_upright(data, o.upright);
         if (o.subject_scale > 0) gl_data_set_subject_scale(data, o.subject_scale); /* in range: parse checked it */
         gl_data_set_concept_pool(data, o.pool, (uint64_t)o.pool_seed); /* in range: parse checked it */
-        if (o.pool_share > 0) gl_data_set_pool_share(data, o.pool_share);
+        if (o.pool_share > 0) gl_data_set_pool_share(data, o.pool_share); /* in range: parse checked it */
     } else if (gl_data_dir(&data, o.data, &cfg, cli_on_video, &pr, msg, sizeof msg)) {
         cli_progress_end_line(&pr);
         cli_error("train: %s", msg);
