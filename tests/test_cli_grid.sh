@@ -116,6 +116,8 @@ pipeline)
     cmp -s "$tmp/raw4.safetensors" "$tmp/one.safetensors" || fail "--offset-noise edit=0.5 reached compose canvases"
     run "${fill4[@]}" --out "$tmp/onp.safetensors" --offset-noise 0.5 --offset-noise compose=0
     cmp -s "$tmp/raw4.safetensors" "$tmp/onp.safetensors" || fail "--offset-noise compose=0 is not over the plain 0.5"
+    # the stage line says the plain value is only the other layouts'
+    grep -q "; offset noise 0.5 a cell where no layout sets its own" "$tmp/out.txt" || fail "plain beside compose=0: $(cat "$tmp/out.txt")"
     # --init starts from an adapter's weights: one step at a negligible rate leaves them as
     # they were (a new adapter's B would be zero), rank and alpha taken from the file
     fill1=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 1 --batch 2)

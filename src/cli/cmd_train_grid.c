@@ -289,6 +289,7 @@ int cmd_train_grid(int argc, char **argv) {
             cli_error("train: --offset-noise: %s", msg);
             goto end;
         }
+    s.offset_noise_by_layout = n_on > 0;
     printf("train %s: base %s (frozen)", name, base);
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
     for (int k = 0; k < n_on; k++)

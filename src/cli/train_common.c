@@ -418,6 +418,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
     cli_print_timesteps(&o);
+    if (o.offset_noise > 0 && s->offset_noise_by_layout) printf(" where no layout sets its own");
     cli_print_resume(ckpt, s->resume, o.ema);
     printf("\n");
     fflush(stdout);

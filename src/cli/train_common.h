@@ -75,6 +75,8 @@ typedef struct cli_stages {
     const char *init;        /* the adapter file the stage started from, or NULL: a new one */
     int64_t checkpoint_every;
     gl_train_opts t;         /* batch, seed, lr (steps, warm-up, checkpoint, log: set here) */
+    int offset_noise_by_layout; /* some layouts have their own offset noise (train grid's
+                                   --offset-noise LAYOUT=G): t's is only the others' */
 } cli_stages;
 
 /* Defaults: 400 steps per stage, rank 8, alpha 8, batch 4, seed 1, lr 1e-3 (adapters
