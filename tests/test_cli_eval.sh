@@ -15,17 +15,7 @@ bin=$(abs "$1")
 script=$(abs "$2")
 tmp=$(mktemp -d /tmp/gl_cli_eval.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-# expect CODE PATTERN -- ARGS...: exit code, and one stderr line matching PATTERN
-expect() {
-    local code=$1 pat=$2; shift 3
-    local err rc
-    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
-    grep -q -- "$pat" <<<"$err" || fail "gridlora $*: stderr lacks '$pat': $err"
-    [[ $(wc -l <<<"$err") -eq 1 ]] || fail "gridlora $*: more than one line on stderr: $err"
-    echo "ok: gridlora $* -> $rc"
-}
+. "$(dirname "$0")/cli_lib.sh"
 cd "$tmp" || exit 1
 
 case $3 in

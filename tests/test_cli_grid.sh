@@ -7,21 +7,7 @@ set -u
 bin=$1
 tmp=$(mktemp -d /tmp/gl_cli_grid.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expect CODE PATTERN -- ARGS...: exit code, and one stderr line matching PATTERN
-    local code=$1 pat=$2; shift 3
-    local err rc
-    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
-    if [[ -n "$pat" ]]; then
-        grep -q -- "$pat" <<<"$err" || fail "gridlora $*: stderr lacks '$pat': $err"
-        [[ $(wc -l <<<"$err") -eq 1 ]] || fail "gridlora $*: more than one line on stderr: $err"
-    fi
-    echo "ok: gridlora $* -> $rc"
-}
-run() { # run ARGS...: must succeed; stdout in out.txt, stderr in err.txt
-    "$bin" "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || fail "gridlora $* exited $?: $(cat "$tmp/err.txt")"
-}
+. "$(dirname "$0")/cli_lib.sh"
 base=$tmp/base.safetensors
 mdc=$tmp/mdc.safetensors
 setup() { # a briefly trained tiny base, a 2-concept data set, a Multi-DC adapter on it

@@ -10,19 +10,7 @@ dir=$(mktemp -d /tmp/gl_cli_info.XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
 good=$dir/good.safetensors
 "$py" "$here/st_reader.py" --write "$good" || { echo "FAIL: st_reader.py --write"; exit 1; }
-
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expect CODE PATTERN -- ARGS...: exit code, and one stderr line matching PATTERN
-    local code=$1 pat=$2; shift 3
-    local err rc
-    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
-    if [[ -n "$pat" ]]; then
-        grep -q -- "$pat" <<<"$err" || fail "gridlora $*: stderr lacks '$pat': $err"
-        [[ $(wc -l <<<"$err") -eq 1 ]] || fail "gridlora $*: more than one line on stderr: $err"
-    fi
-    echo "ok: gridlora $* -> $rc"
-}
+. "$here/cli_lib.sh"
 
 case $2 in
 table)

@@ -13,21 +13,7 @@ bin=$1
 py=/usr/bin/python3
 tmp=$(mktemp -d /tmp/gl_cli_lora.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-expect() { # expect CODE PATTERN -- ARGS...: exit code, and one stderr line matching PATTERN
-    local code=$1 pat=$2; shift 3
-    local err rc
-    err=$("$bin" "$@" 2>&1 >/dev/null); rc=$?
-    [[ $rc -eq $code ]] || fail "gridlora $* exited $rc, expected $code: $err"
-    if [[ -n "$pat" ]]; then
-        grep -q -- "$pat" <<<"$err" || fail "gridlora $*: stderr lacks '$pat': $err"
-        [[ $(wc -l <<<"$err") -eq 1 ]] || fail "gridlora $*: more than one line on stderr: $err"
-    fi
-    echo "ok: gridlora $* -> $rc"
-}
-run() { # run ARGS...: must succeed; stdout in out.txt, stderr in err.txt
-    "$bin" "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" || fail "gridlora $* exited $?: $(cat "$tmp/err.txt")"
-}
+. "$(dirname "$0")/cli_lib.sh"
 # rows FILE STEPS...: the log's first column must be exactly these steps
 rows() {
     local got
