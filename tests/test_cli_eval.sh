@@ -188,6 +188,25 @@ for it in zs:
     check(psnr(g15, "zeroshot", [it]) != psnr(z1, "zeroshot", [it]), f"--context-cfg did not change {it}")
 check(psnr(g15, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--context-cfg changed the base's output")
 EOF
+    # --split train scores the concepts of `gridlora dataset --count 2 --seed 3` (the training
+    # split) in order, and says so; the default is the held-out split's
+    "$bin" eval --heldout 2 --seed 3 --no-ttft --steps 1 --split train --json >"$tmp/train.json" 2>"$tmp/train.err" ||
+        fail "eval --split train: $(cat "$tmp/train.err")"
+    grep -q "^eval: 2 training-split concepts (seed 3)" "$tmp/train.err" || fail "--split train: $(head -1 "$tmp/train.err")"
+    "$bin" dataset --count 2 --seed 3 --frames 2 --size 8x8 --out "$tmp/dstrain" >/dev/null || fail "dataset (train)"
+    python3 - "$tmp/train.json" "$tmp/dstrain/manifest.jsonl" "$tmp/eval.json" <<'EOF' || fail "--split train (above)"
+import json, sys
+t, h = json.load(open(sys.argv[1])), json.load(open(sys.argv[3]))
+want = [json.loads(l) for l in open(sys.argv[2])]
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+check(t["split"] == "train" and h["split"] == "heldout", f"split {t['split']} {h['split']}")
+check([(c["seed"], c["caption"]) for c in t["concepts"]] == [(w["seed"], w["caption"]) for w in want],
+      f"--split train: {[c['caption'] for c in t['concepts']]} vs {[w['caption'] for w in want]}")
+check([c["caption"] for c in t["concepts"]] != [c["caption"] for c in h["concepts"]], "the held-out concepts again")
+EOF
     echo "ok: eval --json and the table" ;;
 errors)
     "$bin" train base --preset tiny --procedural --steps 2 --batch 1 --out "$tmp/base.safetensors" >/dev/null 2>&1 ||
@@ -205,6 +224,7 @@ errors)
     expect 2 "^gridlora: eval: --heldout N is required" -- eval --seed 0
     expect 2 "^gridlora: eval: --seed S is required" -- eval --heldout 2
     expect 2 "^gridlora: eval: --heldout: 0 is outside" -- eval --heldout 0 --seed 0
+    expect 2 "^gridlora: eval: --split: 'both' is not heldout or train" -- eval --heldout 1 --seed 0 --split both
     expect 2 "^gridlora: eval: --ttft-steps and --no-ttft exclude each other" -- eval --heldout 1 --seed 0 \
         --no-ttft --ttft-steps 3
     expect 2 "^gridlora: eval: unknown option '--effect'" -- eval --heldout 1 --seed 0 --effect smoke
@@ -306,6 +326,8 @@ EOF
         --zeroshot-cfg 2
     expect 2 "^gridlora: eval: --no-ttft is not an option of --multidc" -- eval --multidc $a --data work/concepts \
         --no-ttft
+    expect 2 "^gridlora: eval: --split is not an option of --multidc" -- eval --multidc $a --data work/concepts \
+        --split train
     "$bin" eval --help | grep -q "^usage: gridlora eval --multidc ADAPTER\[:W\] --data DIR" || fail "eval --help"
     echo "ok: eval --multidc" ;;
 *) echo "unknown case $3"; exit 1 ;;

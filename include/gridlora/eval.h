@@ -185,9 +185,12 @@ unsigned gl_eval_item_effect(int item);      /* its GL_FX_* bit; 0 for compose a
 
 typedef struct gl_eval_params {
     int64_t heldout;  /* concepts: concept i is gl_concept_sample(gl_dataset_concept_seed(
-                         seed, i), GL_SPLIT_HELDOUT), its partner j = (i + 1) mod heldout
+                         seed, i), split), its partner j = (i + 1) mod heldout
                          (1 for a single concept): `gridlora dataset --split heldout` */
     uint64_t seed;
+    int split;        /* GL_SPLIT_HELDOUT (default); GL_SPLIT_TRAIN scores concepts of the
+                         training split instead, e.g. those a stage was trained on (the same
+                         --seed as its `gridlora dataset`), to tell memory from generalisation */
     gl_sample_opts so;              /* every method's sampling (same noise seed) */
     int zeroshot_steps;             /* but zero-shot's Euler steps (as the grid apps:
                                        GL_GRID_DEFAULT_STEPS) */

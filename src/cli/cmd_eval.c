@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
             "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S]\n"
             "                     [--zeroshot-steps N] [--zeroshot-cfg S] [--context-cfg S] [--shift S]\n"
-            "                     [--out DIR [--out-concepts K]] [--threads T]\n"
+            "                     [--out DIR [--out-concepts K]] [--split heldout|train] [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
             "renderer's exact truth. For each effect (smoke, lights, night, rain, shadow), for\n"
@@ -65,6 +65,9 @@ static void usage(FILE *f) {
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
             "                   and <item>.png, a contact sheet of the same rows in that order\n"
+            "  --split train    score concepts of the training split instead (those of 'gridlora\n"
+            "                   dataset --count N --seed S'): with a stage's own data set seed, the\n"
+            "                   concepts it was trained on, to tell memory from generalisation\n"
             "Progress goes to stderr. TTFT is slow: a training run per concept.\n"
             "\n"
             "usage: gridlora eval --multidc ADAPTER[:W] --data DIR [--model BASE] [--json] [--steps N]\n"
@@ -380,7 +383,7 @@ int cmd_eval(int argc, char **argv) {
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
                                              "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--context-cfg", "--shift", "--out",
-                                             "--out-concepts", "--threads", "--multidc", "--data"};
+                                             "--out-concepts", "--threads", "--multidc", "--data", "--split"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -396,7 +399,8 @@ int cmd_eval(int argc, char **argv) {
         }
         if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
                               !strcmp(opt, "--out-concepts") || !strcmp(opt, "--zeroshot-cfg") ||
-                              !strcmp(opt, "--zeroshot-steps") || !strcmp(opt, "--context-cfg")))
+                              !strcmp(opt, "--zeroshot-steps") || !strcmp(opt, "--context-cfg") ||
+                              !strcmp(opt, "--split")))
             heldout_only = opt;
         if (!strcmp(opt, "--multidc")) {
             multidc = val;
@@ -443,6 +447,13 @@ int cmd_eval(int argc, char **argv) {
             if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
             p.so.shift = (float)d;
             p.zeroshot_shift = (float)d;
+        } else if (!strcmp(opt, "--split")) {
+            if (!strcmp(val, "heldout")) p.split = GL_SPLIT_HELDOUT;
+            else if (!strcmp(val, "train")) p.split = GL_SPLIT_TRAIN;
+            else {
+                cli_error("eval: --split: '%s' is not heldout or train", val);
+                return CLI_USAGE;
+            }
         } else if (!strcmp(opt, "--out")) {
             e.out = val;
         } else if (!strcmp(opt, "--out-concepts")) {
@@ -505,8 +516,9 @@ int cmd_eval(int argc, char **argv) {
     p.lora_weights = w;
     p.n_loras = n_lora;
     const gl_dit_config *cfg = gl_dit_cfg(m);
-    fprintf(stderr, "eval: %lld held-out concepts (seed %llu), %lld frames of %lldx%lld; %s with %d adapter%s\n",
-            (long long)p.heldout, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w,
+    const char *which = p.split == GL_SPLIT_TRAIN ? "training-split" : "held-out";
+    fprintf(stderr, "eval: %lld %s concepts (seed %llu), %lld frames of %lldx%lld; %s with %d adapter%s\n",
+            (long long)p.heldout, which, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w,
             (long long)cfg->cell_h, model, n_lora, n_lora == 1 ? "" : "s");
     for (int64_t i = 0; i < p.heldout; i++) {
         e.msg[0] = '\0';
@@ -536,8 +548,8 @@ int cmd_eval(int argc, char **argv) {
         printf("%s\n", text);
         cJSON_free(text);
     } else {
-        printf("gridlora eval: %lld held-out concepts (seed %llu), %lld frames of %lldx%lld; %s", (long long)p.heldout,
-               (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
+        printf("gridlora eval: %lld %s concepts (seed %llu), %lld frames of %lldx%lld; %s", (long long)p.heldout,
+               which, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
                model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
         printf("\nsampling %d steps (zero-shot's %d), cfg %g (zero-shot's %g, by its inputs %g), shift %g "

@@ -39,7 +39,7 @@ const char *gl_eval_item_name(int item) { return item >= 0 && item < GL_EVAL_ITE
 unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEMS ? ITEM_FX[item] : 0; }
 
 gl_eval_params gl_eval_default_params(void) {
-    return (gl_eval_params){.heldout = 4, .so = gl_sample_default_opts(), .zeroshot_cfg = GL_GRID_DEFAULT_CFG,
+    return (gl_eval_params){.heldout = 4, .split = GL_SPLIT_HELDOUT, .so = gl_sample_default_opts(), .zeroshot_cfg = GL_GRID_DEFAULT_CFG,
                             .zeroshot_steps = GL_GRID_DEFAULT_STEPS, .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
@@ -407,12 +407,12 @@ int gl_eval_concept_run(gl_dit *m, const gl_eval_params *p, int64_t index, gl_ev
     r.msg = why;
     r.msglen = sizeof why;
     const char *step = "rendering";
-    /* the concepts `gridlora dataset --split heldout --count N --seed S` writes */
+    /* the concepts `gridlora dataset --split heldout|train --count N --seed S` writes */
     const int64_t j = p->heldout > 1 ? (index + 1) % p->heldout : 1;
     res->seed = gl_dataset_concept_seed(p->seed, index);
     res->partner_seed = gl_dataset_concept_seed(p->seed, j);
-    int rc = gl_concept_sample(&r.a, res->seed, GL_SPLIT_HELDOUT);
-    if (!rc) rc = gl_concept_sample(&r.b, res->partner_seed, GL_SPLIT_HELDOUT);
+    int rc = gl_concept_sample(&r.a, res->seed, p->split);
+    if (!rc) rc = gl_concept_sample(&r.b, res->partner_seed, p->split);
     if (!rc) rc = render(&r);
     if (!rc) rc = gl_variant_caption(&r.a, NULL, GL_VARIANT_PLAIN, NULL, cap_a, sizeof cap_a);
     if (!rc) rc = gl_variant_caption(&r.b, NULL, GL_VARIANT_PLAIN, NULL, r.cap_b, sizeof r.cap_b);
@@ -542,6 +542,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
     gl__eval_json_num(root, "heldout", (double)n, &ok);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
     ok &= cJSON_AddStringToObject(root, "seed", seed) != NULL;
+    ok &= cJSON_AddStringToObject(root, "split", p->split == GL_SPLIT_TRAIN ? "train" : "heldout") != NULL;
     gl__eval_json_num(root, "frames", (double)cfg->frames, &ok);
     gl__eval_json_num(root, "height", (double)cfg->cell_h, &ok);
     gl__eval_json_num(root, "width", (double)cfg->cell_w, &ok);
