@@ -3,13 +3,10 @@
  * variant, exactly rendered and captioned; the directory source yields the videos and
  * captions of a data set written by gl_dataset_write; bad manifests and missing videos
  * are errors naming the file; a checkpoint's EMA loads into a model. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
@@ -477,28 +474,6 @@ static void procedural_pool_share(void **s) {
 
 /* ---- the directory source ---------------------------------------------------------- */
 
-typedef struct tmpdir {
-    char path[64];
-} tmpdir;
-
-static void tmp_make(tmpdir *t) {
-    snprintf(t->path, sizeof t->path, "/tmp/gl_data_XXXXXX");
-    assert_non_null(mkdtemp(t->path));
-}
-
-static void tmp_remove(tmpdir *t) {
-    DIR *d = opendir(t->path);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->path, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(t->path);
-}
-
 static void write_set(const char *dir, const gl_dit_config *c, int64_t count) {
     gl_dataset_params p = gl_dataset_default_params();
     p.count = count;
@@ -523,8 +498,8 @@ static void write_file(const char *dir, const char *name, const char *text) {
 static void dir_yields_the_data_set(void **s) {
     (void)s;
     gl_dit_config c = preset("tiny");
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "data");
     write_set(t.path, &c, 2);
     gl_data *d = NULL;
     char msg[512];
@@ -587,7 +562,7 @@ static void dir_yields_the_data_set(void **s) {
     batch_free(&b2);
     gl_tokenizer_free(&tk);
     gl_data_free(&d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* Loads a directory expected to fail; msg must contain each of the needles. */
@@ -606,8 +581,8 @@ static void expect_dir_error(const char *dir, const gl_dit_config *c, int code, 
 static void dir_errors_name_the_file(void **s) {
     (void)s;
     gl_dit_config c = preset("tiny");
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "data");
     /* no manifest */
     expect_dir_error(t.path, &c, GL_EIO, "manifest.jsonl: cannot open", NULL);
     /* a good set, then a video removed */
@@ -646,7 +621,7 @@ static void dir_errors_name_the_file(void **s) {
     assert_int_equal(gl_data_dir(&d, t.path, &c, NULL, NULL, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_data_videos(d), 2);
     gl_data_free(&d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* ---- EMA of a checkpoint -------------------------------------------------------------- */
@@ -654,8 +629,8 @@ static void dir_errors_name_the_file(void **s) {
 static void ema_loads_from_checkpoint(void **s) {
     (void)s;
     gl_dit_config c = preset("tiny");
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "data");
     char ckpt[256], msg[512];
     snprintf(ckpt, sizeof ckpt, "%s/run.safetensors", t.path);
     gl_dit *m = NULL;
@@ -719,7 +694,7 @@ static void ema_loads_from_checkpoint(void **s) {
     tu_free(raw);
     gl_data_free(&d);
     gl_dit_free(&m);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -6,13 +6,11 @@
  * set's file, its coverage the re-rendered concept's (reduced as the reader reduces the
  * file), and the truth scored against itself is perfect; the same seed gives the same
  * numbers; bad data sets and adapters are errors that say what is wrong. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
-#include <dirent.h>
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,19 +32,6 @@ typedef struct fixture {
     gl_dit *m;
     gl_lora *l;
 } fixture;
-
-static void tmp_remove(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
 
 /* A data set of `count` concepts from `seed` and `split`, rendered at F frames of S x S
  * (the tiny model's cell is 2 frames of 8x8: a larger set is reduced as training reads it). */
@@ -105,7 +90,7 @@ static void fixture_free(fixture *fx) {
     gl_dit_detach_loras(fx->m);
     gl_lora_free(&fx->l);
     gl_dit_free(&fx->m);
-    tmp_remove(fx->dir);
+    tu_remove_dir(fx->dir);
 }
 
 static gl_eval_multidc_data *open_set(const fixture *fx) {
@@ -465,7 +450,7 @@ static void bad_data_and_adapters_fail(void **st) {
     edit_manifest(fx.dir, "file", "0000.mp4");
     edit_manifest(fx.dir, "concept", "star");
     expect_open_error(fx.dir, &fx.cfg, GL_EFORMAT, "line 1: concept:");
-    tmp_remove(fx.dir);
+    tu_remove_dir(fx.dir);
     expect_open_error(fx.dir, &fx.cfg, GL_EIO, "manifest.jsonl: cannot open");
     /* a held-out set: no Multi-DC adapter was trained on one */
     assert_non_null(mkdtemp(strcpy(fx.dir, "/tmp/gl_evalmdc_XXXXXX")));

@@ -4,13 +4,10 @@
  * out of the loss; the joined prompt keeps its markers when cut; a mask holds end to end
  * through the model; an app's output holds the input exactly in its input cell; a
  * subject weight follows the rendered sets' coverage. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -37,28 +34,6 @@ static gl_dit_config config(void) {
     return c;
 }
 
-typedef struct tmpdir {
-    char path[64];
-} tmpdir;
-
-static void tmp_make(tmpdir *t) {
-    snprintf(t->path, sizeof t->path, "/tmp/gl_grids_XXXXXX");
-    assert_non_null(mkdtemp(t->path));
-}
-
-static void tmp_remove(tmpdir *t) {
-    DIR *d = opendir(t->path);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->path, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(t->path);
-}
-
 /* A model with every weight random (not AdaLN-zero), so outputs depend on every input. */
 static gl_dit *random_model(const gl_dit_config *c, uint64_t seed) {
     gl_dit *m = NULL;
@@ -75,7 +50,7 @@ static gl_dit *random_model(const gl_dit_config *c, uint64_t seed) {
 
 /* A data set of `count` concepts (seed 5) and `canvases` grids of `layout` made from it
  * by rendering. */
-static void make_grids(tmpdir *set, tmpdir *gdir, gl_dit *m, const char *layout, int64_t canvases) {
+static void make_grids(tu_tmpdir *set, tu_tmpdir *gdir, gl_dit *m, const char *layout, int64_t canvases) {
     const gl_dit_config *c = gl_dit_cfg(m);
     gl_dataset_params p = gl_dataset_default_params();
     p.count = 2;
@@ -85,8 +60,8 @@ static void make_grids(tmpdir *set, tmpdir *gdir, gl_dit *m, const char *layout,
     p.render.width = c->cell_w;
     char msg[512];
     gl_video_set_verbose(0);
-    tmp_make(set);
-    tmp_make(gdir);
+    tu_tmp_make(set, "grids");
+    tu_tmp_make(gdir, "grids");
     if (gl_dataset_write(set->path, &p, msg, sizeof msg)) fail_msg("gl_dataset_write: %s", msg);
     gl_grids_params g = gl_grids_default_params();
     g.layout = layout;
@@ -178,7 +153,7 @@ static void render_cells_match_truth(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 1);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     const char *layouts[] = {"edit", "compose", "character", "story"};
     for (int li = 0; li < 4; li++) {
         make_grids(&set, &gdir, m, layouts[li], 2);
@@ -254,8 +229,8 @@ static void render_cells_match_truth(void **s) {
         }
         fclose(f);
         assert_int_equal(canvas, 2);
-        tmp_remove(&gdir);
-        tmp_remove(&set);
+        tu_tmp_remove(&gdir);
+        tu_tmp_remove(&set);
     }
     gl_dit_free(&m);
 }
@@ -266,7 +241,7 @@ static void source_masks_match_layout(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 2);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     make_grids(&set, &gdir, m, "compose", 3);
     gl_grid_data *g = NULL;
     char msg[512];
@@ -311,8 +286,8 @@ static void source_masks_match_layout(void **s) {
     gl_grid_data_free(&g);
     assert_null(g);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* Two grid sets read as one source: their canvases in order, each keeping its layout; a
@@ -321,7 +296,7 @@ static void several_sets_read_as_one(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 4);
-    tmpdir set1, edit, set2, compose, empty;
+    tu_tmpdir set1, edit, set2, compose, empty;
     make_grids(&set1, &edit, m, "edit", 2);
     make_grids(&set2, &compose, m, "compose", 3);
     gl_grid_data *g = NULL;
@@ -344,7 +319,7 @@ static void several_sets_read_as_one(void **s) {
     assert_true(seen[0] > 0 && seen[1] > 0);
     batch_free(&t);
     gl_grid_data_free(&g);
-    tmp_make(&empty);
+    tu_tmp_make(&empty, "grids");
     char mpath[128];
     snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", empty.path);
     FILE *f = fopen(mpath, "w");
@@ -356,15 +331,15 @@ static void several_sets_read_as_one(void **s) {
     assert_non_null(strstr(msg, empty.path));
     assert_int_equal(gl_grid_data_dirs(&g, both, 0, m, NULL, NULL, msg, sizeof msg), GL_EINVAL);
     gl_dit_free(&m);
-    tmp_remove(&empty);
-    tmp_remove(&edit);
-    tmp_remove(&set1);
-    tmp_remove(&compose);
-    tmp_remove(&set2);
+    tu_tmp_remove(&empty);
+    tu_tmp_remove(&edit);
+    tu_tmp_remove(&set1);
+    tu_tmp_remove(&compose);
+    tu_tmp_remove(&set2);
 }
 
 /* A Grid-Fill source over two edit canvases made with m (set and gdir to remove after). */
-static gl_grid_data *fill_source(gl_dit *m, tmpdir *set, tmpdir *gdir) {
+static gl_grid_data *fill_source(gl_dit *m, tu_tmpdir *set, tu_tmpdir *gdir) {
     make_grids(set, gdir, m, "edit", 2);
     gl_grid_data *g = NULL;
     char msg[512];
@@ -379,7 +354,7 @@ static void fill_clean_subsets(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 3);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     gl_grid_data *g = fill_source(m, &set, &gdir);
     char msg[512];
     tbatch t;
@@ -412,8 +387,8 @@ static void fill_clean_subsets(void **s) {
     batch_free(&t);
     gl_grid_data_free(&g);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* How many of 160 samples (40 steps of 4, seeds 0..39) give cell 0 alone clean, the edit
@@ -443,7 +418,7 @@ static void fill_input_share(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 3);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     gl_grid_data *g = fill_source(m, &set, &gdir);
     char msg[512];
     unsigned def[160], half[160];
@@ -464,8 +439,8 @@ static void fill_input_share(void **s) {
     assert_int_equal(own_input_draws(g, &c, NULL), own_none); /* a refused share changes nothing */
     gl_grid_data_free(&g);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* The Grid-Fill loss does not see the clean cells: with a model whose prediction is 0
@@ -501,7 +476,7 @@ static void fill_loss_ignores_clean_cells(void **s) {
     char msg[512];
     assert_int_equal(gl_dit_new(&m, &c, msg, sizeof msg), GL_OK);
     gl_dit_init_weights(m, 4);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     make_grids(&set, &gdir, m, "edit", 2);
     gl_grid_data *g = NULL;
     if (gl_grid_data_dir(&g, gdir.path, m, NULL, NULL, msg, sizeof msg)) fail_msg("%s", msg);
@@ -529,8 +504,8 @@ static void fill_loss_ignores_clean_cells(void **s) {
     assert_true(fabs(loss[0][0] - loss[0][1]) > 0.1); /* noised cells: they are the loss */
     gl_grid_data_free(&g);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* ---- the mask through the model, and the apps ---------------------------------------- */
@@ -736,7 +711,7 @@ static void grid_set_expands_multi_vector_tokens(void **s) {
     char msg[512];
     assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
     gl_dit *m = random_model(&c, 11);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     make_grids(&set, &gdir, m, "edit", 1);
     /* the set's only canvas, its global prompt led by <c0> */
     char mpath[256], line[8192];
@@ -786,13 +761,13 @@ static void grid_set_expands_multi_vector_tokens(void **s) {
     gl_lora_free(&l);
     gl_tokenizer_free(&tk);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* Rewrites line `line` (1-based) of GDIR's manifest with the "subject" value replaced by
  * json (a JSON value, or NULL to drop the key). */
-static void set_subject_entry(const tmpdir *gdir, int line, const char *json) {
+static void set_subject_entry(const tu_tmpdir *gdir, int line, const char *json) {
     char mpath[256], buf[8192], out[65536] = "";
     snprintf(mpath, sizeof mpath, "%s/manifest.jsonl", gdir->path);
     FILE *f = fopen(mpath, "r");
@@ -824,7 +799,7 @@ static void subject_weight_follows_coverage(void **s) {
     (void)s;
     gl_dit_config c = config();
     gl_dit *m = random_model(&c, 12);
-    tmpdir set, gdir;
+    tu_tmpdir set, gdir;
     make_grids(&set, &gdir, m, "edit", 2);
     char msg[512];
     gl_grid_data *g = NULL;
@@ -913,15 +888,15 @@ static void subject_weight_follows_coverage(void **s) {
     free(t.b.weight);
     batch_free(&t);
     gl_dit_free(&m);
-    tmp_remove(&gdir);
-    tmp_remove(&set);
+    tu_tmp_remove(&gdir);
+    tu_tmp_remove(&set);
 }
 
 /* A model with an edit set and a character set of two canvases each, made on disk. */
 typedef struct two_sets {
     gl_dit_config c;
     gl_dit *m;
-    tmpdir set1, edit, set2, character;
+    tu_tmpdir set1, edit, set2, character;
 } two_sets;
 
 static void two_sets_make(two_sets *t, uint64_t seed) {
@@ -942,10 +917,10 @@ static gl_grid_data *two_sets_read(two_sets *t) {
 
 static void two_sets_free(two_sets *t) {
     gl_dit_free(&t->m);
-    tmp_remove(&t->edit);
-    tmp_remove(&t->set1);
-    tmp_remove(&t->character);
-    tmp_remove(&t->set2);
+    tu_tmp_remove(&t->edit);
+    tu_tmp_remove(&t->set1);
+    tu_tmp_remove(&t->character);
+    tu_tmp_remove(&t->set2);
 }
 
 /* A layout's own weight: the canvases of the others keep theirs (character=0 under an

@@ -6,13 +6,10 @@
  * one-concept source; with a token-only rate, plain clips are captioned "a <cK>" and
  * nothing else changes; token rows can start from their captions' words; the Set stage trains A, B and the tokens and leaves B2 at zero,
  * the Sequence stage trains B2 alone. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gridlora/data.h"
 #include "gridlora/dataset.h"
@@ -36,28 +33,6 @@ static gl_dit_config config(void) {
     char msg[256];
     assert_int_equal(gl_dit_config_validate(&c, msg, sizeof msg), GL_OK);
     return c;
-}
-
-typedef struct tmpdir {
-    char path[64];
-} tmpdir;
-
-static void tmp_make(tmpdir *t) {
-    snprintf(t->path, sizeof t->path, "/tmp/gl_multidc_XXXXXX");
-    assert_non_null(mkdtemp(t->path));
-}
-
-static void tmp_remove(tmpdir *t) {
-    DIR *d = opendir(t->path);
-    struct dirent *e;
-    char p[512];
-    while (d && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", t->path, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(t->path);
 }
 
 static void write_set(const char *dir, const gl_dit_config *c, int64_t count) {
@@ -116,9 +91,9 @@ static void fill(gl_multidc *d, batch *t, uint64_t seed) {
 
 /* A two-concept data set in a new directory t, read twice: the source under test and
  * an untouched reference drawing the same batches. */
-static void two_sources(const gl_dit_config *c, tmpdir *t, gl_multidc **d, gl_multidc **ref) {
+static void two_sources(const gl_dit_config *c, tu_tmpdir *t, gl_multidc **d, gl_multidc **ref) {
     char msg[512];
-    tmp_make(t);
+    tu_tmp_make(t, "multidc");
     write_set(t->path, c, 2);
     assert_int_equal(gl_multidc_dir(d, t->path, c, NULL, NULL, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_multidc_dir(ref, t->path, c, NULL, NULL, msg, sizeof msg), GL_OK);
@@ -139,8 +114,8 @@ static void read_variant(const char *dir, const gl_dit_config *c, int64_t k, int
 static void clips_are_static_or_ordered_with_their_tokens(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "multidc");
     write_set(t.path, &c, 2);
     gl_multidc *d = NULL;
     char msg[512];
@@ -215,7 +190,7 @@ static void clips_are_static_or_ordered_with_their_tokens(void **s) {
     gl_multidc_free(&d);
     assert_null(d);
     gl_multidc_free(&d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* Rate 1: every plain clip is captioned with its token alone, the variants keep their
@@ -224,7 +199,7 @@ static void clips_are_static_or_ordered_with_their_tokens(void **s) {
 static void token_only_captions_plain_clips_with_their_token(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
+    tu_tmpdir t;
     gl_multidc *d = NULL, *ref = NULL;
     char msg[512];
     two_sources(&c, &t, &d, &ref);
@@ -280,7 +255,7 @@ static void token_only_captions_plain_clips_with_their_token(void **s) {
     gl_tokenizer_free(&tk);
     gl_multidc_free(&d);
     gl_multidc_free(&ref);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* --token-vectors: each concept token becomes V ids, its own then the model's free
@@ -290,7 +265,7 @@ static void token_only_captions_plain_clips_with_their_token(void **s) {
 static void token_vectors_expand_every_prompt(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
+    tu_tmpdir t;
     gl_multidc *d = NULL, *ref = NULL;
     char msg[512];
     two_sources(&c, &t, &d, &ref);
@@ -345,7 +320,7 @@ static void token_vectors_expand_every_prompt(void **s) {
     batch_free(&br);
     gl_multidc_free(&d);
     gl_multidc_free(&ref);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* --token-init words: each token row is the mean of the base's embeddings of its plain
@@ -354,8 +329,8 @@ static void token_vectors_expand_every_prompt(void **s) {
 static void token_rows_start_from_their_captions_words(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "multidc");
     write_set(t.path, &c, 2);
     char msg[512];
     gl_multidc *d = NULL;
@@ -403,7 +378,7 @@ static void token_rows_start_from_their_captions_words(void **s) {
     gl_dit_free(&m);
     gl_tokenizer_free(&tk);
     gl_multidc_free(&d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* Loads a directory expected to fail; msg must contain the needle. */
@@ -421,8 +396,8 @@ static void expect_error(const char *dir, const gl_dit_config *c, int code, cons
 static void too_many_concepts_and_bad_tokens_fail(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "multidc");
     write_set(t.path, &c, 2);
     gl_dit_config one = c;
     one.concept_tokens = 1;
@@ -452,15 +427,15 @@ static void too_many_concepts_and_bad_tokens_fail(void **s) {
     fputs("{\"token\": \"<c0>\", \"file\": \"none.mp4\", \"prompt\": \"a <c0>\"}\n", f);
     fclose(f);
     expect_error(t.path, &c, GL_EIO, "none.mp4");
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
     expect_error("/nonexistent", &c, GL_EIO, "manifest.jsonl: cannot open");
 }
 
 static void one_video_is_one_concept(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "multidc");
     write_set(t.path, &c, 1);
     char path[512], msg[512] = "";
     snprintf(path, sizeof path, "%s/0000.mp4", t.path);
@@ -489,7 +464,7 @@ static void one_video_is_one_concept(void **s) {
     assert_non_null(strstr(msg, "neither the free token <v> nor"));
     assert_int_equal(gl_multidc_video(&d, path, "<c4>", "a <c4>", &c, msg, sizeof msg), GL_EINVAL);
     assert_null(d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 /* A tiny model, its weights random and frozen (a trained base is not AdaLN-zero). */
@@ -530,8 +505,8 @@ static int all_zero(const float *x, int64_t n) {
 static void stages_train_their_own_tensors(void **s) {
     (void)s;
     gl_dit_config c = config();
-    tmpdir t;
-    tmp_make(&t);
+    tu_tmpdir t;
+    tu_tmp_make(&t, "multidc");
     write_set(t.path, &c, 2);
     char msg[512];
     gl_multidc *d = NULL;
@@ -586,7 +561,7 @@ static void stages_train_their_own_tensors(void **s) {
     gl_lora_free(&plain);
     gl_dit_free(&m);
     gl_multidc_free(&d);
-    tmp_remove(&t);
+    tu_tmp_remove(&t);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -1,8 +1,11 @@
 /* tests/testutil.c: the shared test helpers declared in testutil.h. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -111,6 +114,26 @@ cJSON *tu_manifest_line(const char *dir, int64_t i) {
     assert_non_null(j);
     return j;
 }
+
+void tu_tmp_make(tu_tmpdir *t, const char *prefix) {
+    snprintf(t->path, sizeof t->path, "/tmp/gl_%s_XXXXXX", prefix);
+    assert_non_null(mkdtemp(t->path));
+}
+
+void tu_remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        remove(p);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
+void tu_tmp_remove(const tu_tmpdir *t) { tu_remove_dir(t->path); }
 
 int tu_main(const char *group, const struct CMUnitTest *tests, size_t n, int argc, char **argv) {
     if (argc > 1) {

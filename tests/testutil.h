@@ -69,6 +69,16 @@ void tu_numgrad(tu_fn f, void *ctx, double *const *in, int which, int64_t n_whic
 struct cJSON;
 struct cJSON *tu_manifest_line(const char *dir, int64_t i);
 
+/* A test's scratch directory: tu_tmp_make creates /tmp/gl_<prefix>_XXXXXX in t->path (or
+ * fails the test); tu_tmp_remove deletes it with the files in it, one level deep, as the
+ * data and grid sets the tests write keep them (tu_remove_dir for a path held elsewhere). */
+typedef struct tu_tmpdir {
+    char path[64];
+} tu_tmpdir;
+void tu_tmp_make(tu_tmpdir *t, const char *prefix);
+void tu_tmp_remove(const tu_tmpdir *t);
+void tu_remove_dir(const char *dir);
+
 /* Runs the tests, or only the one named by argv[1] (an unknown name fails). */
 int tu_main(const char *group, const struct CMUnitTest *tests, size_t n, int argc, char **argv);
 #define TU_MAIN(group, tests) \
