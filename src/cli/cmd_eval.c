@@ -518,8 +518,8 @@ int cmd_eval(int argc, char **argv) {
     const gl_dit_config *cfg = gl_dit_cfg(m);
     const char *which = p.split == GL_SPLIT_TRAIN ? "training-split" : "held-out";
     fprintf(stderr, "eval: %lld %s concepts (seed %llu), %lld frames of %lldx%lld; %s with %d adapter%s\n",
-            (long long)p.heldout, which, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w,
-            (long long)cfg->cell_h, model, n_lora, n_lora == 1 ? "" : "s");
+            (long long)p.heldout, which, (unsigned long long)p.seed, (long long)cfg->frames,
+            (long long)cfg->cell_w, (long long)cfg->cell_h, model, n_lora, n_lora == 1 ? "" : "s");
     for (int64_t i = 0; i < p.heldout; i++) {
         e.msg[0] = '\0';
         char why[1024];
@@ -549,8 +549,8 @@ int cmd_eval(int argc, char **argv) {
         cJSON_free(text);
     } else {
         printf("gridlora eval: %lld %s concepts (seed %llu), %lld frames of %lldx%lld; %s", (long long)p.heldout,
-               which, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w, (long long)cfg->cell_h,
-               model);
+               which, (unsigned long long)p.seed, (long long)cfg->frames, (long long)cfg->cell_w,
+               (long long)cfg->cell_h, model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
         printf("\nsampling %d steps (zero-shot's %d), cfg %g (zero-shot's %g, by its inputs %g), shift %g "
                "(zero-shot's %g); ",
