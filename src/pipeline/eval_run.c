@@ -40,7 +40,8 @@ unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEM
 
 gl_eval_params gl_eval_default_params(void) {
     return (gl_eval_params){.heldout = 4, .split = GL_SPLIT_HELDOUT, .so = gl_sample_default_opts(),
-                            .zeroshot_cfg = GL_GRID_DEFAULT_CFG, .zeroshot_steps = GL_GRID_DEFAULT_STEPS, .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
+                            .zeroshot_cfg = GL_GRID_DEFAULT_CFG, .zeroshot_steps = GL_GRID_DEFAULT_STEPS,
+                            .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
