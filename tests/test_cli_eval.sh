@@ -224,7 +224,7 @@ errors)
     expect 2 "^gridlora: eval: --heldout N is required" -- eval --seed 0
     expect 2 "^gridlora: eval: --seed S is required" -- eval --heldout 2
     expect 2 "^gridlora: eval: --heldout: 0 is outside" -- eval --heldout 0 --seed 0
-    expect 2 "^gridlora: eval: --split: 'both' is not heldout or train" -- eval --heldout 1 --seed 0 --split both
+    expect 2 "^gridlora: eval: --split: 'both' is not train or heldout" -- eval --heldout 1 --seed 0 --split both
     expect 2 "^gridlora: eval: --ttft-steps and --no-ttft exclude each other" -- eval --heldout 1 --seed 0 \
         --no-ttft --ttft-steps 3
     expect 2 "^gridlora: eval: unknown option '--effect'" -- eval --heldout 1 --seed 0 --effect smoke

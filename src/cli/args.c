@@ -3,8 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "gridlora/render.h" /* GL_SPLIT_* */
 
 void cli_error(const char *fmt, ...) {
     /* one write for the whole line: under mpirun the ranks share one stderr, and lines
@@ -31,6 +33,16 @@ int cli_parse_long(const char *cmd, const char *opt, const char *val, long min, 
         return CLI_USAGE;
     }
     *out = v;
+    return CLI_OK;
+}
+
+int cli_parse_split(const char *cmd, const char *val, int *split) {
+    if (!strcmp(val, "train")) *split = GL_SPLIT_TRAIN;
+    else if (!strcmp(val, "heldout")) *split = GL_SPLIT_HELDOUT;
+    else {
+        cli_error("%s: --split: '%s' is not train or heldout", cmd, val);
+        return CLI_USAGE;
+    }
     return CLI_OK;
 }
 

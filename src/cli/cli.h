@@ -20,6 +20,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * "gridlora: CMD: OPT: ..." and returns CLI_USAGE, else CLI_OK. */
 int cli_parse_long(const char *cmd, const char *opt, const char *val, long min, long max,
                    long *out);
+/* Parses a --split value ("train" or "heldout") into GL_SPLIT_TRAIN or GL_SPLIT_HELDOUT;
+ * anything else prints "gridlora: CMD: --split: ..." and returns CLI_USAGE. */
+int cli_parse_split(const char *cmd, const char *val, int *split);
 /* The value after option argv[*i], advancing *i; prints a usage error when absent. */
 const char *cli_value(const char *cmd, int argc, char **argv, int *i);
 

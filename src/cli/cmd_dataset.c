@@ -85,12 +85,7 @@ int cmd_dataset(int argc, char **argv) {
             }
             out = val;
         } else if (!strcmp(opt, "--split")) {
-            if (!strcmp(val, "train")) p.split = GL_SPLIT_TRAIN;
-            else if (!strcmp(val, "heldout")) p.split = GL_SPLIT_HELDOUT;
-            else {
-                cli_error("dataset: --split: '%s' is not train or heldout", val);
-                return CLI_USAGE;
-            }
+            if (cli_parse_split("dataset", val, &p.split)) return CLI_USAGE;
         } else if (!strcmp(opt, "--frames")) {
             if (cli_parse_long("dataset", opt, val, 1, 4096, &v)) return CLI_USAGE;
             p.render.frames = v;

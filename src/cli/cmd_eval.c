@@ -448,12 +448,7 @@ int cmd_eval(int argc, char **argv) {
             p.so.shift = (float)d;
             p.zeroshot_shift = (float)d;
         } else if (!strcmp(opt, "--split")) {
-            if (!strcmp(val, "heldout")) p.split = GL_SPLIT_HELDOUT;
-            else if (!strcmp(val, "train")) p.split = GL_SPLIT_TRAIN;
-            else {
-                cli_error("eval: --split: '%s' is not heldout or train", val);
-                return CLI_USAGE;
-            }
+            if (cli_parse_split("eval", val, &p.split)) return CLI_USAGE;
         } else if (!strcmp(opt, "--out")) {
             e.out = val;
         } else if (!strcmp(opt, "--out-concepts")) {
