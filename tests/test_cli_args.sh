@@ -162,6 +162,7 @@ expect 2 -- story --input "$clip" --input "$clip" --shot a --out "$o/s" $st
 expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --steps 0
 expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --cfg x
 expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --context-cfg -1
+expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --strength nan
 expect 2 -- story --input "$clip" --shot a --out "$o/s" $st extra
 expect 2 -- story --input "$clip" --shot a --out "$o/s" $st --shot
 expect 1 -- story --input "$tmp/missing.mp4" --shot a --out "$o/s" $st
@@ -194,6 +195,8 @@ expect 2 -- eval --multidc "$m" --data "$tmp/ds" --heldout 1
 expect 2 -- eval --multidc "$m" --data "$tmp/ds" --lora "$m"
 expect 2 -- eval --multidc "$m" --data "$tmp/ds" --context-cfg 2
 expect 2 -- eval --heldout 1 --seed 0 --context-cfg nan
+expect 2 -- eval --heldout 1 --seed 0 --strength 0
+expect 2 -- eval --multidc "$m" --data "$tmp/ds" --strength 0.5
 expect 2 -- eval --multidc "$m" --data "$tmp/ds" --steps 0
 expect 2 -- eval --multidc "" --data "$tmp/ds"
 expect 2 -- eval --multidc "$m" --data

@@ -151,10 +151,11 @@ EOF
     z --zeroshot-steps 3 >"$tmp/n3.json"
     z --zeroshot-steps 3 --steps 1 >"$tmp/n3b.json"
     z --context-cfg 1.5 >"$tmp/g15.json"
+    z --strength 0.5 >"$tmp/h5.json"
     python3 - "$tmp"/z1.json "$tmp"/z4.json "$tmp"/z4b.json "$tmp"/c4.json "$tmp"/s2.json "$tmp"/n3.json \
-        "$tmp"/n3b.json "$tmp"/g15.json <<'EOF' || fail "zero-shot guidance (above)"
+        "$tmp"/n3b.json "$tmp"/g15.json "$tmp"/h5.json <<'EOF' || fail "zero-shot guidance (above)"
 import json, sys
-z1, z4, z4b, c4, s2, n3, n3b, g15 = (json.load(open(f)) for f in sys.argv[1:])
+z1, z4, z4b, c4, s2, n3, n3b, g15, h5 = (json.load(open(f)) for f in sys.argv[1:])
 def psnr(j, m, items):
     return [j["summary"][it][m]["psnr"] for it in items]
 edits = [it for it in z1["items"] if it != "compose"]
@@ -187,6 +188,11 @@ check([j["sampling"]["zeroshot_context_cfg"] for j in (z1, g15)] == [1, 1.5], "z
 for it in zs:
     check(psnr(g15, "zeroshot", [it]) != psnr(z1, "zeroshot", [it]), f"--context-cfg did not change {it}")
 check(psnr(g15, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--context-cfg changed the base's output")
+# a start from the input cells likewise (the others have none to start from)
+check([j["sampling"]["zeroshot_strength"] for j in (z1, h5)] == [1, 0.5], "zeroshot_strength")
+for it in zs:
+    check(psnr(h5, "zeroshot", [it]) != psnr(z1, "zeroshot", [it]), f"--strength did not change {it}")
+check(psnr(h5, "base", z1["items"]) == psnr(z1, "base", z1["items"]), "--strength changed the base's output")
 EOF
     # --split train scores the concepts of `gridlora dataset --count 2 --seed 3` (the training
     # split) in order, and says so; the default is the held-out split's

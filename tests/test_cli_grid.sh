@@ -138,12 +138,18 @@ EOF2
     done
     [[ -e "$tmp/ed/cell0.mp4" ]] && fail "edit wrote the input cell"
     grep -q 'cell 2: "a red star at night"' "$tmp/out.txt" || fail "edit prompts: $(cat "$tmp/out.txt")"
-    grep -q "^edit: [0-9.]* s in all: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "timings: $(cat "$tmp/out.txt")"
+    grep -q "^edit: [0-9.]* s in all: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8, strength 1)" "$tmp/out.txt" || fail "timings: $(cat "$tmp/out.txt")"
     # the grid apps' own default steps (GL_GRID_DEFAULT_STEPS), not generate's 20
     run edit --input "$tmp/set/0000.mp4" --effect smoke --out "$tmp/ed10" ${lo% --steps 2}
-    grep -q "^edit: .*sampling [0-9.]* s (10 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "default steps: $(cat "$tmp/out.txt")"
+    grep -q "^edit: .*sampling [0-9.]* s (10 steps, cfg 1, shift 8, strength 1)" "$tmp/out.txt" || fail "default steps: $(cat "$tmp/out.txt")"
+    # a start from the input below pure noise: said, and another output
+    run edit --input "$tmp/set/0000.mp4" --effect smoke --effect night --out "$tmp/ed5" $lo --caption "a red star" \
+        --strength 0.5
+    grep -q "^edit: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8, strength 0.5)" "$tmp/out.txt" ||
+        fail "--strength: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/ed/smoke.mp4" "$tmp/ed5/smoke.mp4" && fail "edit --strength 0.5 changed nothing"
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co" $lo
-    grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
+    grep -q "^compose: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8, strength 1)" "$tmp/out.txt" || fail "compose's guidance: $(cat "$tmp/out.txt")"
     for f in grid.mp4 grid.gif sheet.png cell2.mp4 cell3.mp4; do [[ -s "$tmp/co/$f" ]] || fail "compose: $f missing"; done
     grep -q 'cell 2: "a red star and a blue ring"' "$tmp/out.txt" && fail "compose without captions named them"
     run compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0001.smoke.mp4" --out "$tmp/co2" $lo \
@@ -162,7 +168,7 @@ EOF2
     run character --input "$tmp/set/0001.mp4" --prompt "a star on snow" --prompt "a star bouncing" --out "$tmp/ch" $lo
     for f in grid.mp4 grid.gif sheet.png cell1.mp4 cell2.mp4 cell3.mp4; do [[ -s "$tmp/ch/$f" ]] || fail "character: $f missing"; done
     grep -q 'cell 3: "a star bouncing"' "$tmp/out.txt" || fail "character prompts: $(cat "$tmp/out.txt")"
-    grep -q "^character: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8)" "$tmp/out.txt" ||
+    grep -q "^character: .*sampling [0-9.]* s (2 steps, cfg 1, shift 8, strength 1)" "$tmp/out.txt" ||
         fail "character's guidance: $(cat "$tmp/out.txt")"
     # a real video not made by the renderer: any size, any length
     run generate --model "$base" --prompt "a star" --out "$tmp/other.mp4" --size 24x12 --frames 5 --steps 1
@@ -179,6 +185,12 @@ errors)
         --model "$base" --lora "$tmp/none.safetensors"
     expect 1 "^gridlora: character: .*unknown word 'dragon'" -- character --input "$tmp/set/0000.mp4" \
         --prompt "a dragon" --out "$tmp/x" $lo
+    expect 2 "^gridlora: edit: --strength" -- edit --input "$tmp/set/0000.mp4" --effect smoke --out "$tmp/x" $lo \
+        --strength 0
+    expect 2 "^gridlora: compose: --strength" -- compose --input "$tmp/set/0000.mp4" --input "$tmp/set/0000.mp4" \
+        --out "$tmp/x" $lo --strength 1.5
+    expect 1 "^gridlora: edit: .*strength below 1 and guidance by the context .* do not combine" -- edit \
+        --input "$tmp/set/0000.mp4" --effect smoke --out "$tmp/x" $lo --strength 0.5 --context-cfg 2
     [[ -e "$tmp/x" ]] && fail "a failed app wrote its directory"
     : >"$tmp/afile"
     # checked before the model is read
@@ -262,7 +274,7 @@ story)
     for f in shot1.mp4 shot2.mp4 shot3.mp4 story.mp4 grid.mp4 grid.gif sheet.png; do
         [[ -s "$tmp/st/$f" ]] || fail "story: $f missing: $(ls "$tmp/st")"
     done
-    grep -q "^story: .* of 2 steps, cfg 1, shift 8)" "$tmp/out.txt" || fail "story's guidance: $(cat "$tmp/out.txt")"
+    grep -q "^story: .* of 2 steps, cfg 1, shift 8, strength 1)" "$tmp/out.txt" || fail "story's guidance: $(cat "$tmp/out.txt")"
     [[ -e "$tmp/st/shot4.mp4" || -e "$tmp/st/shot0.mp4" || -e "$tmp/st/cell1.mp4" ]] && fail "story: stray files: $(ls "$tmp/st")"
     # the tiny preset's cell is 2 frames of 8x8: three shots make 6 frames, the grids 16x16
     [[ $(probe "$tmp/st/shot2.mp4") == "8,8,2" ]] || fail "shot2.mp4: $(probe "$tmp/st/shot2.mp4")"

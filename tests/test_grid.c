@@ -555,6 +555,32 @@ static void layout_story_anchored(void **s) {
     assert_int_equal(gl_layout_story_anchored(&l, STAR, NULL, 2, 1, msg, sizeof msg), GL_EINVAL);
 }
 
+/* Where each output cell starts under a strength below 1: the input above it, else the
+ * first input; nothing for an input cell, a cell outside the grid or a layout without
+ * inputs. */
+static void layout_start_cell(void **s) {
+    (void)s;
+    gl_layout l;
+    char msg[256] = "";
+    assert_int_equal(gl_layout_edit(&l, STAR, (const char *[]){"smoke"}, 1, msg, sizeof msg), GL_OK);
+    static const int edit[4] = {-1, 0, 0, 0};
+    for (int c = 0; c < 4; c++) assert_int_equal(gl_layout_start_cell(&l, c), edit[c]);
+    assert_int_equal(gl_layout_start_cell(&l, 4), -1);
+    assert_int_equal(gl_layout_start_cell(&l, -1), -1);
+    assert_int_equal(gl_layout_compose(&l, STAR, "a blue ring", NULL, 0, msg, sizeof msg), GL_OK);
+    static const int compose[4] = {-1, -1, 0, 1};
+    for (int c = 0; c < 4; c++) assert_int_equal(gl_layout_start_cell(&l, c), compose[c]);
+    const char *shots[] = {"a star on sand", "a star on snow", "a star at night"};
+    assert_int_equal(gl_layout_story_anchored(&l, STAR, shots, 3, 1, msg, sizeof msg), GL_OK);
+    static const int story[4] = {-1, 0, -1, 0};
+    for (int c = 0; c < 4; c++) assert_int_equal(gl_layout_start_cell(&l, c), story[c]);
+    gl_layout_init(&l);
+    for (int c = 0; c < 4; c++) assert_int_equal(gl_layout_start_cell(&l, c), -1);
+    assert_int_equal(gl_layout_set_cell(&l, 3, GL_CELL_INPUT, "", msg, sizeof msg), GL_OK);
+    static const int custom[4] = {3, 3, 3, -1};
+    for (int c = 0; c < 4; c++) assert_int_equal(gl_layout_start_cell(&l, c), custom[c]);
+}
+
 static void same_layout(const gl_layout *a, const gl_layout *b) {
     assert_int_equal(a->kind, b->kind);
     assert_int_equal(a->no_masks, b->no_masks);
@@ -823,5 +849,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(layout_masks),
     cmocka_unit_test(layout_story_anchored),
     cmocka_unit_test(layout_masks_story),
+    cmocka_unit_test(layout_start_cell),
 };
 TU_MAIN("grid", tests)

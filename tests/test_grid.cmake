@@ -3,4 +3,4 @@ gl_test(test_grid tile_split_round_trip tile_literal tile_rejects_mismatched spl
         positions_contiguous video_mask_per_cell token_mask_matches_video_mask
         token_timesteps_per_cell layout_edit layout_compose layout_character layout_story
         layout_by_name layout_rejects_bad_prompts layout_prompt_exact layout_prompt_overflow
-        layout_masks layout_story_anchored layout_masks_story)
+        layout_masks layout_story_anchored layout_masks_story layout_start_cell)

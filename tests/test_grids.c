@@ -634,6 +634,47 @@ static void app_keeps_input_exactly(void **s) {
     gl_dit_free(&m);
 }
 
+/* Below pure noise (strength), each output cell starts from its start cell's video: near
+ * strength 0 it comes out as that video (compose: cell 2 as A, cell 3 as B), the inputs
+ * stay exact. */
+static void app_starts_from_input_cells(void **s) {
+    (void)s;
+    gl_dit_config c = config();
+    gl_dit *m = random_model(&c, 9);
+    char msg[512];
+    gl_video a = {0}, b = {0};
+    assert_int_equal(gl_video_alloc(&a, c.frames, c.cell_h, c.cell_w), GL_OK);
+    assert_int_equal(gl_video_alloc(&b, c.frames, c.cell_h, c.cell_w), GL_OK);
+    tu_rng r;
+    tu_seed(&r, 10);
+    int64_t n = c.frames * c.cell_h * c.cell_w * 3;
+    for (int64_t i = 0; i < n; i++) {
+        a.rgb[i] = (float)(0.1 + 0.8 * tu_uniform(&r));
+        b.rgb[i] = (float)(0.1 + 0.8 * tu_uniform(&r));
+    }
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 3;
+    so.strength = 1e-3f;
+    gl_layout l;
+    assert_int_equal(gl_layout_compose(&l, "a red star", "a blue ring", NULL, 0, msg, sizeof msg), GL_OK);
+    const gl_video *in[4] = {&a, &b, NULL, NULL};
+    gl_video canvas = {0}, cells[4];
+    if (gl_app_run(m, &l, in, &so, &canvas, NULL, msg, sizeof msg)) fail_msg("%s", msg);
+    assert_int_equal(gl_grid_split(cells, &canvas, msg, sizeof msg), GL_OK);
+    const gl_video *want[4] = {&a, &b, &a, &b};
+    for (int k = 0; k < 4; k++) {
+        double dev = 0;
+        for (int64_t i = 0; i < n; i++) dev = fmax(dev, fabs((double)cells[k].rgb[i] - want[k]->rgb[i]));
+        if (k < 2) assert_true(dev == 0);
+        else assert_true(dev < 1e-2);
+        gl_video_release(&cells[k]);
+    }
+    gl_video_release(&canvas);
+    gl_video_release(&a);
+    gl_video_release(&b);
+    gl_dit_free(&m);
+}
+
 /* A concept token of an attached multi-vector adapter expands in the grid's joined prompt
  * as in a plain one: with <c0> standing for <c0> <c1>, the layout of "a <c0>" tokenizes,
  * and the app samples, exactly as "a <c0> <c1>" without the adapter (whose B = 0 and
@@ -1026,6 +1067,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(fill_loss_ignores_clean_cells),
     cmocka_unit_test(mask_holds_end_to_end),
     cmocka_unit_test(app_keeps_input_exactly),
+    cmocka_unit_test(app_starts_from_input_cells),
     cmocka_unit_test(app_expands_multi_vector_tokens),
     cmocka_unit_test(grid_set_expands_multi_vector_tokens),
     cmocka_unit_test(subject_weight_follows_coverage),

@@ -1,6 +1,6 @@
 /* tests/test_sample.c: sampling: the schedule's ends, context cells kept exactly, guidance
- * by a negative prompt and by the context, and a model overfitted on one video generates
- * that video from noise. */
+ * by a negative prompt and by the context, a start below pure noise, and a model
+ * overfitted on one video generates that video from noise. */
 #include <math.h>
 #include <string.h>
 
@@ -18,6 +18,21 @@ static void sample_schedule(void **s) {
     for (int i = 0; i < 10; i++) assert_true(gl_sample_time(&o, i + 1) < gl_sample_time(&o, i));
     /* shift 2 spends more of the schedule at high noise than a linear one */
     assert_true(gl_sample_time(&o, 5) > 0.5);
+    /* a start below pure noise: the schedule begins at the strength and is the same
+     * shifted curve, squeezed (its unshifted times scaled); strength 1 is the schedule
+     * above to the bit */
+    gl_sample_opts g = o;
+    g.shift = 8.0f;
+    g.strength = 0.6f;
+    assert_float_equal(gl_sample_time(&g, 0), 0.6, 1e-6);
+    assert_float_equal(gl_sample_time(&g, 10), 0.0, 1e-12);
+    for (int i = 0; i < 10; i++) assert_true(gl_sample_time(&g, i + 1) < gl_sample_time(&g, i));
+    const double top = 0.6 / (8.0 - 7.0 * 0.6), u = top * 0.7; /* step 3 of 10 */
+    assert_float_equal(gl_sample_time(&g, 3), 8.0 * u / (1.0 + 7.0 * u), 1e-9);
+    g.strength = 1.0f;
+    gl_sample_opts eight = o;
+    eight.shift = 8.0f;
+    for (int i = 0; i <= 10; i++) assert_true(gl_sample_time(&g, i) == gl_sample_time(&eight, i));
 }
 
 static void pattern(float *x, int64_t F, int64_t H, int64_t W, double phase) {
@@ -192,6 +207,71 @@ static double max_diff(const float *a, const float *b, int64_t n) {
     return d;
 }
 
+/* A start below pure noise (strength): at strength 1 the start is ignored, bit for bit;
+ * near 0 the sample is the start, whatever the model says; in between it is neither the
+ * start nor the sample from noise; clean context stays exact; a strength outside (0, 1],
+ * one without a start and one beside context guidance are refused. */
+static void sample_strength(void **s) {
+    (void)s;
+    gl_dit *m = tiny_busy(4);
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t F = 2, H = 8, W = 16, n = F * H * W * 3, gw = W / c->patch_w;
+    const int64_t T = (F / c->patch_t) * (H / c->patch_h) * gw;
+    float *ctx = tu_falloc(n), *init = tu_falloc(n), *noise = tu_falloc(n), *got = tu_falloc(n);
+    pattern(ctx, F, H, W, 1.0);
+    pattern(init, F, H, W, 2.5);
+    uint8_t *clean = test_calloc((size_t)T, 1);
+    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    int32_t text[16] = {7, 8};
+    gl_sample_opts so = gl_sample_default_opts();
+    so.steps = 4;
+    so.cfg = 1.0f;
+    char msg[256];
+    gl_sample_request req = {.F = F, .H = H, .W = W, .text = text, .text_len = 2, .context = ctx, .clean = clean};
+    assert_int_equal(gl_sample(m, &so, &req, noise, msg, sizeof msg), GL_OK);
+    req.init = init;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    assert_memory_equal(noise, got, (size_t)n * sizeof(float));
+
+    so.strength = 1e-3f;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    expect_context_kept(got, ctx, F * H, W, 8);
+    double near = 0;
+    for (int64_t r = 0; r < F * H; r++)
+        for (int64_t i = (r * W + 8) * 3; i < (r * W + W) * 3; i++) near = fmax(near, fabs((double)got[i] - init[i]));
+    so.strength = 0.5f;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_OK);
+    expect_context_kept(got, ctx, F * H, W, 8);
+    double mid_init = 0, mid_noise = max_diff(got, noise, n);
+    for (int64_t r = 0; r < F * H; r++)
+        for (int64_t i = (r * W + 8) * 3; i < (r * W + W) * 3; i++)
+            mid_init = fmax(mid_init, fabs((double)got[i] - init[i]));
+    print_message("strength 0.001: %.2e from the start; 0.5: %.2e from it, %.2e from the sample from noise\n", near,
+                  mid_init, mid_noise);
+    assert_true(near < 1e-2);
+    assert_true(mid_init > 1e-2 && mid_noise > 1e-2);
+
+    so.strength = 0.0f;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "strength"));
+    so.strength = 1.5f;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    so.strength = 0.5f;
+    so.context_cfg = 2.0f;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "context"));
+    so.context_cfg = 1.0f;
+    req.init = NULL;
+    assert_int_equal(gl_sample(m, &so, &req, got, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "start from"));
+    tu_free(ctx);
+    tu_free(init);
+    tu_free(noise);
+    tu_free(got);
+    test_free(clean);
+    gl_dit_free(&m);
+}
+
 /* Guidance by the context: at context_cfg 0 the sampled cells are the no-context branch's
  * alone, so they do not depend on what the context holds; at 2 they move, the context
  * stays exact; without clean tokens it changes nothing; beside prompt guidance whose
@@ -275,5 +355,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sample_keeps_context),
     cmocka_unit_test(sample_negative_prompt),
     cmocka_unit_test(sample_context_guidance),
+    cmocka_unit_test(sample_strength),
 };
 TU_MAIN("sample", tests)

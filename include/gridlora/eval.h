@@ -198,6 +198,9 @@ typedef struct gl_eval_params {
                                        GL_GRID_DEFAULT_CFG, none) */
     float zeroshot_shift;           /* and zero-shot's timestep shift (as the grid apps:
                                        GL_GRID_DEFAULT_SHIFT) */
+    float zeroshot_strength;        /* the noise level zero-shot's output cells start from,
+                                       each from its input cell (gl_sample_opts.strength; as
+                                       the grid apps: 1, pure noise) */
     gl_lora *const *loras;          /* zero-shot's adapters (Grid LoRA, Grid-Fill LoRA) */
     const float *lora_weights;
     int n_loras;
@@ -216,7 +219,7 @@ typedef struct gl_eval_params {
 
 /* heldout 4, seed 0, gl_sample_default_opts, zero-shot's steps GL_GRID_DEFAULT_STEPS,
  * zero-shot's guidance GL_GRID_DEFAULT_CFG,
- * zero-shot's shift GL_GRID_DEFAULT_SHIFT,
+ * zero-shot's shift GL_GRID_DEFAULT_SHIFT, zero-shot's strength 1 (from pure noise),
  * TTFT on with gl_ttft_default_opts and "<v>", supersample 4; no adapters, no callbacks. */
 gl_eval_params gl_eval_default_params(void);
 

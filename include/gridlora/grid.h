@@ -262,6 +262,13 @@ int gl_layout_kind_from_name(const char *name);
  * the cells to noise, the inputs the cells to keep clean. */
 unsigned gl_layout_cells(const gl_layout *l, gl_cell_role role);
 
+/* The input cell whose video output cell c starts from when sampling begins below pure
+ * noise (gl_sample_opts.strength < 1): the input cell above c when there is one (compose:
+ * cell 2 from A, cell 3 from B, as their backgrounds), else the first input cell (edit,
+ * character, story: the user's video). -1 when c is not an output cell, is outside 0..3,
+ * or the layout has no input cell. */
+int gl_layout_start_cell(const gl_layout *l, int c);
+
 /* The grid's text: the global prompt and the four cell prompts joined with markers,
  *     "<grid> GLOBAL <cell0> P0 <cell1> P1 <cell2> P2 <cell3> P3"
  * one space between items, an empty prompt leaving only its marker ("<grid> <cell0> a"

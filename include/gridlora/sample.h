@@ -30,6 +30,12 @@ typedef struct gl_sample_opts {
      * of the prompt's guidance: what the given cells say is amplified. One model call
      * more a step; without clean tokens it changes nothing. */
     float context_cfg;
+    /* the noise level the sampled tokens start from (default 1: pure noise). Below 1
+     * (SDEdit, Meng et al. 2021) they start from the request's init video noised to
+     * that level, x = (1 - strength) init + strength e, and the schedule's steps all lie
+     * below it: the start's broad colours and layout survive, its detail is redrawn.
+     * Needs init; does not combine with context guidance. */
+    float strength;
     uint64_t seed;  /* the initial noise */
 } gl_sample_opts;
 
@@ -47,6 +53,8 @@ typedef struct gl_sample_request {
     const int32_t *neg_text;
     int32_t neg_text_len;
     const float *context;           /* optional [F,H,W,channels] in [-1,1]: values of clean tokens */
+    const float *init;              /* [F,H,W,channels] in [-1,1]: the start under strength < 1
+                                       (read where tokens are sampled); else unused, may be NULL */
     const uint8_t *clean;           /* optional [T]: 1 = token given by context */
     const uint8_t *self_mask;       /* optional [T,T] */
     const uint8_t *cross_mask;      /* optional [T,text_len] */
@@ -57,7 +65,8 @@ typedef struct gl_sample_request {
 int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, float *out,
               char *msg, size_t msglen);
 
-/* The schedule's timestep i of n (i = 0 gives 1, i = n gives 0). */
+/* The schedule's timestep i of n (i = 0 gives o->strength, 1 by default; i = n gives 0):
+ * the shifted schedule from 1 to 0, squeezed below the strength in its unshifted time. */
 double gl_sample_time(const gl_sample_opts *o, int i);
 
 #ifdef __cplusplus

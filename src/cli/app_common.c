@@ -32,7 +32,8 @@ void cli_app_init(cli_app *a, const char *cmd, int max_inputs) {
 
 int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     static const char *const valued[] = {"--model", "--lora", "--input", "--caption", "--out", "--steps",
-                                         "--cfg", "--context-cfg", "--shift", "--seed", "--fps", "--threads"};
+                                         "--cfg", "--context-cfg", "--strength", "--shift", "--seed", "--fps",
+                                         "--threads"};
     const char *opt = argv[*i], *val;
     int known = 0;
     long v = 0;
@@ -75,6 +76,9 @@ int cli_app_option(cli_app *a, int argc, char **argv, int *i) {
     } else if (!strcmp(opt, "--context-cfg")) {
         if (cli_parse_float(a->cmd, opt, val, 0, 100, 0, &d)) return CLI_USAGE;
         a->so.context_cfg = (float)d;
+    } else if (!strcmp(opt, "--strength")) {
+        if (cli_parse_float(a->cmd, opt, val, 0, 1, 1, &d)) return CLI_USAGE;
+        a->so.strength = (float)d;
     } else if (!strcmp(opt, "--shift")) {
         if (cli_parse_float(a->cmd, opt, val, 0, 100, 1, &d)) return CLI_USAGE;
         a->so.shift = (float)d;
@@ -295,8 +299,8 @@ int cli_app_run(const cli_app *a, const gl_layout *l, const char *const names[GL
     printf("wrote %s/grid.mp4, %s/grid.gif and %s (%d input row%s on top, %d output rows)\n", a->out, a->out, path,
            nrows - n_out, nrows - n_out == 1 ? "" : "s", n_out);
     printf("%s: %.2f s in all: loading and reading %.2f s, preparing %.2f s, sampling %.2f s (%d steps, cfg %g, "
-           "shift %g), writing %.2f s\n", a->cmd, cli_now() - t0, t_read, tm.prepare, tm.sample, a->so.steps,
-           (double)a->so.cfg, (double)a->so.shift, cli_now() - t1);
+           "shift %g, strength %g), writing %.2f s\n", a->cmd, cli_now() - t0, t_read, tm.prepare, tm.sample,
+           a->so.steps, (double)a->so.cfg, (double)a->so.shift, (double)a->so.strength, cli_now() - t1);
     rc = CLI_OK;
 end:
     for (int i = 0; i < 2; i++) gl_video_release(&in[i]);

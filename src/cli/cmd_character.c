@@ -12,8 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora character --input VIDEO --prompt P [--prompt P2 [--prompt P3]] --out DIR\n"
             "                          [--model BASE] [--lora FILE[:W] ...] [--caption TEXT]\n"
-            "                          [--steps N] [--cfg S] [--context-cfg S] [--shift S] [--seed S] [--fps F]\n"
-            "                          [--threads T]\n"
+            "                          [--steps N] [--cfg S] [--context-cfg S] [--strength S] [--shift S]\n"
+            "                          [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot re-staging, one sampling run: the video fills the top-left cell of a 2x2 grid as\n"
             "clean context; the other cells show the same concept as each prompt says (new scenes or\n"
             "motions, e.g. \"a red striped star bouncing on snow\"; the last prompt repeats).\n"
@@ -25,6 +25,10 @@ static void usage(FILE *f) {
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "  --context-cfg S  guidance by the input cells (default 1: none; above 1 it overdraws:\n"
             "                   models/default/TRAINING.md, \"Guidance by the input cells\")\n"
+            "  --strength S     the noise level the output cells start from, each from the video of\n"
+            "                   an input cell (SDEdit; default 1: pure noise). Below 1 keeps more of\n"
+            "                   the input's colours and draws less of a change (with fewer --steps:\n"
+            "                   models/default/TRAINING.md, \"Starting from the input\")\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell1.mp4..cell3.mp4 and DIR/sheet.png (the input on\n"
             "top, one row per output cell); prints the timings.\n");
 }

@@ -12,8 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora compose --input A --input B --out DIR [--model BASE] [--lora FILE[:W] ...]\n"
             "                        [--caption TEXT_A --caption TEXT_B] [--combo TEXT ...] [--steps N]\n"
-            "                        [--cfg S] [--context-cfg S] [--shift S] [--seed S] [--fps F]\n"
-            "                        [--threads T]\n"
+            "                        [--cfg S] [--context-cfg S] [--strength S] [--shift S] [--seed S]\n"
+            "                        [--fps F] [--threads T]\n"
             "Zero-shot composition, one sampling run: videos A and B fill the top cells of a 2x2 grid as\n"
             "clean context; the bottom cells are their combinations (A with B behind it, B with A).\n"
             "  --input A, --input B  any videos FFmpeg reads; resampled to the model's cell\n"
@@ -28,6 +28,10 @@ static void usage(FILE *f) {
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "  --context-cfg S  guidance by the input cells (default 1: none; above 1 it overdraws:\n"
             "                   models/default/TRAINING.md, \"Guidance by the input cells\")\n"
+            "  --strength S     the noise level the output cells start from, each from the video of\n"
+            "                   an input cell (SDEdit; default 1: pure noise). Below 1 keeps more of\n"
+            "                   the input's colours and draws less of a change (with fewer --steps:\n"
+            "                   models/default/TRAINING.md, \"Starting from the input\")\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cell2.mp4 and DIR/cell3.mp4, and DIR/sheet.png\n"
             "(A and B on top, then the combinations); prints the timings.\n");
 }

@@ -24,8 +24,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora edit --input VIDEO --effect E [--effect E2 [--effect E3]] --out DIR\n"
             "                     [--model BASE] [--lora FILE[:W] ...] [--caption TEXT]\n"
-            "                     [--steps N] [--cfg S] [--context-cfg S] [--shift S] [--seed S] [--fps F]\n"
-            "                     [--threads T]\n"
+            "                     [--steps N] [--cfg S] [--context-cfg S] [--strength S] [--shift S]\n"
+            "                     [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot editing, one sampling run, no per-video training: the video fills the top-left\n"
             "cell of a 2x2 grid as clean context, and the other cells are the same concept with each\n"
             "effect (the cells past the last effect reconstruct the input).\n"
@@ -38,6 +38,10 @@ static void usage(FILE *f) {
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "  --context-cfg S  guidance by the input cells (default 1: none; above 1 it overdraws:\n"
             "                   models/default/TRAINING.md, \"Guidance by the input cells\")\n"
+            "  --strength S     the noise level the output cells start from, each from the video of\n"
+            "                   an input cell (SDEdit; default 1: pure noise). Below 1 keeps more of\n"
+            "                   the input's colours and draws less of a change (with fewer --steps:\n"
+            "                   models/default/TRAINING.md, \"Starting from the input\")\n"
             "Writes DIR/grid.mp4, DIR/grid.gif, DIR/cellN.mp4 and DIR/<effect>.mp4 per output cell, and\n"
             "DIR/sheet.png (the input on top, one row per output cell); prints the timings.\n",
             fx);

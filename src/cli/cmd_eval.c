@@ -24,7 +24,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora eval --heldout N --seed S [--json] [--model BASE] [--lora FILE[:W] ...]\n"
             "                     [--ttft-steps K | --no-ttft] [--steps N] [--cfg S]\n"
-            "                     [--zeroshot-steps N] [--zeroshot-cfg S] [--context-cfg S] [--shift S]\n"
+            "                     [--zeroshot-steps N] [--zeroshot-cfg S] [--context-cfg S] [--strength S]\n"
+            "                     [--shift S]\n"
             "                     [--out DIR [--out-concepts K]] [--split heldout|train] [--threads T]\n"
             "Zero-shot personalization against test-time fine-tuning, on N held-out concepts (those\n"
             "of 'gridlora dataset --split heldout --count N --seed S'), each output scored against the\n"
@@ -61,6 +62,9 @@ static void usage(FILE *f) {
             "                   else 10 and 1, none, as the grid apps)\n"
             "  --context-cfg S  zero-shot's guidance by its input cells (default 1, none, as the grid\n"
             "                   apps; see 'gridlora edit --help')\n"
+            "  --strength S     the noise level zero-shot's output cells start from, each from its\n"
+            "                   input cell (default 1, pure noise, as the grid apps; see 'gridlora\n"
+            "                   edit --help')\n"
             "  --json           one JSON object on stdout instead of the table\n"
             "  --out DIR        for the first K concepts (--out-concepts, default 2) writes DIR/NNNN/\n"
             "                   <item>.<input|truth|zeroshot|ttft|base>.mp4 and .gif (copy is the input)\n"
@@ -382,8 +386,9 @@ int cmd_eval(int argc, char **argv) {
             continue;
         }
         static const char *const valued[] = {"--heldout", "--seed", "--model", "--lora", "--ttft-steps", "--steps",
-                                             "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--context-cfg", "--shift", "--out",
-                                             "--out-concepts", "--threads", "--multidc", "--data", "--split"};
+                                             "--zeroshot-steps", "--cfg", "--zeroshot-cfg", "--context-cfg", "--strength",
+                                             "--shift", "--out", "--out-concepts", "--threads", "--multidc", "--data",
+                                             "--split"};
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(opt, valued[k]);
         if (!known) {
@@ -400,7 +405,7 @@ int cmd_eval(int argc, char **argv) {
         if (!heldout_only && (!strcmp(opt, "--heldout") || !strcmp(opt, "--lora") || !strcmp(opt, "--ttft-steps") ||
                               !strcmp(opt, "--out-concepts") || !strcmp(opt, "--zeroshot-cfg") ||
                               !strcmp(opt, "--zeroshot-steps") || !strcmp(opt, "--context-cfg") ||
-                              !strcmp(opt, "--split")))
+                              !strcmp(opt, "--strength") || !strcmp(opt, "--split")))
             heldout_only = opt;
         if (!strcmp(opt, "--multidc")) {
             multidc = val;
@@ -443,6 +448,9 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(opt, "--context-cfg")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 0, &d)) return CLI_USAGE;
             p.so.context_cfg = (float)d;
+        } else if (!strcmp(opt, "--strength")) {
+            if (cli_parse_float("eval", opt, val, 0, 1, 1, &d)) return CLI_USAGE;
+            p.zeroshot_strength = (float)d;
         } else if (!strcmp(opt, "--shift")) {
             if (cli_parse_float("eval", opt, val, 0, 100, 1, &d)) return CLI_USAGE;
             p.so.shift = (float)d;
@@ -548,9 +556,9 @@ int cmd_eval(int argc, char **argv) {
                (long long)cfg->cell_h, model);
         for (int k = 0; k < n_lora; k++) printf("%s%s", k ? ", " : " with ", loras[k]);
         printf("\nsampling %d steps (zero-shot's %d), cfg %g (zero-shot's %g, by its inputs %g), shift %g "
-               "(zero-shot's %g); ",
+               "(zero-shot's %g), zero-shot from strength %g; ",
                p.so.steps, p.zeroshot_steps, (double)p.so.cfg, (double)p.zeroshot_cfg, (double)p.so.context_cfg,
-               (double)p.so.shift, (double)p.zeroshot_shift);
+               (double)p.so.shift, (double)p.zeroshot_shift, (double)p.zeroshot_strength);
         if (p.ttft) printf("TTFT %lld + %lld steps\n", (long long)p.ttft_opts.set_steps, (long long)p.ttft_opts.seq_steps);
         else printf("no TTFT\n");
         print_table(&p, res, p.heldout);

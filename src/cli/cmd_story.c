@@ -17,8 +17,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gridlora story --input VIDEO --shot P [--shot P2 ...] --out DIR\n"
             "                      [--model BASE] [--lora FILE[:W] ...] [--caption TEXT] [--no-anchor]\n"
-            "                      [--steps N] [--cfg S] [--context-cfg S] [--shift S] [--seed S] [--fps F]\n"
-            "                      [--threads T]\n"
+            "                      [--steps N] [--cfg S] [--context-cfg S] [--strength S] [--shift S]\n"
+            "                      [--seed S] [--fps F] [--threads T]\n"
             "Zero-shot story, one sampling run per shot, no per-video training: a chain of 2x2 grids.\n"
             "Grid 1 holds the video in its top-left cell as clean context and generates shot 1 top right\n"
             "(the other cells look ahead to the next shots and are dropped). Each later grid keeps the\n"
@@ -35,6 +35,10 @@ static void usage(FILE *f) {
             "  --steps N, --cfg S, --shift S, --seed S  sampling (defaults 10, 1: no guidance, 8, 1)\n"
             "  --context-cfg S  guidance by the input cells (default 1: none; above 1 it overdraws:\n"
             "                   models/default/TRAINING.md, \"Guidance by the input cells\")\n"
+            "  --strength S     the noise level the output cells start from, each from the video of\n"
+            "                   an input cell (SDEdit; default 1: pure noise). Below 1 keeps more of\n"
+            "                   the input's colours and draws less of a change (with fewer --steps:\n"
+            "                   models/default/TRAINING.md, \"Starting from the input\")\n"
             "Writes DIR/shot1.mp4 .. DIR/shotN.mp4 (one per --shot), DIR/story.mp4 (the shots one after\n"
             "another), DIR/grid.mp4 and DIR/grid.gif (the grids one after another, each while its shot\n"
             "plays), and DIR/sheet.png (the input on top, then one row per shot); prints the timings.\n",
@@ -131,9 +135,9 @@ static int run_story(const cli_app *a, const char *cap, const char *const *shots
            "order), and %s (the input on top, one row per shot)\n",
            a->out, n, n == 1 ? "" : "s", (long long)(n * F), a->out, a->out, n, n == 1 ? "" : "s", path);
     printf("story: %.2f s in all: loading and reading %.2f s, preparing %.2f s, sampling %.2f s (%d grid%s of %d "
-           "steps, cfg %g, shift %g), writing %.2f s\n",
+           "steps, cfg %g, shift %g, strength %g), writing %.2f s\n",
            cli_now() - t0, t_read, tm.prepare, tm.sample, n, n == 1 ? "" : "s", a->so.steps, (double)a->so.cfg,
-           (double)a->so.shift, cli_now() - t1);
+           (double)a->so.shift, (double)a->so.strength, cli_now() - t1);
     rc = CLI_OK;
 end:
     gl_video_release(&in);

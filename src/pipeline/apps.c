@@ -51,14 +51,22 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
     gl_tokenizer *tk = NULL;
     const int64_t n = F * 2 * H * 2 * W * 3;
     float *ctx = malloc((size_t)n * sizeof *ctx), *out = malloc((size_t)n * sizeof *out);
+    float *init = so->strength < 1.0f ? malloc((size_t)n * sizeof *init) : NULL;
     int32_t *text = calloc((size_t)L, sizeof *text);
     uint8_t *cell = malloc((size_t)T), *clean = malloc((size_t)T);
     uint8_t *self = malloc((size_t)(T * T)), *cross = malloc((size_t)(T * L)), *tmask = malloc((size_t)(L * L));
-    if (!ctx || !out || !text || !cell || !clean || !self || !cross || !tmask || gl_video_alloc(&blank, F, H, W)) {
+    if (!ctx || !out || !text || !cell || !clean || !self || !cross || !tmask || (so->strength < 1.0f && !init) ||
+        gl_video_alloc(&blank, F, H, W)) {
         rc = SAY(GL_ENOMEM, "app: out of memory");
         goto end;
     }
     const gl_video *tiles[GL_GRID_CELLS];
+    if (init) { /* each output cell starts from its start cell's video */
+        for (int k = 0; k < GL_GRID_CELLS; k++) tiles[k] = inputs[k] ? inputs[k] : inputs[gl_layout_start_cell(l, k)];
+        if ((rc = gl_grid_tile(canvas, tiles, msg, msglen))) goto end;
+        for (int64_t i = 0; i < n; i++) init[i] = 2.0f * canvas->rgb[i] - 1.0f;
+        gl_video_release(canvas);
+    }
     for (int k = 0; k < GL_GRID_CELLS; k++) tiles[k] = inputs[k] ? inputs[k] : &blank;
     if ((rc = gl_grid_tile(canvas, tiles, msg, msglen))) goto end;
     for (int64_t i = 0; i < n; i++) ctx[i] = 2.0f * canvas->rgb[i] - 1.0f;
@@ -75,7 +83,7 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
         goto end;
     }
     gl_sample_request r = {.F = F, .H = 2 * H, .W = 2 * W, .text = text, .text_len = (int32_t)len,
-                           .context = ctx, .clean = clean, .self_mask = rc == 1 ? NULL : self,
+                           .context = ctx, .init = init, .clean = clean, .self_mask = rc == 1 ? NULL : self,
                            .cross_mask = rc == 1 ? NULL : cross, .text_mask = tmask};
     double t1 = now_seconds();
     if ((rc = gl_sample(m, so, &r, out, msg, msglen))) goto end;
@@ -96,6 +104,6 @@ end:
     if (rc) gl_video_release(canvas);
     gl_video_release(&blank);
     gl_tokenizer_free(&tk);
-    free(ctx); free(out); free(text); free(cell); free(clean); free(self); free(cross); free(tmask);
+    free(ctx); free(out); free(init); free(text); free(cell); free(clean); free(self); free(cross); free(tmask);
     return rc;
 }

@@ -41,7 +41,7 @@ unsigned gl_eval_item_effect(int item) { return item >= 0 && item < GL_EVAL_ITEM
 gl_eval_params gl_eval_default_params(void) {
     return (gl_eval_params){.heldout = 4, .split = GL_SPLIT_HELDOUT, .so = gl_sample_default_opts(),
                             .zeroshot_cfg = GL_GRID_DEFAULT_CFG, .zeroshot_steps = GL_GRID_DEFAULT_STEPS,
-                            .zeroshot_shift = GL_GRID_DEFAULT_SHIFT,
+                            .zeroshot_shift = GL_GRID_DEFAULT_SHIFT, .zeroshot_strength = 1.0f,
                             .ttft = 1, .ttft_opts = gl_ttft_default_opts(), .ttft_token = "<v>", .supersample = 4};
 }
 
@@ -187,6 +187,7 @@ static int app_run(ev_run *r, const gl_layout *l, const gl_video *const inputs[G
     so.steps = r->p->zeroshot_steps;
     so.cfg = r->p->zeroshot_cfg;
     so.shift = r->p->zeroshot_shift;
+    so.strength = r->p->zeroshot_strength;
     int rc = gl_app_run(r->m, l, inputs, &so, &canvas, NULL, why, sizeof why);
     if (!rc) rc = gl_grid_split(split, &canvas, why, sizeof why);
     gl_video_release(&canvas);
@@ -556,6 +557,7 @@ cJSON *gl_eval_json(const gl_eval_params *p, const gl_dit *m, const gl_eval_conc
         gl__eval_json_num(so, "zeroshot_context_cfg", p->so.context_cfg, &ok);
         gl__eval_json_num(so, "shift", p->so.shift, &ok);
         gl__eval_json_num(so, "zeroshot_shift", p->zeroshot_shift, &ok);
+        gl__eval_json_num(so, "zeroshot_strength", p->zeroshot_strength, &ok);
         gl__eval_json_num(so, "seed", (double)p->so.seed, &ok);
     }
     if (p->ttft) {

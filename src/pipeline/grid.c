@@ -469,6 +469,16 @@ unsigned gl_layout_cells(const gl_layout *l, gl_cell_role role) {
     return set;
 }
 
+int gl_layout_start_cell(const gl_layout *l, int c) {
+    GL_ASSERT(l);
+    const unsigned in = gl_layout_cells(l, GL_CELL_INPUT);
+    if (c < 0 || c >= GL_GRID_CELLS || (in & GL_GRID_CELL(c)) || !in) return -1;
+    if (c >= 2 && (in & GL_GRID_CELL(c - 2))) return c - 2;
+    for (int k = 0; k < GL_GRID_CELLS; k++)
+        if (in & GL_GRID_CELL(k)) return k;
+    return -1;
+}
+
 int gl_layout_prompt(const gl_layout *l, char *buf, size_t buflen, char *msg,
                      size_t msglen) {
     if (buf && buflen) buf[0] = '\0';

@@ -9,11 +9,16 @@
 #include "gridlora/sample.h"
 
 gl_sample_opts gl_sample_default_opts(void) {
-    return (gl_sample_opts){.steps = 20, .cfg = 3.0f, .shift = 2.0f, .context_cfg = 1.0f, .seed = 1};
+    return (gl_sample_opts){.steps = 20, .cfg = 3.0f, .shift = 2.0f, .context_cfg = 1.0f, .strength = 1.0f,
+                            .seed = 1};
 }
 
 double gl_sample_time(const gl_sample_opts *o, int i) {
-    double t = 1.0 - (double)i / (double)o->steps, s = o->shift;
+    const double s = o->shift, g = o->strength;
+    /* the unshifted time the strength shifts to; exactly 1 at strength 1, so that the
+     * schedule without a start is the one it always was, to the last bit */
+    const double top = g >= 1.0 ? 1.0 : g / (s - (s - 1.0) * g);
+    double t = top * (1.0 - (double)i / (double)o->steps);
     return s * t / (1.0 + (s - 1.0) * t);
 }
 
@@ -23,6 +28,10 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
     if (o->steps < 1 || o->steps > 10000 || !(o->cfg >= 0) || !(o->shift > 0) || !(o->context_cfg >= 0) ||
         !isfinite(o->cfg) || !isfinite(o->context_cfg)) {
         snprintf(msg, msglen, "sample: steps must be in [1, 10000], cfg and context_cfg finite and >= 0, shift > 0");
+        return GL_EINVAL;
+    }
+    if (!(o->strength > 0.0f && o->strength <= 1.0f)) {
+        snprintf(msg, msglen, "sample: strength %g is not in (0, 1]", (double)o->strength);
         return GL_EINVAL;
     }
     if (r->F < 1 || r->H < 1 || r->W < 1 || r->F % c->patch_t || r->H % c->patch_h || r->W % c->patch_w) {
@@ -38,6 +47,16 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
     /* the batch: [0] the prompt, [ng] the empty or negative prompt, [nc] the prompt
      * without the context; a branch not wanted is absent */
     const int guided = o->cfg != 1.0f, ctx_guided = o->context_cfg != 1.0f && any_clean;
+    const int from_init = o->strength < 1.0f;
+    if (from_init && !r->init) {
+        snprintf(msg, msglen, "sample: strength %g needs a video to start from", (double)o->strength);
+        return GL_EINVAL;
+    }
+    if (from_init && ctx_guided) {
+        /* the no-context branch would have no start of its own at that noise level */
+        snprintf(msg, msglen, "sample: strength below 1 and guidance by the context (context_cfg) do not combine");
+        return GL_EINVAL;
+    }
     const int64_t ng = guided ? 1 : 0, nc = ctx_guided ? 1 + ng : 0, B = 1 + ng + (ctx_guided ? 1 : 0);
     const int64_t L = c->text_len, C = c->channels;
     float *x = malloc((size_t)(B * n) * sizeof(float)), *v = malloc((size_t)(B * n) * sizeof(float));
@@ -72,6 +91,10 @@ int gl_sample(gl_dit *m, const gl_sample_opts *o, const gl_sample_request *r, fl
     gl_rng rng;
     gl_rng_seed(&rng, o->seed);
     for (int64_t i = 0; i < n; i++) x[i] = (float)gl_rng_normal(&rng);
+    if (from_init) {
+        const float t0 = (float)gl_sample_time(o, 0);
+        for (int64_t i = 0; i < n; i++) x[i] = (1.0f - t0) * r->init[i] + t0 * x[i];
+    }
     /* drawn after the canvas's noise, so that the other branches' draws do not change */
     if (ctx_guided)
         for (int64_t i = 0; i < n; i++) x[nc * n + i] = (float)gl_rng_normal(&rng);
