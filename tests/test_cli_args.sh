@@ -147,6 +147,8 @@ expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "
 expect 2 -- train grid --base "$m" --data "$tmp/ds" --out "$o/x.safetensors" --offset-noise compose=
 expect 2 -- train base --preset tiny --procedural --steps 1 --offset-noise edit=0.1 --out "$o/x.safetensors"
 expect 2 -- train base --preset tiny --procedural --steps 1 --offset-noise -0.1 --out "$o/x.safetensors"
+expect 2 -- train base --preset tiny --procedural --steps 1 --colour-weight -1 --out "$o/x.safetensors"
+expect 2 -- train gridfill --base "$m" --grid-lora "$m" --data "$tmp/ds" --out "$o/x.safetensors" --colour-weight nan
 # story: a small adapter to get past the loading
 "$bin" finetune --base "$m" --input "$clip" --token "<v>" --out "$tmp/v.safetensors" --steps 1 --batch 1 \
     >/dev/null 2>&1 || fail "making an adapter failed"

@@ -104,6 +104,11 @@ pipeline)
     cmp -s "$tmp/raw4.safetensors" "$tmp/onp.safetensors" || fail "--offset-noise compose=0 is not over the plain 0.5"
     # the stage line says the plain value is only the other layouts'
     grep -q "; offset noise 0.5 a cell where no layout sets its own" "$tmp/out.txt" || fail "plain beside compose=0: $(cat "$tmp/out.txt")"
+    # the colour term: said on the stage line (after the offset noise's own note), and trained
+    run "${fill4[@]}" --out "$tmp/cw.safetensors" --offset-noise 0.5 --offset-noise compose=0 --colour-weight 20
+    grep -q "; offset noise 0.5 a cell where no layout sets its own; colour weight 20" "$tmp/out.txt" ||
+        fail "--colour-weight's stage line: $(cat "$tmp/out.txt")"
+    cmp -s "$tmp/onp.safetensors" "$tmp/cw.safetensors" && fail "--colour-weight 20 trained as without it"
     # --init starts from an adapter's weights: one step at a negligible rate leaves them as
     # they were (a new adapter's B would be zero), rank and alpha taken from the file
     fill1=(train gridfill --base "$base" --grid-lora "$tmp/grid.safetensors" --data "$tmp/gm" --steps 1 --batch 2)

@@ -48,6 +48,9 @@ resume)
     "$bin" train base --init "$m" --procedural --steps 5 --t-mu 0.5 --t-sigma 0.8 --out "$tmp/m2.safetensors" \
         >"$tmp/m2.txt" 2>&1 || fail "train --init exited $?"
     grep -q "; timesteps logit-normal(0.5, 0.8)$" "$tmp/m2.txt" || fail "--t-mu, --t-sigma: $(cat "$tmp/m2.txt")"
+    "$bin" train base --init "$m" --procedural --steps 2 --colour-weight 3 --out "$tmp/cw.safetensors" \
+        >"$tmp/cw.txt" 2>&1 || fail "train --colour-weight exited $?"
+    grep -q "; colour weight 3$" "$tmp/cw.txt" || fail "--colour-weight: $(cat "$tmp/cw.txt")"
     "$bin" info "$tmp/m2.safetensors" >/dev/null || fail "--init's weights do not load"
     cmp -s "$m" "$tmp/m2.safetensors" && fail "training from --init changed nothing"
     expect 1 "^gridlora: train: --init: .*none.safetensors" -- train base --init "$tmp/none.safetensors" \

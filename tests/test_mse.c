@@ -1,7 +1,7 @@
 /* tests/test_mse.c: the masked MSE loss against a double reference and finite
  * differences, for every kind of mask, the loss bit-identical across thread counts
  * (the pattern of tests/test_linear.c), and its sums split over shards as MPI ranks
- * split a batch. */
+ * split a batch; the squared error of masked cell means likewise. */
 #include <math.h>
 #include <string.h>
 
@@ -184,11 +184,91 @@ static void mse_sums_split(void **s) {
     tu_free(ds);
 }
 
+typedef struct cm_ctx {
+    int64_t frames, H, W, C, ch, cw;
+    const double *target, *mask; /* mask [frames, H, W, C] or NULL */
+} cm_ctx;
+
+/* in[0] = pred; out[0] = sum over (frame, cell, channel) with sum m > 0 of D^2, D the
+ * cell's masked mean of p - y: written from the definition, pixel by pixel. */
+static void ref_cellmean(void *vctx, double *const *in, double *out) {
+    const cm_ctx *c = vctx;
+    double s = 0;
+    for (int64_t f = 0; f < c->frames; f++)
+        for (int64_t cy = 0; cy < c->H / c->ch; cy++)
+            for (int64_t cx = 0; cx < c->W / c->cw; cx++)
+                for (int64_t k = 0; k < c->C; k++) {
+                    double num = 0, den = 0;
+                    for (int64_t y = 0; y < c->H; y++)
+                        for (int64_t x = 0; x < c->W; x++) {
+                            if (y / c->ch != cy || x / c->cw != cx) continue;
+                            int64_t px = (f * c->H + y) * c->W + x;
+                            double m = c->mask ? c->mask[px * c->C + k] : 1.0;
+                            num += m * (in[0][px * c->C + k] - c->target[px * c->C + k]);
+                            den += m;
+                        }
+                    if (den > 0) s += (num / den) * (num / den);
+                }
+    out[0] = s;
+}
+
+/* The cell means' error against the reference and its gradient against finite
+ * differences, without a mask and with one whose first cell counts nothing (no group, no
+ * gradient there); the same with 1, 2 and 3 threads; backward adds to dpred. */
+static void cellmean_loss(void **s) {
+    (void)s;
+    enum { FR = 2, H = 4, W = 6, C = 3, CH = 2, CW = 3, N = FR * H * W * C };
+    tu_rng r;
+    tu_seed(&r, 14);
+    float *p = tu_falloc(N), *y = tu_falloc(N), *m = tu_falloc(N), *dp = tu_falloc(N), *dp2 = tu_falloc(N);
+    tu_fill(&r, p, N, 1.0);
+    tu_fill(&r, y, N, 1.0);
+    fill_mask(&r, m, N, MASK_FRACTIONAL); /* channels of a pixel weighed apart */
+    for (int y0 = 0; y0 < CH; y0++)
+        for (int x0 = 0; x0 < CW; x0++)
+            for (int k = 0; k < C; k++) m[(y0 * W + x0) * C + k] = 0.0f; /* frame 0, cell 0 */
+    for (int k = 0; k < C; k++) m[CH * W * C + k] = 1.0f; /* frame 0, cell 2 counts */
+    double *pd = tu_to_double(p, N), *yd = tu_to_double(y, N), *md = tu_to_double(m, N), *g = tu_dalloc(N);
+    for (int masked = 0; masked < 2; masked++) {
+        const float *mask = masked ? m : NULL;
+        cm_ctx c = {FR, H, W, C, CH, CW, yd, masked ? md : NULL};
+        double *in[1] = {pd}, want, G = 0.7;
+        ref_cellmean(&c, in, &want);
+        gl_set_threads(1);
+        double sq;
+        int64_t groups;
+        gl_cellmean_sums(p, y, mask, FR, H, W, C, CH, CW, &sq, &groups);
+        fail_if_far("cell means' squared error", sq, want, 1e-12);
+        assert_int_equal(groups, FR * (H / CH) * (W / CW) * C - (masked ? C : 0));
+        memset(dp, 0, N * sizeof(float));
+        gl_cellmean_backward(dp, p, y, mask, FR, H, W, C, CH, CW, (float)G);
+        tu_numgrad(ref_cellmean, &c, in, 0, N, 1, &G, TU_EPS, g);
+        tu_check("cell means dpred", dp, g, N, TU_TOL);
+        if (masked)
+            for (int k = 0; k < C; k++) assert_true(dp[k] == 0.0f); /* frame 0, pixel (0, 0): cell 0 */
+        for (int t = 2; t <= 3; t++) {
+            gl_set_threads(t);
+            double sq2;
+            int64_t groups2;
+            gl_cellmean_sums(p, y, mask, FR, H, W, C, CH, CW, &sq2, &groups2);
+            assert_true(memcmp(&sq2, &sq, sizeof sq) == 0 && groups2 == groups);
+            for (int i = 0; i < N; i++) dp2[i] = 1.0f;
+            gl_cellmean_backward(dp2, p, y, mask, FR, H, W, C, CH, CW, (float)G);
+            for (int i = 0; i < N; i++) dp2[i] -= 1.0f;
+            tu_check_ff("cell means dpred, more threads, added", dp2, dp, N, TU_TOL_THREADS);
+        }
+        gl_set_threads(2);
+    }
+    tu_free(pd); tu_free(yd); tu_free(md); tu_free(g);
+    tu_free(p); tu_free(y); tu_free(m); tu_free(dp); tu_free(dp2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mse_masks),
     cmocka_unit_test(mse_zero_mask),
     cmocka_unit_test(mse_threads_bitwise),
     cmocka_unit_test(mse_accumulates),
     cmocka_unit_test(mse_sums_split),
+    cmocka_unit_test(cellmean_loss),
 };
 TU_MAIN("mse", tests)

@@ -1,1 +1,1 @@
-gl_test(test_mse mse_masks mse_zero_mask mse_threads_bitwise mse_accumulates mse_sums_split)
+gl_test(test_mse mse_masks mse_zero_mask mse_threads_bitwise mse_accumulates mse_sums_split cellmean_loss)

@@ -1,6 +1,6 @@
 /* tests/test_train.c: the rectified-flow training loop: it overfits one video, resumes
- * bit for bit, stops on NaN, follows its schedule, weighs and offsets its noise as told
- * and writes its log. */
+ * bit for bit, stops on NaN, follows its schedule, weighs and offsets its noise as told,
+ * adds the colour term as told and writes its log. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdio.h>
@@ -235,6 +235,54 @@ static void train_offset_noise(void **st) {
     assert_true(sd1 > 1.3 * sd4);   /* 3 constants against 12: about twice (1.67 here) */
 }
 
+/* The colour term: with videos of zeros and a model that predicts 0 (fresh AdaLN-zero
+ * weights) the first step's prediction error is the white noise itself, so the term adds
+ * W times the mean square of a cell's mean noise, 1 / (pixels of a cell) = 1/64 for the
+ * tiny model, on one cell and on a 2x2 canvas alike (over the canvas's whole frame it
+ * would be 1/256); it grows linearly in W; a negative or NaN weight is refused. */
+static void train_colour_weight(void **st) {
+    (void)st;
+    for (int across = 1; across <= 2; across++) {
+        double loss[3];
+        const float w[3] = {0.0f, 1.0f, 2.0f};
+        for (int k = 0; k < 3; k++) {
+            gl_dit *m = tiny();
+            const gl_dit_config *c = gl_dit_cfg(m);
+            source s = {.nan_at = -1, .zero = 1};
+            gl_train_opts o = gl_train_default_opts();
+            o.steps = 1;
+            o.batch = 8;
+            o.seed = 7;
+            o.prompt_drop = 0;
+            o.height = across * c->cell_h;
+            o.width = across * c->cell_w;
+            o.colour_weight = w[k];
+            gl_train_result r;
+            char msg[256];
+            if (gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg)) fail_msg("%s", msg);
+            loss[k] = r.last_loss;
+            gl_dit_free(&m);
+        }
+        double g1 = loss[1] - loss[0], g2 = loss[2] - loss[0];
+        print_message("colour weight 1 on %dx%d cells: loss %.5f + %.5f (1/64 = %.5f)\n", across, across, loss[0], g1,
+                      1.0 / 64);
+        assert_true(fabs(g1 * 64.0 - 1.0) < 0.5);
+        assert_true(fabs(g2 - 2.0 * g1) <= 1e-6 * g2);
+    }
+    gl_dit *m = tiny();
+    source s = {.nan_at = -1};
+    gl_train_opts o = gl_train_default_opts();
+    o.steps = 1;
+    gl_train_result r;
+    char msg[256];
+    o.colour_weight = -1.0f;
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "colour weight"));
+    o.colour_weight = NAN;
+    assert_int_equal(gl_train_run(m, &o, fill, &s, &r, msg, sizeof msg), GL_EINVAL);
+    gl_dit_free(&m);
+}
+
 /* A source's own offset noise replaces the trainer's for its sample, exactly: 0 from the
  * source under the trainer's 0.5 is no offset noise at all, 0.5 from the source under
  * the trainer's 0 is the trainer's 0.5; a negative or NaN one is refused. */
@@ -338,5 +386,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(train_loss_weights),
     cmocka_unit_test(train_offset_noise),
     cmocka_unit_test(train_offset_noise_from_source),
+    cmocka_unit_test(train_colour_weight),
 };
 TU_MAIN("train", tests)

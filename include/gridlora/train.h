@@ -85,6 +85,14 @@ typedef struct gl_train_opts {
                                           of a sample, so that a noised cell's mean colour
                                           cannot be read off x_t and is taken from what
                                           conditions it; 0: none (and no draws for it) */
+    float colour_weight;               /* weight of a second loss term: the squared error of
+                                          each noised cell's mean (per frame and channel,
+                                          weighed by the loss mask) of the prediction,
+                                          gl_cellmean_sums, averaged over those means; the
+                                          colour a cell is drawn in, which the MSE counts
+                                          once among thousands of pixels; cells of the
+                                          model's cell size where they tile the sample, else
+                                          the whole frame. 0: none (default) */
     const char *checkpoint;            /* path, or NULL */
     int64_t checkpoint_every;          /* steps; 0: only at the end */
     int resume;                        /* continue from the checkpoint when it exists */

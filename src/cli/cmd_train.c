@@ -49,7 +49,9 @@ static void usage(FILE *f) {
             "                     more at high noise, where sampling starts\n"
             "  --offset-noise G   add to each sample's noise one constant per channel, drawn with\n"
             "                     std G (default 0: none), so that its mean colour is not read off\n"
-            "                     the noised video but from the caption; resume with the same G\n"
+            "                     the noised video but from the caption; resume with the same G\n"            "  --colour-weight W  add W x the squared error of each frame's mean colour (per\n"
+            "                     channel, weighed as the loss) to the loss (default 0); the\n"
+            "                     logged loss includes it; resume with the same W\n"
             "  --procedural       fresh train-split concepts rendered on the fly, every variant\n"
             "  --subject-weight W with --procedural: a pixel's loss weight is 1 + W x the share\n"
             "                     of it a subject covers (default 0); the subjects, a small part\n"
@@ -316,7 +318,7 @@ static int parse(opts *o, int argc, char **argv) {
                                              "--seed", "--out", "--lr", "--warmup", "--ema", "--log",
                                              "--checkpoint", "--checkpoint-every", "--plot", "--dtype",
                                              "--threads", "--t-mu", "--t-sigma", "--offset-noise",
-                                             "--stop-after",
+                                             "--colour-weight", "--stop-after",
                                              "--subject-weight", "--predict", "--text-pool",
                                              "--subject-scale", "--abs-pos", "--concept-pool",
                                              "--pool-seed", "--pool-share"};
@@ -646,7 +648,7 @@ int cmd_train(int argc, char **argv) {
     if (o.pool_share > 0 && o.pool_share < 1) printf(" for %g of the samples, fresh concepts the rest", o.pool_share);
     if (!o.procedural)
         printf(", %lld videos of %lld concepts", (long long)gl_data_videos(data), (long long)gl_data_concepts(data));
-    cli_print_timesteps(&o.t);
+    cli_print_timesteps(&o.t, NULL);
     cli_print_resume(o.t.checkpoint, o.resume, o.t.ema);
     printf("\n");
     fflush(stdout);

@@ -22,7 +22,7 @@ static void usage(FILE *f, int fill) {
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
-                "                           [--offset-noise [LAYOUT=]G]... [--log FILE.csv]\n"
+                "                           [--offset-noise [LAYOUT=]G]... [--colour-weight W] [--log FILE.csv]\n"
                 "                           [--subject-weight [LAYOUT=]W]... [--checkpoint-every K] [--resume]\n"
                 "                           [--threads T]\n"
                 "Trains the Grid LoRA: a new adapter on whole 2x2 canvases of a grid set ('gridlora grids'),\n"
@@ -38,7 +38,7 @@ static void usage(FILE *f, int fill) {
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
                 "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
                 "                               [--t-mu M] [--t-sigma S] [--offset-noise [LAYOUT=]G]...\n"
-                "                               [--log FILE.csv]\n"
+                "                               [--colour-weight W] [--log FILE.csv]\n"
                 "                               [--checkpoint-every K] [--subject-weight [LAYOUT=]W]...\n"
                 "                               [--input-share P] [--resume] [--threads T]\n"
                 "Trains the Grid-Fill LoRA: base and Grid LoRA attached and frozen, a new adapter on partially\n"
@@ -74,7 +74,10 @@ static void usage(FILE *f, int fill) {
             "                     is not read off x_t but from the other cells and the prompt, even\n"
             "                     at low noise, where sampling would otherwise keep an early error;\n"
             "                     with LAYOUT= for that layout's canvases alone, over a plain G; may\n"
-            "                     repeat; resume with the same values\n"
+            "                     repeat; resume with the same values\n"            "  --colour-weight W  add W x the squared error of each noised cell's mean colour (per\n"
+            "                     frame and channel, weighed as the loss) to the loss (default 0):\n"
+            "                     the colour a cell is drawn in, one mode among thousands in the\n"
+            "                     plain loss; the logged loss includes it; resume with the same W\n"
             "  --subject-weight [LAYOUT=]W  a pixel's loss weight is 1 + W x the share of it the subjects\n"
             "                     cover (the sets' coverage files: rendered sets only; default 0, all\n"
             "                     alike; the logged loss is then the weighted mean); with LAYOUT= (edit,\n"
@@ -144,7 +147,7 @@ int cmd_train_grid(int argc, char **argv) {
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
                     !strcmp(opt, "--t-sigma") || !strcmp(opt, "--offset-noise") || !strcmp(opt, "--init") ||
-                    !strcmp(opt, "--subject-weight") ||
+                    !strcmp(opt, "--subject-weight") || !strcmp(opt, "--colour-weight") ||
                     (fill && (!strcmp(opt, "--grid-lora") || !strcmp(opt, "--input-share")));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);

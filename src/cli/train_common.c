@@ -129,6 +129,9 @@ int cli_schedule_option(const char *cmd, const char *opt, const char *val, gl_tr
         if (cli_parse_float(cmd, opt, val, 0.05, 5, 0, &t->t_sigma)) return CLI_USAGE;
     } else if (!strcmp(opt, "--offset-noise")) {
         if (cli_parse_float(cmd, opt, val, 0, 1, 0, &t->offset_noise)) return CLI_USAGE;
+    } else if (!strcmp(opt, "--colour-weight")) {
+        if (cli_parse_float(cmd, opt, val, 0, 1000, 0, &d)) return CLI_USAGE;
+        t->colour_weight = (float)d;
     } else {
         return -1;
     }
@@ -172,11 +175,13 @@ static long long checkpoint_info(const char *path, int *has_ema) {
     return k;
 }
 
-void cli_print_timesteps(const gl_train_opts *t) {
+void cli_print_timesteps(const gl_train_opts *t, const char *offset_note) {
     const gl_train_opts dflt = gl_train_default_opts();
     if (t->t_mu != dflt.t_mu || t->t_sigma != dflt.t_sigma)
         printf("; timesteps logit-normal(%g, %g)", t->t_mu, t->t_sigma);
-    if (t->offset_noise > 0) printf("; offset noise %g a cell", t->offset_noise);
+    if (t->offset_noise > 0) printf("; offset noise %g a cell%s%s", t->offset_noise, offset_note ? " " : "",
+                                    offset_note ? offset_note : "");
+    if (t->colour_weight > 0) printf("; colour weight %g", (double)t->colour_weight);
 }
 
 void cli_print_resume(const char *ckpt, int resume, float ema) {
@@ -417,8 +422,7 @@ int cli_run_lora_stage(gl_dit *m, gl_lora *l, gl_batch_fn next, void *ctx, const
            (long long)o.batch);
     if (s->lora_dropout > 0) printf("; dropout %g on its input", (double)s->lora_dropout);
     if (o.ema > 0) printf("; EMA %g", (double)o.ema);
-    cli_print_timesteps(&o);
-    if (o.offset_noise > 0 && s->offset_noise_by_layout) printf(" where no layout sets its own");
+    cli_print_timesteps(&o, s->offset_noise_by_layout ? "where no layout sets its own" : NULL);
     cli_print_resume(ckpt, s->resume, o.ema);
     printf("\n");
     fflush(stdout);

@@ -40,8 +40,8 @@ void cli_on_video(void *ctx, int64_t done, int64_t total);
 int cli_parse_float(const char *cmd, const char *opt, const char *val, double lo, double hi, int lo_open,
                     double *out);
 /* The schedule options `train base`, `train grid` and `train gridfill` share: --ema D
- * (in [0, 0.999999]), --t-mu M (in [-5, 5]), --t-sigma S (in [0.05, 5]) and --offset-noise
- * G (in [0, 1]), set in t.
+ * (in [0, 0.999999]), --t-mu M (in [-5, 5]), --t-sigma S (in [0.05, 5]), --offset-noise
+ * G (in [0, 1]) and --colour-weight W (in [0, 1000]), set in t.
  * CLI_OK, CLI_USAGE (a message naming cmd printed), or -1 when opt is none of them. */
 int cli_schedule_option(const char *cmd, const char *opt, const char *val, gl_train_opts *t);
 /* CLI_OK when path's directory exists and can take new files; else a message and CLI_FAIL. */
@@ -51,8 +51,9 @@ int cli_check_writable(const char *cmd, const char *opt, const char *path);
  * "m.set.ckpt.safetensors". malloc'd; NULL without memory. */
 char *cli_with_suffix(const char *path, const char *ext, const char *suffix);
 /* Prints "; timesteps logit-normal(M, S)" on a stage line when t's are not the default, and
- * the offset noise when there is one. */
-void cli_print_timesteps(const gl_train_opts *t);
+ * the offset noise (followed by offset_note when not NULL) and the colour weight when
+ * there are. */
+void cli_print_timesteps(const gl_train_opts *t, const char *offset_note);
 /* Prints the resume part of a stage line ("; resuming from CKPT at step K") when resume is
  * set and ckpt holds a checkpoint, adding that the checkpoint's EMA stops when this run
  * keeps none: resuming without --ema is how the final weights of an --ema run are had, and

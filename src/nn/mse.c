@@ -1,4 +1,5 @@
-/* nn/mse.c: the masked mean squared error loss and its gradient.
+/* nn/mse.c: the masked mean squared error loss and its gradient; and the squared error of
+ * masked means over cells of a frame (each cell's mean colour against the target's).
  *
  * The loss is summed in double over fixed chunks of CHUNK elements, and the chunks'
  * partial sums are added in chunk order. Which thread sums a chunk then changes nothing,
@@ -77,4 +78,69 @@ void gl_mse_backward(float *dpred, const float *pred, const float *target, const
         float w = mask ? mask[i] : 1.0f;
         dpred[i] += coef * w * (pred[i] - target[i]);
     }
+}
+
+/* ---- the squared error of masked cell means ------------------------------------------ */
+
+/* Cell (f, cy, cx) channel c's sums of m (p - y) and of m, in a fixed order. */
+static void cell_sums(const float *pred, const float *target, const float *mask, int64_t f, int64_t cy,
+                      int64_t cx, int64_t c, int64_t H, int64_t W, int64_t C, int64_t ch, int64_t cw,
+                      double *dsum, double *msum) {
+    double d = 0.0, m = 0.0;
+    for (int64_t y = cy * ch; y < (cy + 1) * ch; y++)
+        for (int64_t x = cx * cw; x < (cx + 1) * cw; x++) {
+            int64_t e = ((f * H + y) * W + x) * C + c;
+            double w = mask ? (double)mask[e] : 1.0;
+            d += w * ((double)pred[e] - (double)target[e]);
+            m += w;
+        }
+    *dsum = d;
+    *msum = m;
+}
+
+static void check_cells(int64_t frames, int64_t H, int64_t W, int64_t C, int64_t ch, int64_t cw) {
+    GL_ASSERT(frames >= 0 && H >= 1 && W >= 1 && C >= 1 && ch >= 1 && cw >= 1);
+    GL_ASSERT(H % ch == 0 && W % cw == 0);
+}
+
+void gl_cellmean_sums(const float *pred, const float *target, const float *mask, int64_t frames, int64_t H,
+                      int64_t W, int64_t C, int64_t cell_h, int64_t cell_w, double *sq, int64_t *groups) {
+    check_cells(frames, H, W, C, cell_h, cell_w);
+    double s = 0.0;
+    int64_t g = 0;
+    /* one pass over n elements, a small share of a training step: kept serial, so the
+     * order of the sums is fixed without a buffer */
+    for (int64_t f = 0; f < frames; f++)
+        for (int64_t cy = 0; cy < H / cell_h; cy++)
+            for (int64_t cx = 0; cx < W / cell_w; cx++)
+                for (int64_t c = 0; c < C; c++) {
+                    double d, m;
+                    cell_sums(pred, target, mask, f, cy, cx, c, H, W, C, cell_h, cell_w, &d, &m);
+                    if (m == 0.0) continue; /* nothing of the cell counts */
+                    s += (d / m) * (d / m);
+                    g++;
+                }
+    *sq = s;
+    *groups = g;
+}
+
+void gl_cellmean_backward(float *dpred, const float *pred, const float *target, const float *mask, int64_t frames,
+                          int64_t H, int64_t W, int64_t C, int64_t cell_h, int64_t cell_w, float dloss) {
+    check_cells(frames, H, W, C, cell_h, cell_w);
+    if (!dpred) return;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t f = 0; f < frames; f++)
+        for (int64_t cy = 0; cy < H / cell_h; cy++)
+            for (int64_t cx = 0; cx < W / cell_w; cx++)
+                for (int64_t c = 0; c < C; c++) {
+                    double d, m;
+                    cell_sums(pred, target, mask, f, cy, cx, c, H, W, C, cell_h, cell_w, &d, &m);
+                    if (m == 0.0) continue;
+                    const float coef = (float)(2.0 * (double)dloss * d / (m * m));
+                    for (int64_t y = cy * cell_h; y < (cy + 1) * cell_h; y++)
+                        for (int64_t x = cx * cell_w; x < (cx + 1) * cell_w; x++) {
+                            int64_t e = ((f * H + y) * W + x) * C + c;
+                            dpred[e] += coef * (mask ? mask[e] : 1.0f);
+                        }
+                }
 }

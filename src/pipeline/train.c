@@ -406,8 +406,9 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
     FILE *log = NULL;
     int rc = GL_OK;
     if (o->steps < 1 || o->batch < 1 || !(o->lr > 0) || o->prompt_drop < 0 || o->prompt_drop > 1 || o->ema < 0 ||
-        o->ema >= 1) {
-        snprintf(msg, msglen, "train: steps and batch must be >= 1, lr > 0, prompt drop in [0,1], ema in [0,1)");
+        o->ema >= 1 || !(o->colour_weight >= 0 && isfinite(o->colour_weight))) {
+        snprintf(msg, msglen, "train: steps and batch must be >= 1, lr > 0, prompt drop in [0,1], ema in [0,1), "
+                              "colour weight finite and >= 0");
         return GL_EINVAL;
     }
     if (o->batch % r.ranks) {
@@ -436,6 +437,10 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
     double t0 = now_seconds(), tail = 0;
     int tail_n = 0;
     gl_train_batch *b = &r.b;
+    /* the colour term's cells: the model's cells where they tile the sample (a grid's
+     * canvas, or one cell), else the whole frame */
+    const gl_dit_config *c = gl_dit_cfg(m);
+    const int64_t cm_h = b->H % c->cell_h == 0 ? c->cell_h : b->H, cm_w = b->W % c->cell_w == 0 ? c->cell_w : b->W;
     /* a part already done (stop_after at or before the checkpoint) runs nothing */
     const int64_t end_step = o->stop_after > 0 && o->stop_after < o->steps ? o->stop_after : o->steps;
     for (int64_t step = start; step < end_step; step++) {
@@ -457,14 +462,20 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
         if ((rc = gl_dit_forward(m, r.arena, &db, r.pred, msg, msglen))) goto end;
         /* the masked mean over the whole batch: ranks add numerators and denominators,
          * never their own means (their masks may hold different counts) */
-        double sums[2], mine;
+        double sums[4] = {0, 0, 0, 0}, mine;
         gl_mse_sums(r.pred, r.v, r.mask, r.n, &sums[0], &sums[1]);
         mine = sums[1];
-        if ((rc = gl_dist_allreduce_sum_f64(sums, 2))) {
+        if (o->colour_weight > 0) {
+            int64_t groups = 0;
+            gl_cellmean_sums(r.pred, r.v, r.mask, b->B * b->F, b->H, b->W, c->channels, cm_h, cm_w, &sums[2], &groups);
+            sums[3] = (double)groups;
+        }
+        if ((rc = gl_dist_allreduce_sum_f64(sums, 4))) {
             snprintf(msg, msglen, "step %lld: MPI could not add the loss over the ranks", (long long)step + 1);
             goto end;
         }
         double loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+        if (sums[3] > 0) loss += (double)o->colour_weight * sums[2] / sums[3];
         if (!isfinite(loss)) {
             snprintf(msg, msglen, "train: the loss is %g at step %lld; stopping (the last checkpoint is kept)", loss,
                      (long long)step + 1);
@@ -475,6 +486,9 @@ int gl_train_run(gl_dit *m, const gl_train_opts *o, gl_batch_fn next, void *ctx,
         /* this rank's part of the whole mean's gradient: 2 m (p - y) / (whole sum of m);
          * one rank alone gets dloss 1 exactly */
         if (mine > 0) gl_mse_backward(r.dpred, r.pred, r.v, r.mask, r.n, (float)(mine / sums[1]));
+        if (sums[3] > 0)
+            gl_cellmean_backward(r.dpred, r.pred, r.v, r.mask, b->B * b->F, b->H, b->W, c->channels, cm_h, cm_w,
+                                 (float)((double)o->colour_weight / sums[3]));
         gl_params_zero_grad(r.p);
         if ((rc = gl_dit_backward(m, r.arena, r.dpred))) goto end;
         /* one in-place sum of the one contiguous gradient buffer: every rank then holds
