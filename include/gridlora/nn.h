@@ -234,11 +234,12 @@ void gl_mse_backward(float *dpred, const float *pred, const float *target, const
                      int64_t n, float dloss);
 
 /* The squared error of masked cell means, which a plain MSE weighs as one mode among
- * thousands: pred, target and mask [frames, H, W, C] (mask NULL: all ones), cells of cell_h x cell_w pixels tiling each frame (H % cell_h == 0, W % cell_w ==
- * 0, asserted). For each (frame, cell, channel) with sum m > 0, D = sum m (p - y) / sum m
- * over the cell's pixels: *sq = sum of D^2 over those groups, *groups = their number
- * (ranks add both before dividing). Summed in double in a fixed order: the same for any
- * thread count. */
+ * thousands: pred, target and mask [frames, H, W, C] (mask NULL: all ones), cells of
+ * cell_h x cell_w pixels tiling each frame (H % cell_h == 0, W % cell_w == 0, asserted).
+ * For each (frame, cell, channel) with sum m > 0, D = sum m (p - y) / sum m over the
+ * cell's pixels: *sq = sum of D^2 over those groups, *groups = their number (ranks add
+ * both before dividing). Summed in double in a fixed order: the same for any thread
+ * count. */
 void gl_cellmean_sums(const float *pred, const float *target, const float *mask, int64_t frames, int64_t H,
                       int64_t W, int64_t C, int64_t cell_h, int64_t cell_w, double *sq, int64_t *groups);
 /* dpred += dloss * d(sum of D^2)/dpred = dloss * 2 D m / sum m, for every group. */

@@ -40,8 +40,8 @@ int cli_use_shipped(const char *cmd, const char **model, const char **loras, int
 int cli_use_shipped_base(const char *cmd, const char **model);
 
 /* Parses argv[*i] when it is a shared option (--model, --lora, --input, --caption, --out,
- * --steps, --cfg, --context-cfg, --strength, --shift, --seed, --fps, --threads): CLI_OK, CLI_USAGE (a message
- * printed), or -1 when it is none of them. */
+ * --steps, --cfg, --context-cfg, --strength, --shift, --seed, --fps, --threads): CLI_OK,
+ * CLI_USAGE (a message printed), or -1 when it is none of them. */
 int cli_app_option(cli_app *a, int argc, char **argv, int *i);
 
 /* After parsing: --out and exactly `inputs` --input given (CLI_USAGE), --out creatable
