@@ -573,6 +573,19 @@ static void mask_holds_end_to_end(void **s) {
     gl_dit_free(&m);
 }
 
+/* Two videos of the model's cell, a and b, of uniform noise in [lo, lo + span]: inputs for
+ * the grid apps. */
+static void two_inputs(const gl_dit_config *c, uint64_t seed, double lo, double span, gl_video *a, gl_video *b) {
+    assert_int_equal(gl_video_alloc(a, c->frames, c->cell_h, c->cell_w), GL_OK);
+    assert_int_equal(gl_video_alloc(b, c->frames, c->cell_h, c->cell_w), GL_OK);
+    tu_rng r;
+    tu_seed(&r, seed);
+    for (int64_t i = 0; i < c->frames * c->cell_h * c->cell_w * 3; i++) {
+        a->rgb[i] = (float)(lo + span * tu_uniform(&r));
+        b->rgb[i] = (float)(lo + span * tu_uniform(&r));
+    }
+}
+
 /* gl_app_run: the input cells of the result are the inputs bit for bit, the outputs are
  * finite values in [0, 1] that the model made (not the blank tile). */
 static void app_keeps_input_exactly(void **s) {
@@ -581,15 +594,8 @@ static void app_keeps_input_exactly(void **s) {
     gl_dit *m = random_model(&c, 7);
     char msg[512];
     gl_video a = {0}, b = {0};
-    assert_int_equal(gl_video_alloc(&a, c.frames, c.cell_h, c.cell_w), GL_OK);
-    assert_int_equal(gl_video_alloc(&b, c.frames, c.cell_h, c.cell_w), GL_OK);
-    tu_rng r;
-    tu_seed(&r, 8);
+    two_inputs(&c, 8, 0.0, 1.0, &a, &b);
     int64_t n = c.frames * c.cell_h * c.cell_w * 3;
-    for (int64_t i = 0; i < n; i++) {
-        a.rgb[i] = (float)tu_uniform(&r);
-        b.rgb[i] = (float)tu_uniform(&r);
-    }
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 3;
     for (int which = 0; which < 2; which++) {
@@ -643,15 +649,8 @@ static void app_starts_from_input_cells(void **s) {
     gl_dit *m = random_model(&c, 9);
     char msg[512];
     gl_video a = {0}, b = {0};
-    assert_int_equal(gl_video_alloc(&a, c.frames, c.cell_h, c.cell_w), GL_OK);
-    assert_int_equal(gl_video_alloc(&b, c.frames, c.cell_h, c.cell_w), GL_OK);
-    tu_rng r;
-    tu_seed(&r, 10);
+    two_inputs(&c, 10, 0.1, 0.8, &a, &b);
     int64_t n = c.frames * c.cell_h * c.cell_w * 3;
-    for (int64_t i = 0; i < n; i++) {
-        a.rgb[i] = (float)(0.1 + 0.8 * tu_uniform(&r));
-        b.rgb[i] = (float)(0.1 + 0.8 * tu_uniform(&r));
-    }
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 3;
     so.strength = 1e-3f;

@@ -110,6 +110,14 @@ static void sample_reproduces_overfitted_video(void **s) {
     gl_dit_free(&m);
 }
 
+/* The clean-token mask of a canvas of two cells side by side, T tokens in rows of gw: the
+ * left cell given. Freed with test_free. */
+static uint8_t *left_cell_clean(int64_t T, int64_t gw) {
+    uint8_t *clean = test_calloc((size_t)T, 1);
+    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2;
+    return clean;
+}
+
 /* The first `cols` columns of each of `rows` rows of W pixels (the clean cell) came out as
  * the context, clamped to [-1, 1], bit for bit. */
 static void expect_context_kept(const float *out, const float *ctx, int64_t rows, int64_t W, int64_t cols) {
@@ -131,8 +139,7 @@ static void sample_keeps_context(void **s) {
     const int64_t T = (F / c->patch_t) * (H / c->patch_h) * gw;
     float *ctx = tu_falloc(n), *out = tu_falloc(n);
     pattern(ctx, F, H, W, 1.0);
-    uint8_t *clean = test_calloc((size_t)T, 1);
-    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    uint8_t *clean = left_cell_clean(T, gw);
     int32_t text[16] = {7};
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 4;
@@ -220,8 +227,7 @@ static void sample_strength(void **s) {
     float *ctx = tu_falloc(n), *init = tu_falloc(n), *noise = tu_falloc(n), *got = tu_falloc(n);
     pattern(ctx, F, H, W, 1.0);
     pattern(init, F, H, W, 2.5);
-    uint8_t *clean = test_calloc((size_t)T, 1);
-    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    uint8_t *clean = left_cell_clean(T, gw);
     int32_t text[16] = {7, 8};
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 4;
@@ -286,8 +292,7 @@ static void sample_context_guidance(void **s) {
     float *ctx_a = tu_falloc(n), *ctx_b = tu_falloc(n), *a = tu_falloc(n), *b = tu_falloc(n), *plain = tu_falloc(n);
     pattern(ctx_a, F, H, W, 1.0);
     pattern(ctx_b, F, H, W, 2.5);
-    uint8_t *clean = test_calloc((size_t)T, 1);
-    for (int64_t k = 0; k < T; k++) clean[k] = (k % gw) < gw / 2; /* the left cell */
+    uint8_t *clean = left_cell_clean(T, gw);
     int32_t text[16] = {7, 8};
     gl_sample_opts so = gl_sample_default_opts();
     so.steps = 4;
