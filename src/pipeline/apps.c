@@ -61,11 +61,11 @@ int gl_app_run(gl_dit *m, const gl_layout *l, const gl_video *const inputs[GL_GR
         goto end;
     }
     const gl_video *tiles[GL_GRID_CELLS];
-    if (init) { /* each output cell starts from its start cell's video */
-        for (int k = 0; k < GL_GRID_CELLS; k++) tiles[k] = inputs[k] ? inputs[k] : inputs[gl_layout_start_cell(l, k)];
-        if ((rc = gl_grid_tile(canvas, tiles, msg, msglen))) goto end;
-        for (int64_t i = 0; i < n; i++) init[i] = 2.0f * canvas->rgb[i] - 1.0f;
-        gl_video_release(canvas);
+    if (init) { /* each output cell starts from its start cell's video (inputs checked above) */
+        const float *from[GL_GRID_CELLS];
+        for (int k = 0; k < GL_GRID_CELLS; k++) from[k] = (inputs[k] ? inputs[k] : inputs[gl_layout_start_cell(l, k)])->rgb;
+        gl_grid_tile_rgb(init, from, F, H, W, 3);
+        for (int64_t i = 0; i < n; i++) init[i] = 2.0f * init[i] - 1.0f;
     }
     for (int k = 0; k < GL_GRID_CELLS; k++) tiles[k] = inputs[k] ? inputs[k] : &blank;
     if ((rc = gl_grid_tile(canvas, tiles, msg, msglen))) goto end;
