@@ -3,10 +3,14 @@
 
     gridlora eval --heldout 8 --seed 0 --json > eval.json
     python3 tools/eval_table.py eval.json
+    python3 tools/eval_table.py --compare shipped=a.json arm=b.json ...
 
 One table per measure (rows the items: each effect, compose, same; columns the methods),
-then the wall time per concept. Reads only the JSON: the numbers are gridlora's own.
-Needs nothing but the standard library.
+then the wall time per concept. With --compare, one table of several evaluations of the
+same held-out concepts side by side (arms of a training run, say): copying the input's
+PSNR / identity, then each evaluation's zero-shot PSNR / identity (its spread part) /
+motion. Reads only the JSON: the numbers are gridlora's own. Needs nothing but the
+standard library.
 """
 import json
 import sys
@@ -20,9 +24,40 @@ MEASURES = [
 ]
 
 
+def compare(named):
+    runs = []
+    for arg in named:
+        name, sep, path = arg.partition("=")
+        if not sep or not name or not path:
+            sys.exit(f"eval_table.py: '{arg}' is not NAME=EVAL.json")
+        with open(path) as f:
+            runs.append((name, json.load(f)))
+    first = runs[0][1]
+    for name, d in runs[1:]:
+        if d.get("heldout") != first.get("heldout") or d.get("seed") != first.get("seed"):
+            sys.exit(f"eval_table.py: {name} scored other concepts (--heldout/--seed) than {runs[0][0]}")
+    print("| item | copy | " + " | ".join(name for name, _ in runs) + " |")
+    print("|---|---|" + "---|" * len(runs))
+    for item in first["items"]:
+        c = first["summary"][item].get("copy", {})
+        cells = ["-" if c.get("psnr") is None else f"{c['psnr']:.2f} / {c['identity']:.4f}"]
+        for _, d in runs:
+            z = d["summary"].get(item, {}).get("zeroshot")
+            if not z or z.get("psnr") is None:
+                cells.append("-")
+                continue
+            spread = z.get("identity_spread")
+            spread = "" if spread is None else f" ({spread:.4f})"
+            cells.append(f"{z['psnr']:.2f} / {z['identity']:.4f}{spread} / {z['motion']:.2f}")
+        print(f"| {item} | " + " | ".join(cells) + " |")
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--compare":
+        compare(sys.argv[2:])
+        return
     if len(sys.argv) != 2:
-        sys.exit("usage: tools/eval_table.py EVAL.json")
+        sys.exit("usage: tools/eval_table.py EVAL.json | --compare NAME=EVAL.json ...")
     with open(sys.argv[1]) as f:
         d = json.load(f)
     methods, items, s = d["methods"], d["items"], d["summary"]
