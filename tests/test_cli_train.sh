@@ -2,8 +2,9 @@
 # tests/test_cli_train.sh BIN CASE: `gridlora train base` and `gridlora generate` on the
 # tiny preset: a run resumed from its checkpoint continues where it stood (the log holds
 # each step once), the weights load with `gridlora info` and generate a video and a
-# contact sheet, EMA and the loss plot, a data set from `gridlora dataset`, usage errors
-# (exit 2, one 'gridlora: ...' line), and weights full of NaN (exit 1, nothing written).
+# contact sheet, EMA (and a checkpoint's EMA weights, `convert --ema`) and the loss plot,
+# a data set from `gridlora dataset`, usage errors (exit 2, one 'gridlora: ...' line),
+# and weights full of NaN (exit 1, nothing written).
 set -u
 bin=$1
 py=/usr/bin/python3
@@ -37,6 +38,8 @@ resume)
     grep -q "trained 10 steps (31 to 40)" "$tmp/out.txt" || fail "summary: $(cat "$tmp/out.txt")"
     grep -q "^step 31/" "$tmp/err.txt" && fail "progress mentions a step before the checkpoint"
     rows "$(seq -s ' ' 1 40)"
+    expect 1 "^gridlora: convert: .*m.ckpt.safetensors: --ema: not a training checkpoint of a run with --ema (no 'ema.' tensors)$" \
+        -- convert --ema --in "$tmp/m.ckpt.safetensors" --out "$tmp/x.safetensors" --dtype f16
     # a resume with another seed is refused
     expect 1 "^gridlora: train: .*--seed" -- train base --preset tiny --procedural --steps 50 --seed 5 --out "$m" \
         --checkpoint-every 10 --resume
@@ -141,6 +144,26 @@ ema_plot)
     [[ -e "$tmp/m.ckpt.safetensors" ]] && fail "the EMA's carrier checkpoint was left behind"
     grep -q "wrote .*m.safetensors (EMA weights, BF16)" "$tmp/out.txt" || fail "summary: $(cat "$tmp/out.txt")"
     "$bin" info "$m" | grep -q "BF16" || fail "weights are not BF16"
+    # a run in parts: convert --ema takes the step's EMA weights out of the checkpoint, what
+    # the model loader takes from it too (so both sample the same video), without the state
+    train --steps 12 --stop-after 6 --seed 3 --ema 0.9 --out "$tmp/e.safetensors"
+    c=$tmp/e.ckpt.safetensors
+    "$bin" convert --ema --in "$c" --out "$tmp/e6.safetensors" --dtype f32 >"$tmp/cv.txt" ||
+        fail "convert --ema exited $?"
+    grep -q "^wrote .*e6.safetensors: the EMA weights of .*e.ckpt.safetensors with [0-9]* tensors as F32$" "$tmp/cv.txt" ||
+        fail "convert --ema summary: $(cat "$tmp/cv.txt")"
+    out=$("$bin" info "$tmp/e6.safetensors") || fail "info of the EMA weights exited $?"
+    grep -q "gridlora.config" <<<"$out" || fail "the EMA weights lost the configuration"
+    grep -q "blocks\.0\." <<<"$out" || fail "the EMA weights lack the blocks: $out"
+    grep -q "adam\.\|ema\.\|train\.step" <<<"$out" && fail "the EMA weights keep the run's state: $out"
+    for f in "$c" "$tmp/e6.safetensors"; do
+        "$bin" generate --model "$f" --prompt "a red striped circle bouncing on sand" --steps 2 --seed 1 \
+            --out "$f.mp4" >/dev/null 2>&1 || fail "generate from $f exited $?"
+    done
+    cmp -s "$c.mp4" "$tmp/e6.safetensors.mp4" || fail "the checkpoint and its EMA weights sample differently"
+    expect 1 "^gridlora: convert: .*m.safetensors: --ema: not a training checkpoint of a run with --ema (no 'train.step' in its metadata)$" \
+        -- convert --ema --in "$m" --out "$tmp/x.safetensors" --dtype f16
+    [[ -e "$tmp/x.safetensors" ]] && fail "convert --ema wrote from a plain weights file"
     # without gnuplot on PATH --plot fails before training
     PATH=/nonexistent "$bin" train base --preset tiny --procedural --steps 3 --out "$tmp/p.safetensors" \
         --log "$tmp/log.csv" --plot "$tmp/loss.png" >/dev/null 2>"$tmp/err.txt"; rc=$?

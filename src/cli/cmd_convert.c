@@ -2,7 +2,9 @@
  * another precision (the shipped weights are F16 to stay small; training writes F32).
  * Metadata (the model's configuration, an adapter's rank and tokens) travels unchanged,
  * but for the one configuration switch that leaves the weights' meaning on a single cell
- * as it is (--rope-per-cell). */
+ * as it is (--rope-per-cell). --ema takes a training checkpoint's EMA weights out of it:
+ * a run in parts can then be looked at, kept or continued elsewhere (--init) without
+ * its AdamW moments, two thirds of the checkpoint. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@
 #include "train_common.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: gridlora convert --in FILE --out FILE --dtype f32|f16|bf16 [--rope-per-cell 0|1]\n"
+    fprintf(f, "usage: gridlora convert --in FILE --out FILE --dtype f32|f16|bf16 [--rope-per-cell 0|1] [--ema]\n"
                "Writes the weights file FILE (a model, an adapter: any safetensors file of F32, F16\n"
                "or BF16 tensors) with its tensors stored as DTYPE; the metadata is kept. Converting\n"
                "F32 to F16 or BF16 rounds each weight to nearest; converting back does not\n"
@@ -22,8 +24,14 @@ static void usage(FILE *f) {
                "                     adapter's metadata): 1, rotary positions restart in each cell\n"
                "                     of a 2x2 canvas; 0, one coordinate system over the canvas. A\n"
                "                     model trained on single cells computes the same on a cell\n"
-               "                     either way; adapters must agree with their base.\n");
+               "                     either way; adapters must agree with their base.\n"
+               "  --ema              FILE is a training checkpoint (--checkpoint-every, --stop-after)\n"
+               "                     of a run with --ema: write its EMA weights alone, what the\n"
+               "                     run's OUT would get at that step, as a plain weights file\n");
 }
+
+/* where a checkpoint keeps its EMA of each weight (src/pipeline/train.c writes it) */
+static const char EMA[] = "ema.";
 
 static int parse_dtype(const char *val, int *dtype) {
     if (!strcmp(val, "f32")) *dtype = GL_ST_F32;
@@ -35,7 +43,7 @@ static int parse_dtype(const char *val, int *dtype) {
 
 int cmd_convert(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
-    int dtype = -1, rope_per_cell = -1;
+    int dtype = -1, rope_per_cell = -1, ema = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val;
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -45,6 +53,10 @@ int cmd_convert(int argc, char **argv) {
         if (strncmp(opt, "--", 2) != 0) {
             cli_error("convert: unexpected argument '%s'", opt);
             return CLI_USAGE;
+        }
+        if (!strcmp(opt, "--ema")) {
+            ema = 1;
+            continue;
         }
         if (strcmp(opt, "--in") && strcmp(opt, "--out") && strcmp(opt, "--dtype") && strcmp(opt, "--rope-per-cell")) {
             cli_error("convert: unknown option '%s' (try --help)", opt);
@@ -76,19 +88,30 @@ int cmd_convert(int argc, char **argv) {
     char msg[1024];
     gl_st *st = NULL;
     gl_st_writer *w = NULL;
-    int n = 0, rc = CLI_FAIL;
+    int n = 0, written = 0, rc = CLI_FAIL;
     float **bufs = NULL;
     if (gl_st_open(&st, in, msg, sizeof msg)) {
         cli_error("convert: %s", msg);
         return CLI_FAIL;
     }
     n = gl_st_count(st);
+    if (ema) {
+        int found = 0;
+        for (int i = 0; i < n && !found; i++) found = !strncmp(gl_st_name(st, i), EMA, strlen(EMA));
+        if (!gl_st_meta_get(st, "train.step") || !found) {
+            cli_error("convert: %s: --ema: not a training checkpoint of a run with --ema (%s)", in,
+                      !gl_st_meta_get(st, "train.step") ? "no 'train.step' in its metadata" : "no 'ema.' tensors");
+            goto end;
+        }
+    }
     if (!(bufs = calloc((size_t)n + 1, sizeof *bufs)) || gl_st_writer_new(&w)) {
         cli_error("convert: out of memory");
         goto end;
     }
     for (int i = 0; i < gl_st_meta_count(st); i++)
-        if (gl_st_writer_set_meta(w, gl_st_meta_key(st, i), gl_st_meta_value(st, i))) {
+        /* the run's state (step, seed) would make the file look like a checkpoint */
+        if (!(ema && !strncmp(gl_st_meta_key(st, i), "train.", 6)) &&
+            gl_st_writer_set_meta(w, gl_st_meta_key(st, i), gl_st_meta_value(st, i))) {
             cli_error("convert: out of memory");
             goto end;
         }
@@ -113,6 +136,11 @@ int cmd_convert(int argc, char **argv) {
         }
     }
     for (int i = 0; i < n; i++) {
+        const char *name = gl_st_name(st, i);
+        if (ema) {
+            if (strncmp(name, EMA, strlen(EMA))) continue;
+            name += strlen(EMA);
+        }
         gl_st_dtype d = gl_st_dtype_of(st, i);
         if (d != GL_ST_F32 && d != GL_ST_F16 && d != GL_ST_BF16) {
             cli_error("convert: %s: tensor '%s' is %s; only F32, F16 and BF16 tensors convert", in,
@@ -125,17 +153,18 @@ int cmd_convert(int argc, char **argv) {
             goto end;
         }
         if (gl_st_read_f32(st, i, bufs[i], numel) ||
-            gl_st_writer_add(w, gl_st_name(st, i), (gl_st_dtype)dtype, gl_st_ndim(st, i), gl_st_shape(st, i),
-                             bufs[i])) {
+            gl_st_writer_add(w, name, (gl_st_dtype)dtype, gl_st_ndim(st, i), gl_st_shape(st, i), bufs[i])) {
             cli_error("convert: %s: cannot convert tensor '%s'", in, gl_st_name(st, i));
             goto end;
         }
+        written++;
     }
     if (gl_st_writer_write(w, out, msg, sizeof msg)) {
         cli_error("convert: %s", msg);
         goto end;
     }
-    printf("wrote %s: %s with %d tensors as %s\n", out, in, n, gl_st_dtype_name((gl_st_dtype)dtype));
+    printf("wrote %s: %s%s with %d tensors as %s\n", out, ema ? "the EMA weights of " : "", in, written,
+           gl_st_dtype_name((gl_st_dtype)dtype));
     rc = CLI_OK;
 end:
     gl_st_writer_free(&w);
