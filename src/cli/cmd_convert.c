@@ -30,8 +30,9 @@ static void usage(FILE *f) {
                "                     run's OUT would get at that step, as a plain weights file\n");
 }
 
-/* where a checkpoint keeps its EMA of each weight (src/pipeline/train.c writes it) */
-static const char EMA[] = "ema.";
+/* where a checkpoint keeps its EMA of each weight and the run's state (step, seed):
+ * src/pipeline/train.c writes both */
+static const char EMA[] = "ema.", TRAIN_META[] = "train.";
 
 static int parse_dtype(const char *val, int *dtype) {
     if (!strcmp(val, "f32")) *dtype = GL_ST_F32;
@@ -110,7 +111,7 @@ int cmd_convert(int argc, char **argv) {
     }
     for (int i = 0; i < gl_st_meta_count(st); i++)
         /* the run's state (step, seed) would make the file look like a checkpoint */
-        if (!(ema && !strncmp(gl_st_meta_key(st, i), "train.", 6)) &&
+        if (!(ema && !strncmp(gl_st_meta_key(st, i), TRAIN_META, strlen(TRAIN_META))) &&
             gl_st_writer_set_meta(w, gl_st_meta_key(st, i), gl_st_meta_value(st, i))) {
             cli_error("convert: out of memory");
             goto end;
