@@ -11,8 +11,12 @@ set -e
 cd /work/main
 export GRIDLORA_PRECISION=bf16 GRIDLORA_THREADS=${T:-2}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-D=work/w256 B=work/w256/gridlora.bin G=work/default
-BASE=${BASE:-$D/W.f16.safetensors}
+# On a fresh machine: copy a build to work/w256/gridlora.bin first (run.sh's binary; B= for
+# another); the base and the committed Grid LoRA come from this directory.
+D=work/w256 B=${B:-work/w256/gridlora.bin} G=work/default R=runs/base-w256
+BASE=${BASE:-$R/W.f16.safetensors}
+mkdir -p $D
+[ -f $D/grid.f16.safetensors ] || [ ! -f $R/grid.f16.safetensors ] || cp $R/grid.f16.safetensors $D/
 DATA="--data $G/grids-edit --data $G/grids-compose --data $G/grids-character"
 [ -f $G/grids-character.done ] || scripts/train-default.sh --bin $B grids
 if [ ! -f $D/grid.f16.safetensors ]; then
