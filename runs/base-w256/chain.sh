@@ -12,10 +12,12 @@ cd /work/main
 export GRIDLORA_PRECISION=bf16 GRIDLORA_THREADS=${T:-2}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 # On a fresh machine: copy a build to work/w256/gridlora.bin first (run.sh's binary; B= for
-# another); the base and the committed Grid LoRA come from this directory.
+# another); the base comes out of git history (25 MB, too large to keep in the tree: commit
+# 10b639e), the Grid LoRA from this directory.
 D=work/w256 B=${B:-work/w256/gridlora.bin} G=work/default R=runs/base-w256
-BASE=${BASE:-$R/W.f16.safetensors}
+BASE=${BASE:-$D/W.f16.safetensors}
 mkdir -p $D
+[ -f $BASE ] || { git show 10b639e:$R/W.f16.safetensors > $BASE.tmp && mv $BASE.tmp $BASE; }
 [ -f $D/grid.f16.safetensors ] || [ ! -f $R/grid.f16.safetensors ] || cp $R/grid.f16.safetensors $D/
 DATA="--data $G/grids-edit --data $G/grids-compose --data $G/grids-character"
 [ -f $G/grids-character.done ] || scripts/train-default.sh --bin $B grids
