@@ -1,6 +1,6 @@
 #!/bin/bash
-# Grid-Fill on the larger base trained on again: run N (3, 4, ...) starts from run N-1's
-# EMA adapter (`--init`; run 2 is chain2.sh's gf2, run 1 chain.sh's gf), 16000 steps of
+# Grid-Fill on the larger base trained on again: run N (2, 3, ...) starts from run N-1's
+# EMA adapter (`--init`; run 1 is chain.sh's gf), 16000 steps of
 # batch 2 at the shipped (fourteenth) run's settings, peak rate 5e-4, seed N, as the shipped
 # chain's runs each began; then the held-out evaluation, seeds 0 and 1. Resumable from its
 # checkpoints (work/w256/gfN.ckpt.safetensors); takes run N-1 from this directory when
@@ -10,9 +10,11 @@ set -e
 cd /work/main
 export GRIDLORA_PRECISION=bf16 GRIDLORA_THREADS=${T:-2}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-N=${N:?N=run number, 3 or more}
+N=${N:?N=run number, 2 or more}
 D=work/w256 B=${B:-work/w256/gridlora.bin} G=work/default R=runs/base-w256
-BASE=${BASE:-$D/W.f16.safetensors} INIT=$D/gf$((N - 1)).f16.safetensors OUT=$D/gf$N
+BASE=${BASE:-$D/W.f16.safetensors} OUT=$D/gf$N
+PREV=$((N - 1)); [ $PREV -gt 1 ] || PREV=   # run 1 is chain.sh's gf, unnumbered
+INIT=$D/gf$PREV.f16.safetensors
 [ -f $BASE ] || { git show 10b639e:$R/W.f16.safetensors > $BASE.tmp && mv $BASE.tmp $BASE; }
 [ -f $INIT ] || cp $R/$(basename $INIT) $INIT
 [ -f $D/grid.f16.safetensors ] || cp $R/grid.f16.safetensors $D/
