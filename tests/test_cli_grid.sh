@@ -128,6 +128,31 @@ assert max(abs(x) for n in a if n.endswith("lora_B.weight") for x in a[n]) > 1e-
 worst = max(abs(x - y) for n in a for x, y in zip(a[n], b[n]))
 assert worst <= 1e-7, "largest difference %g" % worst
 EOF2
+    # --targets with --init: the file's tensors carry over, the norm gains join at zero (so
+    # a step at a negligible rate changes nothing), and the file says the wider targets
+    gt="blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]"
+    run "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "$gt" --lr 1e-12 --out "$tmp/initg.safetensors"
+    /usr/bin/python3 - "$(dirname "$0")" "$tmp/raw4.safetensors" "$tmp/initg.safetensors" "$gt" <<'EOF2' || fail "--init --targets"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import st_reader
+def read(path):
+    f = st_reader.read(path)
+    return f, {t["name"]: struct.unpack("<%df" % len(t["bits"]), struct.pack("<%dI" % len(t["bits"]), *t["bits"]))
+               for t in f["tensors"]}
+_, a = read(sys.argv[2])
+f, b = read(sys.argv[3])
+gains = [n for n in b if n.endswith(".lora_gain")]
+assert len(gains) == 2 * 2, "gains: %s" % gains  # two blocks x (q, k)
+assert sorted(a) == sorted(n for n in b if n not in gains), "tensor names differ"
+assert max(abs(x - y) for n in a for x, y in zip(a[n], b[n])) <= 1e-7, "the file's tensors moved"
+assert max(abs(x) for n in gains for x in b[n]) <= 1e-7, "the gains did not start at zero"
+assert f["metadata"]["lora.targets"] == sys.argv[4], f["metadata"]["lora.targets"]
+EOF2
+    expect 1 "^gridlora: train: --targets with --init .*raw4.safetensors: lora: the adapter's tensor 'blocks.0.cross" -- \
+        "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "blocks.*.attn.[qkvo]" --out "$tmp/x.safetensors"
+    expect 1 "^gridlora: train: lora: targets 'nothing' match no linear module or norm gain" -- \
+        "${fill1[@]}" --targets nothing --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: gridfill: --rank with --init: the adapter's rank and alpha are those of" -- \
         "${fill1[@]}" --init "$tmp/raw4.safetensors" --rank 4 --out "$tmp/x.safetensors"
     expect 1 "^gridlora: train: --init: .*mdc.safetensors is a Multi-DC adapter (it has a motion branch)" -- \

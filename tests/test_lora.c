@@ -184,6 +184,8 @@ static void lora_adapter_object(void **s) {
     assert_int_equal(gl_lora_merge(m, l, 0.5f, msg, sizeof msg), GL_OK);
     assert_float_equal(gl_params_tensor(mp, wi).data[3 * 16 + 5], want, 1e-6);
     assert_memory_equal(table.data + 60 * 16, rows.data, 16 * sizeof(float));
+    /* the default targets shift no norm gain */
+    assert_int_equal(gl_lora_gain_count(l), 0);
     /* bad specs */
     sp.targets = "nothing.*";
     assert_int_equal(gl_lora_new(&l2, m, &sp, 1, msg, sizeof msg), GL_EINVAL);
@@ -194,6 +196,77 @@ static void lora_adapter_object(void **s) {
     remove(path);
     rmdir(dir);
     gl_lora_free(&l);
+    gl_dit_free(&m);
+}
+
+/* Norm gains as targets: a delta per matched gain (zero at first, named "<norm>.lora_gain",
+ * the gain's shape), through a file, merged as g += weight d; an adapter of gains alone
+ * is allowed; patterns for linear modules do not catch the norms next to them. */
+static void lora_gain_targets(void **s) {
+    (void)s;
+    char msg[512], dir[] = "/tmp/gl_lora_XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/g.safetensors", dir);
+    gl_dit *m = model(16);
+    gl_params *mp = gl_dit_params(m);
+    gl_lora_spec sp = gl_lora_default_spec();
+    sp.targets = "blocks.*.attn.norm_[qk]";
+    gl_lora *l = NULL;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_module_count(l), 0);
+    assert_int_equal(gl_lora_gain_count(l), 4); /* two blocks x (q, k) */
+    assert_string_equal(gl_lora_gain_name(l, 1), "blocks.0.attn.norm_k");
+    gl_params *lp = gl_lora_params(l);
+    int d = gl_params_find(lp, "blocks.1.attn.norm_q.lora_gain");
+    assert_int_equal(d, gl_lora_gain_param(l, 2));
+    int gi = gl_params_find(mp, "blocks.1.attn.norm_q.weight");
+    assert_int_equal(gl_params_tensor(lp, d).ndim, 1);
+    assert_int_equal(gl_params_tensor(lp, d).shape[0], gl_params_tensor(mp, gi).shape[0]);
+    assert_true(gl_params_tensor(lp, d).data[0] == 0.0f);
+    tu_rng r;
+    tu_seed(&r, 4);
+    tu_fill(&r, gl_params_data(lp), gl_params_numel(lp), 0.1);
+    assert_int_equal(gl_lora_save(l, path, 0, msg, sizeof msg), GL_OK);
+    gl_lora *l2 = NULL;
+    assert_int_equal(gl_lora_load(&l2, m, path, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_gain_count(l2), 4);
+    assert_memory_equal(gl_params_data(gl_lora_params(l2)), gl_params_data(lp),
+                        (size_t)gl_params_numel(lp) * sizeof(float));
+    gl_lora_free(&l2);
+    const float g0 = gl_params_tensor(mp, gi).data[2], d0 = gl_params_tensor(lp, d).data[2];
+    assert_int_equal(gl_lora_merge(m, l, 0.5f, msg, sizeof msg), GL_OK);
+    assert_float_equal(gl_params_tensor(mp, gi).data[2], g0 + 0.5f * d0, 1e-7);
+    gl_lora_free(&l);
+    /* retargeting: a default adapter grown by the gains keeps every tensor, the gains at
+     * zero; narrower targets than the adapter's are refused, naming a tensor left out */
+    gl_lora *wide = NULL;
+    sp.targets = GL_LORA_DEFAULT_TARGETS;
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_OK);
+    tu_fill(&r, gl_params_data(gl_lora_params(l)), gl_params_numel(gl_lora_params(l)), 0.1);
+    assert_int_equal(gl_lora_retarget(&wide, m, l, GL_LORA_DEFAULT_TARGETS ",blocks.*.attn.norm_[qk]", 9, msg,
+                                      sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_module_count(wide), gl_lora_module_count(l));
+    assert_int_equal(gl_lora_gain_count(wide), 4);
+    gl_params *wp = gl_lora_params(wide);
+    for (int i = 0; i < gl_params_count(gl_lora_params(l)); i++) {
+        gl_tensor a = gl_params_tensor(gl_lora_params(l), i);
+        gl_tensor b = gl_params_tensor(wp, gl_params_find(wp, gl_params_name(gl_lora_params(l), i)));
+        assert_memory_equal(a.data, b.data, (size_t)gl_tensor_numel(&a) * sizeof(float));
+    }
+    for (int i = 0; i < 4; i++) assert_true(gl_params_tensor(wp, gl_lora_gain_param(wide, i)).data[0] == 0.0f);
+    gl_lora_free(&wide);
+    assert_int_equal(gl_lora_retarget(&wide, m, l, "blocks.*.attn.[qkvo]", 9, msg, sizeof msg), GL_EINVAL);
+    assert_non_null(strstr(msg, "cross"));
+    assert_null(wide);
+    gl_lora_free(&l);
+    /* linear patterns next to a norm pattern: both kinds, and only what each names */
+    sp.targets = "blocks.*.cross.[qkvo],blocks.*.cross.norm_q";
+    assert_int_equal(gl_lora_new(&l, m, &sp, 7, msg, sizeof msg), GL_OK);
+    assert_int_equal(gl_lora_module_count(l), 8);
+    assert_int_equal(gl_lora_gain_count(l), 2);
+    gl_lora_free(&l);
+    remove(path);
+    rmdir(dir);
     gl_dit_free(&m);
 }
 
@@ -311,9 +384,12 @@ static void randomize(gl_params *p, uint64_t seed, double sd) {
     tu_fill(&r, gl_params_data(p), gl_params_numel(p), sd);
 }
 
+/* Every linear module and the QK norm gains of self- and cross-attention. */
+#define GAIN_TARGETS GL_LORA_DEFAULT_TARGETS ",blocks.*.attn.norm_[qk],blocks.*.cross.norm_[qk]"
+
 /* Attached to a frozen model: a zero adapter changes nothing; a trained one gives the
- * merged model's output; its gradients (A, B, B2, token rows) match finite differences
- * of the whole model and the frozen base gets none. */
+ * merged model's output; its gradients (A, B, B2, norm gain deltas, token rows) match
+ * finite differences of the whole model and the frozen base gets none. */
 static void lora_in_model(void **s) {
     (void)s;
     char msg[256];
@@ -332,6 +408,7 @@ static void lora_in_model(void **s) {
     sp.motion = 1;
     sp.tokens = toks;
     sp.n_tokens = 1;
+    sp.targets = GAIN_TARGETS;
     gl_lora *l = NULL;
     assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_dit_attach_lora(m, l, 0.7f, msg, sizeof msg), GL_OK);
@@ -385,7 +462,7 @@ static void lora_in_model(void **s) {
 }
 
 /* Adapter gradients and the output with an adapter attached (weight 0.7, motion branch,
- * token rows) against tools/reference_dit.py in float64, within 1e-4 relative. */
+ * norm gain deltas, token rows) against tools/reference_dit.py in float64, within 1e-4 relative. */
 static void lora_matches_pytorch(void **s) {
     (void)s;
     char msg[512], dir[] = "/tmp/gl_lora_ref_XXXXXX", wpath[256], apath[256], cpath[256], cmd[2048];
@@ -403,6 +480,7 @@ static void lora_matches_pytorch(void **s) {
     sp.motion = 1;
     sp.tokens = toks;
     sp.n_tokens = 1;
+    sp.targets = GAIN_TARGETS;
     gl_lora *l = NULL;
     assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
     gl_params *lp = gl_lora_params(l);
@@ -798,6 +876,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(lora_matches_pytorch),
     cmocka_unit_test(lora_in_model),
     cmocka_unit_test(lora_adapter_object),
+    cmocka_unit_test(lora_gain_targets),
     cmocka_unit_test(token_vectors),
     cmocka_unit_test(lora_shapes),
     cmocka_unit_test(lora_adds_and_nulls),

@@ -60,7 +60,7 @@ class DiT:
         self.c = cfg
         self.p = params
         # LoRA adapters: (tensors by name, scale alpha/rank times the applied weight,
-        # token ids whose embedding rows the adapter carries)
+        # token ids whose embedding rows the adapter carries, the applied weight)
         self.adapters = list(adapters)
         # float64 for the correctness check; float32 when tools/bench_reference.py times it
         self.dtype = next(iter(params.values())).dtype
@@ -69,13 +69,21 @@ class DiT:
         y = x @ self.p[name + ".weight"].T
         if bias and (name + ".bias") in self.p:
             y = y + self.p[name + ".bias"]
-        for ad, scale, _ in self.adapters:  # W' = W + scale (B + B2) A
+        for ad, scale, _, _ in self.adapters:  # W' = W + scale (B + B2) A
             if name + ".lora_A.weight" in ad:
                 h = x @ ad[name + ".lora_A.weight"].T
                 for up in (".lora_B.weight", ".lora_B2.weight"):
                     if name + up in ad:
                         y = y + scale * (h @ ad[name + up].T)
         return y
+
+    def gain(self, name):
+        """A norm's gain: the base's plus weight times each adapter's delta for it."""
+        g = self.p[name + ".weight"]
+        for ad, _, _, weight in self.adapters:
+            if name + ".lora_gain" in ad:
+                g = g + weight * ad[name + ".lora_gain"]
+        return g
 
     @staticmethod
     def ln(x, eps=1e-6):
@@ -153,7 +161,7 @@ class DiT:
         keys = torch.arange(L)[None, :] < lens[:, None]  # [B, L]
         tmask = keys[:, None, :].expand(B, L, L)
         h = p["text.token_embed.weight"][text.long()]
-        for ad, _, ids in self.adapters:  # an adapter's own rows for its tokens
+        for ad, _, ids, _ in self.adapters:  # an adapter's own rows for its tokens
             for j, tok in enumerate(ids):
                 h = torch.where((text.long() == tok)[..., None], ad["text.token_embed.lora_rows"][j], h)
         h = h + p["text.pos_embed.weight"][None]
@@ -205,14 +213,14 @@ class DiT:
             mod = self.lin(st, pre + "adaln")
             sh1, sc1, g1, sh2, sc2, g2 = [mod[..., k * C:(k + 1) * C] for k in range(6)]
             x1 = self.ln(xs) * (1 + sc1) + sh1
-            q = self.rms_heads(self.lin(x1, pre + "attn.q"), p[pre + "attn.norm_q.weight"])
-            k = self.rms_heads(self.lin(x1, pre + "attn.k"), p[pre + "attn.norm_k.weight"])
+            q = self.rms_heads(self.lin(x1, pre + "attn.q"), self.gain(pre + "attn.norm_q"))
+            k = self.rms_heads(self.lin(x1, pre + "attn.k"), self.gain(pre + "attn.norm_k"))
             v = self.lin(x1, pre + "attn.v")
             a = self.attention(self.rope(q, pos), self.rope(k, pos), v, c["heads"], self_mask)
             xs = xs + g1 * self.lin(a, pre + "attn.o")
             c1 = self.ln(xs)
-            cq = self.rms_heads(self.lin(c1, pre + "cross.q"), p[pre + "cross.norm_q.weight"])
-            ck = self.rms_heads(self.lin(ctx, pre + "cross.k"), p[pre + "cross.norm_k.weight"])
+            cq = self.rms_heads(self.lin(c1, pre + "cross.q"), self.gain(pre + "cross.norm_q"))
+            ck = self.rms_heads(self.lin(ctx, pre + "cross.k"), self.gain(pre + "cross.norm_k"))
             cv = self.lin(ctx, pre + "cross.v")
             xs = xs + self.lin(self.attention(cq, ck, cv, c["heads"], cm), pre + "cross.o")
             x2 = self.ln(xs) * (1 + sc2) + sh2
@@ -233,7 +241,7 @@ class DiT:
 
 
 def load_adapter(spec):
-    """FILE or FILE:WEIGHT -> (float64 leaf tensors, scale, token ids)."""
+    """FILE or FILE:WEIGHT -> (float64 leaf tensors, scale, token ids, weight)."""
     path, weight = spec, 1.0
     if ":" in spec:
         head, tail = spec.rsplit(":", 1)
@@ -244,7 +252,7 @@ def load_adapter(spec):
     t, meta = load_safetensors(path)
     scale = weight * float(meta["lora.alpha"]) / float(meta["lora.rank"])
     ids = [int(x) for x in meta["lora.tokens"].split(",") if x]
-    return {k: v.double().requires_grad_(True) for k, v in t.items()}, scale, ids
+    return {k: v.double().requires_grad_(True) for k, v in t.items()}, scale, ids, weight
 
 
 def setup(weights_path, case_path, lora_specs=()):
@@ -254,7 +262,7 @@ def setup(weights_path, case_path, lora_specs=()):
     params = {k: v.double().requires_grad_(True) for k, v in w.items()}
     adapters = [load_adapter(sp) for sp in lora_specs]
     model = DiT(cfg, params, adapters)
-    for i, (ad, _, _) in enumerate(adapters):  # adapter k's tensors as "lora<k>.<name>"
+    for i, (ad, _, _, _) in enumerate(adapters):  # adapter k's tensors as "lora<k>.<name>"
         params.update({f"lora{i}.{k}": v for k, v in ad.items()})
     B = case["x"].shape[0]
     T = case["t"].shape[1]

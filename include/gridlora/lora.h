@@ -2,7 +2,11 @@
  *
  * An adapter targets linear modules of a model by name pattern ("blocks.*.attn.q"): for
  * each it holds A [rank, in] and B [out, rank] (B starts at zero, so a new adapter
- * changes nothing), and W' = W + (alpha / rank) B A. With `motion` it also holds a
+ * changes nothing), and W' = W + (alpha / rank) B A. A pattern may also name norm gains
+ * ("blocks.*.attn.norm_[qk]", the self-attention's QK RMS norms): for each the adapter
+ * holds a delta d (starting at zero) and the model uses g' = g + weight d. A LoRA on the
+ * query and key projections cannot sharpen attention past what the base's QK gains
+ * allow (the norm divides out any scale it adds); shifting the gains can. With `motion` it also holds a
  * second up-projection B2 (Multi-DC LoRA, Set-and-Sequence: W' = W + s (B + B2) A; the
  * Set stage trains A and B on frames, the Sequence stage B2 on clips). It may also
  * carry embeddings for some token ids (concept tokens trained with it), which replace
@@ -16,7 +20,8 @@
  * given the model).
  *
  * Files are safetensors with PEFT-style names: "<module>.lora_A.weight",
- * "<module>.lora_B.weight", "<module>.lora_B2.weight", "text.token_embed.lora_rows"; the
+ * "<module>.lora_B.weight", "<module>.lora_B2.weight", "<norm>.lora_gain",
+ * "text.token_embed.lora_rows"; the
  * metadata holds rank, alpha, targets, token ids and the base model's configuration.
  *
  *     gl_lora_spec s = gl_lora_default_spec();
@@ -67,8 +72,16 @@ int gl_lora_new(gl_lora **out, const gl_dit *m, const gl_lora_spec *spec, uint64
                 size_t msglen);
 void gl_lora_free(gl_lora **l);
 
-/* The adapter's own parameters (A, B, B2, token rows), trained by a LoRA stage. Names
- * as in the file. */
+/* A new adapter over `targets` that holds every tensor of `from` (same rank, alpha,
+ * motion branch and tokens): modules and gains `from` lacks start as gl_lora_new's (from
+ * seed), so the new one computes what `from` does. To train on an adapter with more
+ * targets (e.g. its attention's norm gains). GL_EINVAL, naming it, when a tensor of
+ * `from` is outside the targets. */
+int gl_lora_retarget(gl_lora **out, const gl_dit *m, const gl_lora *from, const char *targets, uint64_t seed,
+                     char *msg, size_t msglen);
+
+/* The adapter's own parameters (A, B, B2, gain deltas, token rows), trained by a LoRA
+ * stage. Names as in the file. */
 gl_params *gl_lora_params(gl_lora *l);
 
 /* The configuration of the model the adapter was made for. */
@@ -95,6 +108,12 @@ float gl_lora_dropout(const gl_lora *l);
 int gl_lora_module_count(const gl_lora *l);
 const char *gl_lora_module_name(const gl_lora *l, int i);
 void gl_lora_module_params(const gl_lora *l, int i, int *a, int *b, int *b2);
+
+/* Norm gains: count, name ("blocks.0.attn.norm_q") and the index of the delta in
+ * gl_lora_params. */
+int gl_lora_gain_count(const gl_lora *l);
+const char *gl_lora_gain_name(const gl_lora *l, int i);
+int gl_lora_gain_param(const gl_lora *l, int i);
 
 /* Token ids the adapter carries, and the index of their rows tensor (-1 if none). */
 int gl_lora_tokens(const gl_lora *l, const int32_t **ids);
@@ -130,8 +149,9 @@ int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t ms
 /* Removes every attached adapter (they are not freed). A NULL m is a no-op. */
 void gl_dit_detach_loras(gl_dit *m);
 
-/* Folds weight * adapter into m's base weights (W += weight * scale (B + B2) A) and
- * writes the token rows into m's embedding table. The adapter is unchanged. GL_EINVAL
+/* Folds weight * adapter into m's base weights (W += weight * scale (B + B2) A, the
+ * gains g += weight d) and writes the token rows into m's embedding table. The adapter
+ * is unchanged. GL_EINVAL
  * for an adapter with token_vectors > 1: a merged model's prompts would not expand. */
 int gl_lora_merge(gl_dit *m, const gl_lora *l, float weight, char *msg, size_t msglen);
 

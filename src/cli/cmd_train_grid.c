@@ -20,7 +20,8 @@ static void usage(FILE *f, int fill) {
     if (!fill)
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
-                "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--lora-dropout P] [--batch B]\n"
+                "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--targets LIST]\n"
+                "                           [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
                 "                           [--offset-noise [LAYOUT=]G]... [--colour-weight W]\n"
                 "                           [--log FILE.csv] [--subject-weight [LAYOUT=]W]...\n"
@@ -36,8 +37,9 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
-                "                               [--lora-dropout P] [--batch B] [--seed S] [--lr X] [--ema D]\n"
-                "                               [--t-mu M] [--t-sigma S] [--offset-noise [LAYOUT=]G]...\n"
+                "                               [--targets LIST] [--lora-dropout P] [--batch B] [--seed S]\n"
+                "                               [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
+                "                               [--offset-noise [LAYOUT=]G]...\n"
                 "                               [--colour-weight W] [--log FILE.csv]\n"
                 "                               [--checkpoint-every K] [--subject-weight [LAYOUT=]W]...\n"
                 "                               [--input-share P] [--resume] [--threads T]\n"
@@ -59,6 +61,13 @@ static void usage(FILE *f, int fill) {
             "                     --steps steps) instead of a new one; its rank and alpha are FILE's\n"
             "  --steps N          optimiser steps (default 400)\n"
             "  --rank R, --alpha A  the new adapter's rank (default 8) and scale alpha/rank (alpha 8)\n"
+            "  --targets LIST     the new adapter's modules, comma-separated patterns (default\n"
+            "                     " GL_LORA_DEFAULT_TARGETS ");\n"
+            "                     a pattern naming norms (blocks.*.attn.norm_[qk]) also shifts those\n"
+            "                     gains, which lets the adapter sharpen attention past the base's\n"
+            "                     (with --init: FILE's targets and more; its tensors carry over and\n"
+            "                     what it lacks starts as a new adapter's, so training starts from\n"
+            "                     what FILE computes)\n"
             "  --lora-dropout P   drop each element of the new adapter's input with probability P while\n"
             "                     it trains, scaling the rest by 1/(1-P) (default 0; the frozen adapters\n"
             "                     and sampling never drop); resume with the same P\n"
@@ -114,6 +123,7 @@ int cmd_train_grid(int argc, char **argv) {
     cli_stages s = cli_stages_default("train");
     const char *base = NULL, *init = NULL, *data[MAX_DATA], *under[MAX_UNDER + 1];
     const char *shape_opt = NULL; /* --rank or --alpha, which --init's file decides */
+    const char *targets = NULL;   /* --targets: a new adapter's, or more for --init's */
     int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
     /* --subject-weight, in the order given: W for every layout, or LAYOUT=W */
@@ -148,7 +158,7 @@ int cmd_train_grid(int argc, char **argv) {
         int known = !strcmp(opt, "--base") || !strcmp(opt, "--data") || !strcmp(opt, "--out") ||
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
                     !strcmp(opt, "--t-sigma") || !strcmp(opt, "--offset-noise") || !strcmp(opt, "--init") ||
-                    !strcmp(opt, "--subject-weight") || !strcmp(opt, "--colour-weight") ||
+                    !strcmp(opt, "--subject-weight") || !strcmp(opt, "--colour-weight") || !strcmp(opt, "--targets") ||
                     (fill && (!strcmp(opt, "--grid-lora") || !strcmp(opt, "--input-share")));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
@@ -199,6 +209,8 @@ int cmd_train_grid(int argc, char **argv) {
             data[n_data++] = val;
         } else if (!strcmp(opt, "--init")) {
             init = val;
+        } else if (!strcmp(opt, "--targets")) {
+            targets = val;
         } else if (!strcmp(opt, "--input-share")) {
             if (cli_parse_float("train", opt, val, 0, 1, 0, &input_share)) return CLI_USAGE;
         } else {
@@ -250,10 +262,20 @@ int cmd_train_grid(int argc, char **argv) {
                       gl_lora_has_motion(l) ? "it has a motion branch" : "it carries token embeddings");
             goto end;
         }
+        gl_lora *wider = NULL;
+        if (targets && gl_lora_retarget(&wider, m, l, targets, s.t.seed, msg, sizeof msg)) {
+            cli_error("train: --targets with --init %s: %s", init, msg);
+            goto end;
+        }
+        if (wider) {
+            gl_lora_free(&l);
+            l = wider;
+        }
     } else {
         gl_lora_spec spec = gl_lora_default_spec();
         spec.rank = s.rank;
         spec.alpha = s.alpha;
+        if (targets) spec.targets = targets;
         if (gl_lora_new(&l, m, &spec, s.t.seed, msg, sizeof msg)) {
             cli_error("train: %s", msg);
             goto end;

@@ -83,6 +83,7 @@ typedef struct attached {
     gl_lora *l;
     float weight;
     int *mod_of;       /* [model params]: the adapter's module on that weight, or -1 */
+    int *gain_of;      /* [model params]: the adapter's norm gain on that weight, or -1 */
     float **h;         /* [modules]: rank-r intermediates (B2 reads B's), in the arena */
 } attached;
 
@@ -92,6 +93,11 @@ struct gl_dit {
     attached *att;
     int n_att;
     float *lora_dh;    /* rank-r gradient scratch, in the arena */
+    /* norm gains shifted by attached adapters: the forward's gains base + sum of weight
+     * delta, gain_off[param] floats into gain_eff (-1: the base's own, or all when
+     * gain_off is NULL), and a gradient scratch as long as the longest */
+    float *gain_eff, *gain_dw;
+    int64_t *gain_off;
     /* adapter dropout: the current forward's (and so its backward's) switch, seed and
      * first item; an adapter module's dropped input [rows, in] and its gradient, in the
      * arena when an attached adapter has a dropout */
@@ -122,6 +128,53 @@ static float *G(const gl_dit *m, int idx) {
 static float *lora_G(const gl_params *p, int idx) {
     if (idx < 0 || (gl_params_flags(p, idx) & GL_PARAM_FROZEN)) return NULL;
     return gl_params_tensor(p, idx).grad;
+}
+
+/* A norm's gain as the forward uses it: the base's, or shifted by adapters. */
+static const float *NW(const gl_dit *m, int idx) {
+    return m->gain_off && m->gain_off[idx] >= 0 ? m->gain_eff + m->gain_off[idx] : P(m, idx);
+}
+
+/* The shifted gains from the base's and the adapters' current values (every forward:
+ * an optimizer step changes either). */
+static void gains_refresh(gl_dit *m) {
+    if (!m->gain_off) return;
+    for (int i = 0; i < gl_params_count(m->p); i++) {
+        if (m->gain_off[i] < 0) continue;
+        gl_tensor w = gl_params_tensor(m->p, i);
+        float *e = m->gain_eff + m->gain_off[i];
+        const int64_t n = gl_tensor_numel(&w);
+        memcpy(e, w.data, (size_t)n * sizeof(float));
+        for (int k = 0; k < m->n_att; k++) {
+            const attached *t = &m->att[k];
+            if (t->gain_of[i] < 0) continue;
+            const float *d = gl_params_tensor(gl_lora_params(t->l), gl_lora_gain_param(t->l, t->gain_of[i])).data;
+            for (int64_t j = 0; j < n; j++) e[j] += t->weight * d[j];
+        }
+    }
+}
+
+/* RMS norm's backward over rows of D with the gain of parameter idx: its gradient goes
+ * to the base's (when trained) and to each adapter's delta that shifts it, times the
+ * adapter's weight. */
+static void norm_bwd(const gl_dit *m, int idx, float *dinp, const float *dout, const float *inp, const float *rstd,
+                     int64_t N, int64_t D) {
+    if (!m->gain_off || m->gain_off[idx] < 0) {
+        gl_rmsnorm_backward(dinp, G(m, idx), dout, inp, P(m, idx), rstd, N, D);
+        return;
+    }
+    float *dw = m->gain_dw, *gb = G(m, idx);
+    memset(dw, 0, (size_t)D * sizeof(float));
+    gl_rmsnorm_backward(dinp, dw, dout, inp, NW(m, idx), rstd, N, D);
+    if (gb)
+        for (int64_t j = 0; j < D; j++) gb[j] += dw[j];
+    for (int k = 0; k < m->n_att; k++) {
+        const attached *t = &m->att[k];
+        if (t->gain_of[idx] < 0) continue;
+        float *gd = lora_G(gl_lora_params(t->l), gl_lora_gain_param(t->l, t->gain_of[idx]));
+        if (gd)
+            for (int64_t j = 0; j < D; j++) gd[j] += t->weight * dw[j];
+    }
 }
 
 /* Adapter k's dropout in this forward: its rate in a training forward, else 0. */
@@ -756,8 +809,8 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     lin_fwd_r(m, p->q, b->q, b->x1m, b->x1m16, 0, N, C, C);
     lin_fwd_r(m, p->k, b->k, b->x1m, b->x1m16, 1, N, C, C);
     lin_fwd_r(m, p->v, b->v, b->x1m, b->x1m16, 1, N, C, C);
-    gl_rmsnorm_forward(b->qn, b->rq, b->q, P(m, p->qn), N * Hh, D, NORM_EPS);
-    gl_rmsnorm_forward(b->kn, b->rk, b->k, P(m, p->kn), N * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->qn, b->rq, b->q, NW(m, p->qn), N * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->kn, b->rk, b->k, NW(m, p->kn), N * Hh, D, NORM_EPS);
     gl_rope_forward(b->qr, b->qn, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_rope_forward(b->kr, b->kn, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_attention_forward(b->att, b->lse, a->g.scratch, b->qr, b->kr, b->v, bt->self_mask,
@@ -769,8 +822,8 @@ static void block_forward(const gl_dit *m, const block_p *p, block_a *b, float *
     lin_fwd_r(m, p->cq, b->cq, b->c1, b->c1_16, 0, N, C, C);
     lin_fwd(m, p->ck, b->ck, a->ctx, Nt, C, C);
     lin_fwd(m, p->cv, b->cv, a->ctx, Nt, C, C);
-    gl_rmsnorm_forward(b->cqn, b->rcq, b->cq, P(m, p->cqn), N * Hh, D, NORM_EPS);
-    gl_rmsnorm_forward(b->ckn, b->rck, b->ck, P(m, p->ckn), Nt * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->cqn, b->rcq, b->cq, NW(m, p->cqn), N * Hh, D, NORM_EPS);
+    gl_rmsnorm_forward(b->ckn, b->rck, b->ck, NW(m, p->ckn), Nt * Hh, D, NORM_EPS);
     gl_attention_forward(b->ca, b->clse, a->g.scratch, b->cqn, b->ckn, b->cv, a->cmask, a->T * a->L,
                          (gl_attn_dims){a->B, a->T, a->L, Hh, D});
     lin_fwd_r(m, p->co, b->co, b->ca, b->ca16, 0, N, C, C);
@@ -810,8 +863,8 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     gl_attention_backward(g->dcqn, g->dckn, g->dcv, g->scratch, g->dca, b->ca, b->clse, b->cqn, b->ckn,
                           b->cv, a->cmask, a->T * a->L, (gl_attn_dims){a->B, a->T, a->L, Hh, D});
     zero(g->dcq, N * C); zero(g->dck, Nt * C);
-    gl_rmsnorm_backward(g->dcq, G(m, p->cqn), g->dcqn, b->cq, P(m, p->cqn), b->rcq, N * Hh, D);
-    gl_rmsnorm_backward(g->dck, G(m, p->ckn), g->dckn, b->ck, P(m, p->ckn), b->rck, Nt * Hh, D);
+    norm_bwd(m, p->cqn, g->dcq, g->dcqn, b->cq, b->rcq, N * Hh, D);
+    norm_bwd(m, p->ckn, g->dck, g->dckn, b->ck, b->rck, Nt * Hh, D);
     lin_bwd_to(m, p->cq, g->dc1, 0, g->dcq, b->c1, b->c1_16, N, C, C);
     lin_bwd(m, p->ck, g->dctx, g->dck, a->ctx, Nt, C, C);
     lin_bwd(m, p->cv, g->dctx, g->dcv, a->ctx, Nt, C, C);
@@ -827,8 +880,8 @@ static void block_backward(const gl_dit *m, const block_p *p, const block_a *b, 
     gl_rope_backward(g->dqn, g->dqr, a->rcos, a->rsin, a->B, a->T, Hh, D);
     gl_rope_backward(g->dkn, g->dkr, a->rcos, a->rsin, a->B, a->T, Hh, D);
     zero(g->dq, N * C); zero(g->dk, N * C);
-    gl_rmsnorm_backward(g->dq, G(m, p->qn), g->dqn, b->q, P(m, p->qn), b->rq, N * Hh, D);
-    gl_rmsnorm_backward(g->dk, G(m, p->kn), g->dkn, b->k, P(m, p->kn), b->rk, N * Hh, D);
+    norm_bwd(m, p->qn, g->dq, g->dqn, b->q, b->rq, N * Hh, D);
+    norm_bwd(m, p->kn, g->dk, g->dkn, b->k, b->rk, N * Hh, D);
     lin_bwd_to(m, p->q, g->dx1m, 0, g->dq, b->x1m, b->x1m16, N, C, C);
     lin_bwd_r(m, p->k, g->dx1m, g->dk, b->x1m, b->x1m16, N, C, C);
     lin_bwd_r(m, p->v, g->dx1m, g->dv, b->x1m, b->x1m16, N, C, C);
@@ -878,6 +931,7 @@ int gl_dit_forward(gl_dit *m, gl_arena *arena, const gl_dit_batch *bt, float *ou
     m->drop_train = bt->train != 0;
     m->drop_seed = bt->dropout_seed;
     m->drop_first = bt->first_item;
+    gains_refresh(m);
     const int64_t B = a->B, T = a->T, N = a->N, L = a->L, Nt = a->Nt;
     const int64_t C = c->width, Ct = c->text_width, D = C / c->heads;
     const int64_t Pf = c->patch_t * c->patch_h * c->patch_w * c->channels;
@@ -1056,6 +1110,43 @@ int gl_dit_backward(gl_dit *m, gl_arena *arena, const float *dout) {
 
 /* ---- adapters ------------------------------------------------------------------- */
 
+/* Where the shifted gains live: one float per element of each gain an attached adapter
+ * shifts. No adapter gains, no buffers, and the forward reads the base's. Made aside and
+ * swapped in, so that running out of memory leaves the plan of the adapters before. */
+static int gains_plan(gl_dit *m) {
+    const int np = gl_params_count(m->p);
+    int64_t total = 0, longest = 0, *off = malloc((size_t)np * sizeof(int64_t));
+    if (!off) return GL_ENOMEM;
+    for (int i = 0; i < np; i++) {
+        int shifted = 0;
+        for (int k = 0; k < m->n_att && !shifted; k++) shifted = m->att[k].gain_of[i] >= 0;
+        off[i] = -1;
+        if (!shifted) continue;
+        gl_tensor w = gl_params_tensor(m->p, i);
+        off[i] = total;
+        total += gl_tensor_numel(&w);
+        if (gl_tensor_numel(&w) > longest) longest = gl_tensor_numel(&w);
+    }
+    float *eff = total ? malloc((size_t)total * sizeof(float)) : NULL;
+    float *dw = total ? malloc((size_t)longest * sizeof(float)) : NULL;
+    if (total && (!eff || !dw)) {
+        free(off); free(eff); free(dw);
+        return GL_ENOMEM;
+    }
+    free(m->gain_eff); free(m->gain_dw); free(m->gain_off);
+    m->gain_eff = eff;
+    m->gain_dw = dw;
+    m->gain_off = total ? off : NULL;
+    if (!total) free(off);
+    return GL_OK;
+}
+
+/* Undoes the last attachment (its plan could not be made). */
+static void detach_last(gl_dit *m) {
+    attached *t = &m->att[--m->n_att];
+    free(t->mod_of); free(t->gain_of); free(t->h);
+}
+
 int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t msglen) {
     if (memcmp(gl_lora_cfg(l), &m->cfg, sizeof m->cfg) != 0) {
         snprintf(msg, msglen, "lora: the adapter was made for another model configuration");
@@ -1069,12 +1160,13 @@ int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t ms
     t->l = l;
     t->weight = weight;
     t->mod_of = malloc((size_t)np * sizeof(int));
-    t->h = calloc((size_t)nm, sizeof(float *));
-    if (!t->mod_of || !t->h) {
-        free(t->mod_of); free(t->h);
+    t->gain_of = malloc((size_t)np * sizeof(int));
+    t->h = calloc((size_t)(nm > 0 ? nm : 1), sizeof(float *)); /* a gains-only adapter has no module */
+    if (!t->mod_of || !t->gain_of || !t->h) {
+        free(t->mod_of); free(t->gain_of); free(t->h);
         goto nomem;
     }
-    for (int i = 0; i < np; i++) t->mod_of[i] = -1;
+    for (int i = 0; i < np; i++) t->mod_of[i] = t->gain_of[i] = -1;
     for (int i = 0; i < nm; i++) {
         char name[256];
         snprintf(name, sizeof name, "%s.weight", gl_lora_module_name(l, i));
@@ -1082,8 +1174,19 @@ int gl_dit_attach_lora(gl_dit *m, gl_lora *l, float weight, char *msg, size_t ms
         GL_ASSERT(w >= 0); /* same configuration, same modules */
         t->mod_of[w] = i;
     }
+    for (int i = 0; i < gl_lora_gain_count(l); i++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s.weight", gl_lora_gain_name(l, i));
+        int w = gl_params_find(m->p, name);
+        GL_ASSERT(w >= 0);
+        t->gain_of[w] = i;
+    }
     m->n_att++;
     m->have_forward = 0; /* the arena plan changed */
+    if (gains_plan(m)) {
+        detach_last(m);
+        goto nomem;
+    }
     return GL_OK;
 nomem:
     snprintf(msg, msglen, "lora: out of memory");
@@ -1102,10 +1205,14 @@ void gl_dit_detach_loras(gl_dit *m) {
     if (!m) return; /* cleanup paths call it before the model loaded */
     for (int k = 0; k < m->n_att; k++) {
         free(m->att[k].mod_of);
+        free(m->att[k].gain_of);
         free(m->att[k].h);
     }
     free(m->att);
     m->att = NULL;
     m->n_att = 0;
+    free(m->gain_eff); free(m->gain_dw); free(m->gain_off);
+    m->gain_eff = m->gain_dw = NULL;
+    m->gain_off = NULL;
     m->have_forward = 0;
 }

@@ -23,11 +23,19 @@ typedef struct lora_module {
     int64_t in, out;
 } lora_module;
 
+/* A norm's gain the adapter shifts: the model uses w + weight * delta (gl_lora.h). */
+typedef struct gain_module {
+    char name[MODULE_MAX];
+    int base_w; /* index of "<name>.weight" in the model */
+    int delta;  /* index of "<name>.lora_gain" in the adapter's params */
+} gain_module;
+
 struct gl_lora {
     gl_dit_config cfg; /* of the model it was made for */
     gl_params *p;
     lora_module *mod;
-    int n_mod, rank, motion;
+    gain_module *gain;
+    int n_mod, n_gain, rank, motion;
     float alpha, dropout;
     char *targets;
     int32_t *tokens;
@@ -44,6 +52,7 @@ void gl_lora_free(gl_lora **pl) {
     gl_lora *l = *pl;
     gl_params_free(&l->p);
     free(l->mod);
+    free(l->gain);
     free(l->targets);
     free(l->tokens);
     free(l);
@@ -77,14 +86,41 @@ static int is_linear(const gl_params *mp, int i) {
            len - 7 < MODULE_MAX;
 }
 
+/* The model's norm gains: 1-D "*.weight" parameters of modules named "norm*" (the
+ * attention's QK RMS norms; the layer norms carry no weights). */
+static int is_gain(const gl_params *mp, int i) {
+    const char *n = gl_params_name(mp, i);
+    size_t len = strlen(n);
+    if (gl_params_tensor(mp, i).ndim != 1 || len <= 7 || strcmp(n + len - 7, ".weight") || len - 7 >= MODULE_MAX)
+        return 0;
+    const char *end = n + len - 7, *start = end; /* the module name's last component */
+    while (start > n && start[-1] != '.') start--;
+    return end - start >= 4 && !strncmp(start, "norm", 4);
+}
+
 /* Declares the adapter's tensors for spec over model m (allocated, zeroed). */
 static int build(gl_lora *l, const gl_dit *m, const char *targets, char *msg, size_t msglen) {
     gl_params *mp = gl_dit_params((gl_dit *)m);
     int n = gl_params_count(mp), rc = gl_params_new(&l->p);
     if (rc) return rc;
     l->mod = calloc((size_t)n, sizeof *l->mod);
-    if (!l->mod) return GL_ENOMEM;
+    l->gain = calloc((size_t)n, sizeof *l->gain);
+    if (!l->mod || !l->gain) return GL_ENOMEM;
     for (int i = 0; i < n && rc >= 0; i++) {
+        if (is_gain(mp, i)) {
+            const char *wn = gl_params_name(mp, i);
+            gain_module *gm = &l->gain[l->n_gain];
+            memcpy(gm->name, wn, strlen(wn) - 7);
+            gm->name[strlen(wn) - 7] = 0;
+            if (!matches(targets, gm->name)) continue;
+            char name[MODULE_MAX + 32];
+            snprintf(name, sizeof name, "%s.lora_gain", gm->name);
+            const int64_t d = gl_params_tensor(mp, i).shape[0];
+            gm->base_w = i;
+            rc = gm->delta = gl_params_add(l->p, name, 1, &d, GL_PARAM_NO_DECAY);
+            l->n_gain++;
+            continue;
+        }
         if (!is_linear(mp, i)) continue;
         const char *wn = gl_params_name(mp, i);
         lora_module *md = &l->mod[l->n_mod];
@@ -108,8 +144,8 @@ static int build(gl_lora *l, const gl_dit *m, const char *targets, char *msg, si
         l->n_mod++;
     }
     if (rc < 0) return rc;
-    if (l->n_mod == 0) {
-        snprintf(msg, msglen, "lora: targets '%s' match no linear module of the model", targets);
+    if (l->n_mod == 0 && l->n_gain == 0) {
+        snprintf(msg, msglen, "lora: targets '%s' match no linear module or norm gain of the model", targets);
         return GL_EINVAL;
     }
     l->rows = -1;
@@ -189,6 +225,27 @@ int gl_lora_new(gl_lora **out, const gl_dit *m, const gl_lora_spec *s, uint64_t 
     return GL_OK;
 }
 
+int gl_lora_retarget(gl_lora **out, const gl_dit *m, const gl_lora *from, const char *targets, uint64_t seed,
+                     char *msg, size_t msglen) {
+    gl_lora_spec s = {.rank = from->rank, .alpha = from->alpha, .targets = targets, .motion = from->motion,
+                      .tokens = from->tokens, .n_tokens = from->n_tokens, .token_vectors = from->token_vectors};
+    int rc = gl_lora_new(out, m, &s, seed, msg, msglen);
+    if (rc) return rc;
+    gl_params *dst = (*out)->p;
+    for (int i = 0; i < gl_params_count(from->p); i++) {
+        const char *name = gl_params_name(from->p, i);
+        int j = gl_params_find(dst, name);
+        if (j < 0) {
+            snprintf(msg, msglen, "lora: the adapter's tensor '%s' is outside the targets '%s'", name, targets);
+            gl_lora_free(out);
+            return GL_EINVAL;
+        }
+        gl_tensor a = gl_params_tensor(from->p, i), b = gl_params_tensor(dst, j);
+        memcpy(b.data, a.data, (size_t)gl_tensor_numel(&a) * sizeof(float));
+    }
+    return GL_OK;
+}
+
 gl_params *gl_lora_params(gl_lora *l) { return l->p; }
 const gl_dit_config *gl_lora_cfg(const gl_lora *l) { return &l->cfg; }
 int gl_lora_rank(const gl_lora *l) { return l->rank; }
@@ -208,6 +265,9 @@ void gl_lora_module_params(const gl_lora *l, int i, int *a, int *b, int *b2) {
     *b = l->mod[i].b;
     *b2 = l->mod[i].b2;
 }
+int gl_lora_gain_count(const gl_lora *l) { return l->n_gain; }
+const char *gl_lora_gain_name(const gl_lora *l, int i) { return l->gain[i].name; }
+int gl_lora_gain_param(const gl_lora *l, int i) { return l->gain[i].delta; }
 int gl_lora_tokens(const gl_lora *l, const int32_t **ids) {
     *ids = l->tokens;
     return l->n_tokens;
@@ -342,6 +402,11 @@ int gl_lora_merge(gl_dit *m, const gl_lora *l, float weight, char *msg, size_t m
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)md->out, (int)md->in, l->rank, s, B,
                         l->rank, A, (int)md->in, 1.0f, w.data, (int)md->in);
         }
+    }
+    for (int i = 0; i < l->n_gain; i++) {
+        gl_tensor w = gl_params_tensor(mp, l->gain[i].base_w);
+        const float *d = gl_params_tensor(l->p, l->gain[i].delta).data;
+        for (int64_t j = 0; j < gl_tensor_numel(&w); j++) w.data[j] += weight * d[j];
     }
     if (l->rows >= 0) {
         gl_tensor table = gl_params_tensor(mp, gl_params_find(mp, "text.token_embed.weight"));
