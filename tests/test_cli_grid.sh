@@ -149,6 +149,9 @@ assert max(abs(x - y) for n in a for x, y in zip(a[n], b[n])) <= 1e-7, "the file
 assert max(abs(x) for n in gains for x in b[n]) <= 1e-7, "the gains did not start at zero"
 assert f["metadata"]["lora.targets"] == sys.argv[4], f["metadata"]["lora.targets"]
 EOF2
+    "$bin" lora info "$tmp/initg.safetensors" > "$tmp/info.txt" || fail "lora info of the retargeted adapter"
+    grep -q "^norm gains: 4$" "$tmp/info.txt" && grep -q "^  blocks.1.attn.norm_k  " "$tmp/info.txt" ||
+        fail "lora info does not list the gains: $(cat "$tmp/info.txt")"
     expect 1 "^gridlora: train: --targets with --init .*raw4.safetensors: lora: the adapter's tensor 'blocks.0.cross" -- \
         "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "blocks.*.attn.[qkvo]" --out "$tmp/x.safetensors"
     expect 1 "^gridlora: train: lora: targets 'nothing' match no linear module or norm gain" -- \

@@ -120,6 +120,23 @@ static int info(const char *path) {
         printf("  %.*s  in %lld, out %lld\n", (int)(len - SUF), n, (long long)sh[1],
                b >= 0 && gl_st_ndim(st, b) == 2 ? (long long)gl_st_shape(st, b)[0] : -1LL);
     }
+    /* norm gains the adapter shifts (g' = g + weight d): a delta the gain's length each */
+    static const char gain_suffix[] = ".lora_gain";
+    const size_t gs = sizeof gain_suffix - 1;
+    int ngain = 0;
+    for (int i = 0; i < gl_st_count(st); i++) {
+        const char *n = gl_st_name(st, i);
+        ngain += strlen(n) > gs && !strcmp(n + strlen(n) - gs, gain_suffix);
+    }
+    if (ngain) {
+        printf("norm gains: %d\n", ngain);
+        for (int i = 0; i < gl_st_count(st); i++) {
+            const char *n = gl_st_name(st, i);
+            size_t len = strlen(n);
+            if (len <= gs || strcmp(n + len - gs, gain_suffix) || gl_st_ndim(st, i) != 1) continue;
+            printf("  %.*s  %lld\n", (int)(len - gs), n, (long long)gl_st_shape(st, i)[0]);
+        }
+    }
     int nt = 0;
     for (const char *p = toks; *p; p++) nt += p == toks || *p == ',';
     printf("tokens: %d", nt);
