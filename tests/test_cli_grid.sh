@@ -131,7 +131,9 @@ EOF2
     # --targets with --init: the file's tensors carry over, the norm gains join at zero (so
     # a step at a negligible rate changes nothing), and the file says the wider targets
     gt="blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]"
-    run "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "$gt" --lr 1e-12 --out "$tmp/initg.safetensors"
+    run "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "$gt" --gain-lr-scale 10 --lr 1e-12 \
+        --out "$tmp/initg.safetensors"
+    grep -q "; 4 norm gains at 10 x the learning rate" "$tmp/out.txt" || fail "--gain-lr-scale: $(cat "$tmp/out.txt")"
     /usr/bin/python3 - "$(dirname "$0")" "$tmp/raw4.safetensors" "$tmp/initg.safetensors" "$gt" <<'EOF2' || fail "--init --targets"
 import struct, sys
 sys.path.insert(0, sys.argv[1])
@@ -154,6 +156,8 @@ EOF2
         fail "lora info does not list the gains: $(cat "$tmp/info.txt")"
     expect 1 "^gridlora: train: --targets with --init .*raw4.safetensors: lora: the adapter's tensor 'blocks.0.cross" -- \
         "${fill1[@]}" --init "$tmp/raw4.safetensors" --targets "blocks.*.attn.[qkvo]" --out "$tmp/x.safetensors"
+    expect 1 "^gridlora: train: gridfill: --gain-lr-scale: the adapter shifts no norm gain" -- \
+        "${fill1[@]}" --gain-lr-scale 10 --out "$tmp/x.safetensors"
     expect 1 "^gridlora: train: lora: targets 'nothing' match no linear module or norm gain" -- \
         "${fill1[@]}" --targets nothing --out "$tmp/x.safetensors"
     expect 2 "^gridlora: train: gridfill: --rank with --init: the adapter's rank and alpha are those of" -- \

@@ -21,7 +21,7 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train grid --base FILE --data GDIR --out FILE.safetensors [--lora FILE[:W]]\n"
                 "                           [--init FILE] [--steps N] [--rank R] [--alpha A] [--targets LIST]\n"
-                "                           [--lora-dropout P] [--batch B]\n"
+                "                           [--gain-lr-scale S] [--lora-dropout P] [--batch B]\n"
                 "                           [--seed S] [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
                 "                           [--offset-noise [LAYOUT=]G]... [--colour-weight W]\n"
                 "                           [--log FILE.csv] [--subject-weight [LAYOUT=]W]...\n"
@@ -37,7 +37,8 @@ static void usage(FILE *f, int fill) {
         fprintf(f,
                 "usage: gridlora train gridfill --base FILE --grid-lora FILE[:W] --data GDIR --out FILE.safetensors\n"
                 "                               [--lora FILE[:W]] [--init FILE] [--steps N] [--rank R] [--alpha A]\n"
-                "                               [--targets LIST] [--lora-dropout P] [--batch B] [--seed S]\n"
+                "                               [--targets LIST] [--gain-lr-scale S] [--lora-dropout P]\n"
+                "                               [--batch B] [--seed S]\n"
                 "                               [--lr X] [--ema D] [--t-mu M] [--t-sigma S]\n"
                 "                               [--offset-noise [LAYOUT=]G]...\n"
                 "                               [--colour-weight W] [--log FILE.csv]\n"
@@ -68,6 +69,9 @@ static void usage(FILE *f, int fill) {
             "                     (with --init: FILE's targets and more; its tensors carry over and\n"
             "                     what it lacks starts as a new adapter's, so training starts from\n"
             "                     what FILE computes)\n"
+            "  --gain-lr-scale S  the norm gains learn at S times the learning rate (default 1): one\n"
+            "                     number a channel moves slowly at the rate the projections take;\n"
+            "                     resume with the same S\n"
             "  --lora-dropout P   drop each element of the new adapter's input with probability P while\n"
             "                     it trains, scaling the rest by 1/(1-P) (default 0; the frozen adapters\n"
             "                     and sampling never drop); resume with the same P\n"
@@ -124,6 +128,7 @@ int cmd_train_grid(int argc, char **argv) {
     const char *base = NULL, *init = NULL, *data[MAX_DATA], *under[MAX_UNDER + 1];
     const char *shape_opt = NULL; /* --rank or --alpha, which --init's file decides */
     const char *targets = NULL;   /* --targets: a new adapter's, or more for --init's */
+    double gain_lr = 1.0;         /* --gain-lr-scale */
     int n_under = 0, have_grid = 0, n_data = 0;
     long steps = 400;
     /* --subject-weight, in the order given: W for every layout, or LAYOUT=W */
@@ -159,6 +164,7 @@ int cmd_train_grid(int argc, char **argv) {
                     !strcmp(opt, "--lora") || !strcmp(opt, "--steps") || !strcmp(opt, "--ema") || !strcmp(opt, "--t-mu") ||
                     !strcmp(opt, "--t-sigma") || !strcmp(opt, "--offset-noise") || !strcmp(opt, "--init") ||
                     !strcmp(opt, "--subject-weight") || !strcmp(opt, "--colour-weight") || !strcmp(opt, "--targets") ||
+                    !strcmp(opt, "--gain-lr-scale") ||
                     (fill && (!strcmp(opt, "--grid-lora") || !strcmp(opt, "--input-share")));
         if (!known) {
             cli_error("train: unknown option '%s' (try --help)", opt);
@@ -211,6 +217,8 @@ int cmd_train_grid(int argc, char **argv) {
             init = val;
         } else if (!strcmp(opt, "--targets")) {
             targets = val;
+        } else if (!strcmp(opt, "--gain-lr-scale")) {
+            if (cli_parse_float("train", opt, val, 0, 1000, 1, &gain_lr)) return CLI_USAGE;
         } else if (!strcmp(opt, "--input-share")) {
             if (cli_parse_float("train", opt, val, 0, 1, 0, &input_share)) return CLI_USAGE;
         } else {
@@ -281,6 +289,12 @@ int cmd_train_grid(int argc, char **argv) {
             goto end;
         }
     }
+    if (gain_lr != 1.0 && gl_lora_gain_count(l) == 0) {
+        cli_error("train: %s: --gain-lr-scale: the adapter shifts no norm gain (see --targets)", name);
+        goto end;
+    }
+    for (int i = 0; i < gl_lora_gain_count(l); i++)
+        gl_params_set_lr_scale(gl_lora_params(l), gl_lora_gain_param(l, i), (float)gain_lr);
     if (gl_dit_attach_lora(m, l, 1.0f, msg, sizeof msg)) {
         cli_error("train: %s", msg);
         goto end;
@@ -320,6 +334,7 @@ int cmd_train_grid(int argc, char **argv) {
     for (int k = 0; k < n_under; k++) printf(", %s %s (frozen)", fill && k == n_under - 1 ? "grid LoRA" : "adapter", under[k]);
     for (int k = 0; k < n_on; k++)
         printf("; offset noise %s=%g", gl_layout_kind_name((gl_layout_kind)on_kind[k]), on_value[k]);
+    if (gl_lora_gain_count(l)) printf("; %d norm gains at %g x the learning rate", gl_lora_gain_count(l), gain_lr);
     printf("; %lld canvases of %lld frames of %lldx%lld\n", (long long)gl_grid_data_canvases(g),
            (long long)c->frames, (long long)(2 * c->cell_w), (long long)(2 * c->cell_h));
     s.t.frames = c->frames;
