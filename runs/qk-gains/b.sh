@@ -1,0 +1,23 @@
+#!/bin/bash
+# Run B: the shipped fourteenth Grid-Fill adapter trained 6000 steps more at its settings
+# (the colour-weight arms' command, seed 30, without the colour term) with the
+# self-attention QK norm gains added to its targets (--init ... --targets).
+set -e
+cd /work/main
+export GRIDLORA_PRECISION=bf16 GRIDLORA_THREADS=${T:-2}
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+D=work/gain B=${B:-work/gain/gridlora.bin} M=models/default G=work/default
+TARGETS="blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]"
+if [ ! -f $D/b.safetensors ]; then
+  $B train gridfill --base $M/base.safetensors --grid-lora $M/grid.safetensors \
+    --data $G/grids-edit --data $G/grids-compose --data $G/grids-character --init $M/gridfill.safetensors \
+    --targets "$TARGETS" --steps 6000 --batch 2 --lr 5e-4 --seed 30 --ema 0.999 --t-mu 1 \
+    --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 \
+    --offset-noise edit=0.06 --log $D/b.csv --checkpoint-every 250 --resume --out $D/b.safetensors
+fi
+[ -f $D/b.f16.safetensors ] || $B convert --in $D/b.safetensors --out $D/b.f16.safetensors --dtype f16
+for S in 0 1; do
+  [ -f $D/b-s$S.json ] || { $B eval --no-ttft --heldout 8 --seed $S --json --model $M/base.safetensors \
+    --lora $M/grid.safetensors --lora $D/b.f16.safetensors > $D/b-s$S.json.tmp && mv $D/b-s$S.json.tmp $D/b-s$S.json; }
+done
+echo done $(date)
