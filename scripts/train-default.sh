@@ -52,13 +52,17 @@ export GRIDLORA_THREADS=${GRIDLORA_THREADS:-1}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 # ---- the stages' settings: what the committed weights were trained with ------------
+# The Grid-Fill runs that let the adapter shift the self-attention's QK norm gains as well
+# (include/gridlora/lora.h): the default targets and those. No spaces: it is one word of
+# a run's options, which are split on spaces (and not globbed: set -f around them).
+gain_targets="--targets blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]"
 if [[ $tiny == 1 ]]; then
   base_runs=("--preset tiny --steps 20 --batch 2 --seed 1 --lr 1e-3 --warmup 5 --ema 0.9"
              "--steps 10 --batch 2 --seed 2 --lr 5e-4 --warmup 2 --ema 0.9 --t-mu 0.5")
   base_precision=(f32 bf16)
   concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
   grid_concepts=6; grid_count=4; grid_sampling="--steps 2"
-  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more=("--steps 4 --batch 2 --lr 5e-4 --seed 2" "--steps 2 --batch 2 --lr 5e-4 --seed 3")
+  grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more=("--steps 4 --batch 2 --lr 5e-4 --seed 2" "--steps 2 --batch 2 --lr 5e-4 --seed 3 $gain_targets --gain-lr-scale 10")
   every=5
 else
   # Base: four runs, each from the F16 weights the one before left (models/default/
@@ -98,7 +102,10 @@ else
   # on every held-out edit, +0.09 dB on average ("The twelfth run"); the thirteenth 7 times:
   # identity better on 11 of 14 held-out figures, +0.03 dB on average ("The thirteenth run");
   # the fourteenth adds offset noise 0.06 on the edit canvases alone: identity better on all
-  # 14, +0.14 dB on average ("The fourteenth run")
+  # 14, +0.14 dB on average ("The fourteenth run"); the fifteenth lets the adapter shift the
+  # self-attention's QK norm gains (learning at 10 times the rate), which a LoRA on the
+  # projections cannot: PSNR better on all 14 held-out edit, compose and same figures, +0.28
+  # dB on average, three times what 6000 steps without them gave ("The fifteenth run")
   fill_more=("--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 3 --ema 0.999 --t-mu 1"
              "--steps 12000 --batch 2 --lr 5e-4 --seed 4 --ema 0.999 --t-mu 1"
@@ -111,7 +118,8 @@ else
              "--steps 6000 --batch 2 --lr 5e-4 --seed 13 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
              "--steps 6000 --batch 2 --lr 5e-4 --seed 14 --ema 0.999 --t-mu 1 --subject-weight 4 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
              "--steps 6000 --batch 2 --lr 5e-4 --seed 16 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 19 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06")
+             "--steps 6000 --batch 2 --lr 5e-4 --seed 19 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06"
+             "--steps 6000 --batch 2 --lr 5e-4 --seed 30 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06 $gain_targets --gain-lr-scale 10")
   every=250
 fi
 concept_seed=11
@@ -297,10 +305,12 @@ stage_gridfill() {
   # each further run starts from the F16 weights the one before left, as the shipped ones did
   local k=2 more logs=("$work/gridfill.csv")
   for more in "${fill_more[@]}"; do
+    set -f # a run's --targets patterns are the trainer's, not file names
     # shellcheck disable=SC2086
     "$bin" train gridfill --base "$models/base.safetensors" --grid-lora "$models/grid.safetensors" \
       "${grid_data[@]}" --init "$f16" $more --out "$work/gridfill$k.safetensors" --log "$work/gridfill$k.csv" \
       --checkpoint-every $every --resume
+    set +f
     f16=$work/gridfill$k.f16.safetensors
     "$bin" convert --in "$work/gridfill$k.safetensors" --out "$f16" --dtype f16 >/dev/null
     logs+=("$work/gridfill$k.csv")

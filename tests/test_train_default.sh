@@ -17,6 +17,9 @@ for f in base multidc grid gridfill; do
     grep -q "^| $f | $f.safetensors |" "$m/TRAINING.md" || fail "no record row for $f"
 done
 grep -q "^| grids |" "$m/TRAINING.md" || fail "no record row for grids"
+# the last Grid-Fill run widens the adapter to the attention's QK gains (--init --targets)
+"$bin" lora info "$m/gridfill.safetensors" | grep -q "^norm gains: [1-9]" ||
+    fail "the Grid-Fill adapter shifts no norm gain: $("$bin" lora info "$m/gridfill.safetensors")"
 # rendered grid sets draw on their own concept set, not on the Multi-DC stage's 4 concepts
 [[ $(wc -l < "$w/grid-concepts/manifest.jsonl") -eq 6 ]] || fail "grid-concepts is not the 6-concept set"
 grep -q "^| grids |.*dataset --count 6 " "$m/TRAINING.md" || fail "the grids record does not name its concept set"
