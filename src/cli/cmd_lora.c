@@ -72,6 +72,15 @@ int cli_load_loras(const char *cmd, gl_dit *m, const char *const *args, int n, i
 }
 
 #define SUF (sizeof ".lora_A.weight" - 1)
+#define GAIN_SUFFIX ".lora_gain"
+#define GAIN_SUF (sizeof GAIN_SUFFIX - 1)
+
+/* The length of name without suffix, or 0 when name does not end in it (or is nothing
+ * but it). */
+static size_t stem(const char *name, const char *suffix, size_t n) {
+    size_t len = strlen(name);
+    return len > n && !strcmp(name + len - n, suffix) ? len - n : 0;
+}
 
 /* ---- info --------------------------------------------------------------------------- */
 
@@ -103,39 +112,27 @@ static int info(const char *path) {
     printf("targets: %s\n", targets);
     printf("motion: %s\n", atoi(motion) ? "yes (B2, the Sequence stage's motion up-projection)" : "no");
     int nmod = 0;
-    for (int i = 0; i < gl_st_count(st); i++) {
-        const char *n = gl_st_name(st, i);
-        size_t len = strlen(n);
-        nmod += len > SUF && !strcmp(n + len - SUF, ".lora_A.weight");
-    }
+    for (int i = 0; i < gl_st_count(st); i++) nmod += stem(gl_st_name(st, i), ".lora_A.weight", SUF) > 0;
     printf("modules: %d\n", nmod);
     for (int i = 0; i < gl_st_count(st); i++) {
         const char *n = gl_st_name(st, i);
-        size_t len = strlen(n);
-        if (len <= SUF || strcmp(n + len - SUF, ".lora_A.weight") || gl_st_ndim(st, i) != 2) continue;
+        size_t k = stem(n, ".lora_A.weight", SUF);
+        if (!k || gl_st_ndim(st, i) != 2) continue;
         const int64_t *sh = gl_st_shape(st, i);
         char bname[300];
-        snprintf(bname, sizeof bname, "%.*s.lora_B.weight", (int)(len - SUF), n);
+        snprintf(bname, sizeof bname, "%.*s.lora_B.weight", (int)k, n);
         int b = gl_st_find(st, bname);
-        printf("  %.*s  in %lld, out %lld\n", (int)(len - SUF), n, (long long)sh[1],
+        printf("  %.*s  in %lld, out %lld\n", (int)k, n, (long long)sh[1],
                b >= 0 && gl_st_ndim(st, b) == 2 ? (long long)gl_st_shape(st, b)[0] : -1LL);
     }
     /* norm gains the adapter shifts (g' = g + weight d): a delta the gain's length each */
-    static const char gain_suffix[] = ".lora_gain";
-    const size_t gs = sizeof gain_suffix - 1;
     int ngain = 0;
+    for (int i = 0; i < gl_st_count(st); i++) ngain += stem(gl_st_name(st, i), GAIN_SUFFIX, GAIN_SUF) > 0;
+    if (ngain) printf("norm gains: %d\n", ngain);
     for (int i = 0; i < gl_st_count(st); i++) {
-        const char *n = gl_st_name(st, i);
-        ngain += strlen(n) > gs && !strcmp(n + strlen(n) - gs, gain_suffix);
-    }
-    if (ngain) {
-        printf("norm gains: %d\n", ngain);
-        for (int i = 0; i < gl_st_count(st); i++) {
-            const char *n = gl_st_name(st, i);
-            size_t len = strlen(n);
-            if (len <= gs || strcmp(n + len - gs, gain_suffix) || gl_st_ndim(st, i) != 1) continue;
-            printf("  %.*s  %lld\n", (int)(len - gs), n, (long long)gl_st_shape(st, i)[0]);
-        }
+        size_t k = stem(gl_st_name(st, i), GAIN_SUFFIX, GAIN_SUF);
+        if (k && gl_st_ndim(st, i) == 1)
+            printf("  %.*s  %lld\n", (int)k, gl_st_name(st, i), (long long)gl_st_shape(st, i)[0]);
     }
     int nt = 0;
     for (const char *p = toks; *p; p++) nt += p == toks || *p == ',';
