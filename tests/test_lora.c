@@ -384,8 +384,11 @@ static void randomize(gl_params *p, uint64_t seed, double sd) {
     tu_fill(&r, gl_params_data(p), gl_params_numel(p), sd);
 }
 
-/* Every linear module and the QK norm gains of self- and cross-attention. */
-#define GAIN_TARGETS GL_LORA_DEFAULT_TARGETS ",blocks.*.attn.norm_[qk],blocks.*.cross.norm_[qk]"
+/* Every linear module (the default targets, the modulations, patch and time embeddings,
+ * the text encoder, the output head) and the QK norm gains of self- and cross-attention. */
+#define GAIN_TARGETS                                                                                             \
+    GL_LORA_DEFAULT_TARGETS ",blocks.*.attn.norm_[qk],blocks.*.cross.norm_[qk],blocks.*.adaln,patch_embed,"      \
+                            "time_embed.*,text.blocks.*,text.proj,final.*"
 
 /* Attached to a frozen model: a zero adapter changes nothing; a trained one gives the
  * merged model's output; its gradients (A, B, B2, norm gain deltas, token rows) match
