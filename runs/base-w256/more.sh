@@ -4,7 +4,10 @@
 # batch 2 at the shipped (fourteenth) run's settings, peak rate 5e-4, seed N, as the shipped
 # chain's runs each began; then the held-out evaluation, seeds 0 and 1. Resumable from its
 # checkpoints (work/w256/gfN.ckpt.safetensors); takes run N-1 from this directory when
-# work/w256 lacks it.
+# work/w256 lacks it. GAINS=1 adds the self-attention's QK norm gains to the adapter's
+# targets at ten times the rate, as the shipped fifteenth run (runs/qk-gains): give it for
+# every part of a run (a checkpoint's adapter has the targets it started with), and a build
+# of 4b199e1 or later as B (work/w256/gridlora.bin, 7ffdcdf, has no --targets).
 #   N=3 T=2 nohup bash runs/base-w256/more.sh >> work/w256/more.log 2>&1 &
 set -e
 cd /work/main
@@ -18,10 +21,12 @@ INIT=$D/gf$PREV.f16.safetensors
 [ -f $BASE ] || { git show 10b639e:$R/W.f16.safetensors > $BASE.tmp && mv $BASE.tmp $BASE; }
 [ -f $INIT ] || cp $R/$(basename $INIT) $INIT
 [ -f $D/grid.f16.safetensors ] || cp $R/grid.f16.safetensors $D/
+WIDEN=()
+[ -z "$GAINS" ] || WIDEN=(--targets "blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]" --gain-lr-scale 10)
 DATA="--data $G/grids-edit --data $G/grids-compose --data $G/grids-character"
 [ -f $G/grids-character.done ] || scripts/train-default.sh --bin $B grids
 if [ ! -f $OUT.f16.safetensors ]; then
-  $B train gridfill --base $BASE --grid-lora $D/grid.f16.safetensors $DATA --init $INIT \
+  $B train gridfill --base $BASE --grid-lora $D/grid.f16.safetensors $DATA --init $INIT "${WIDEN[@]}" \
     --steps 16000 --batch 2 --lr 5e-4 --seed $N --ema 0.999 --t-mu 1 \
     --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 \
     --offset-noise edit=0.06 --log $OUT.csv --checkpoint-every 250 --resume --out $OUT.safetensors
