@@ -386,7 +386,7 @@ static void randomize(gl_params *p, uint64_t seed, double sd) {
 
 /* Every linear module (the default targets, the modulations, patch and time embeddings,
  * the text encoder, the output head) and the QK norm gains of self- and cross-attention. */
-#define GAIN_TARGETS                                                                                             \
+#define EVERY_TARGET                                                                                             \
     GL_LORA_DEFAULT_TARGETS ",blocks.*.attn.norm_[qk],blocks.*.cross.norm_[qk],blocks.*.adaln,patch_embed,"      \
                             "time_embed.*,text.blocks.*,text.proj,final.*"
 
@@ -411,7 +411,7 @@ static void lora_in_model(void **s) {
     sp.motion = 1;
     sp.tokens = toks;
     sp.n_tokens = 1;
-    sp.targets = GAIN_TARGETS;
+    sp.targets = EVERY_TARGET;
     gl_lora *l = NULL;
     assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
     assert_int_equal(gl_dit_attach_lora(m, l, 0.7f, msg, sizeof msg), GL_OK);
@@ -483,7 +483,7 @@ static void lora_matches_pytorch(void **s) {
     sp.motion = 1;
     sp.tokens = toks;
     sp.n_tokens = 1;
-    sp.targets = GAIN_TARGETS;
+    sp.targets = EVERY_TARGET;
     gl_lora *l = NULL;
     assert_int_equal(gl_lora_new(&l, m, &sp, 2, msg, sizeof msg), GL_OK);
     gl_params *lp = gl_lora_params(l);
