@@ -71,14 +71,11 @@ int cli_load_loras(const char *cmd, gl_dit *m, const char *const *args, int n, i
     return CLI_OK;
 }
 
-#define SUF (sizeof ".lora_A.weight" - 1)
-#define GAIN_SUFFIX ".lora_gain"
-#define GAIN_SUF (sizeof GAIN_SUFFIX - 1)
 
 /* The length of name without suffix, or 0 when name does not end in it (or is nothing
  * but it). */
-static size_t stem(const char *name, const char *suffix, size_t n) {
-    size_t len = strlen(name);
+static size_t stem(const char *name, const char *suffix) {
+    size_t len = strlen(name), n = strlen(suffix);
     return len > n && !strcmp(name + len - n, suffix) ? len - n : 0;
 }
 
@@ -112,11 +109,11 @@ static int info(const char *path) {
     printf("targets: %s\n", targets);
     printf("motion: %s\n", atoi(motion) ? "yes (B2, the Sequence stage's motion up-projection)" : "no");
     int nmod = 0;
-    for (int i = 0; i < gl_st_count(st); i++) nmod += stem(gl_st_name(st, i), ".lora_A.weight", SUF) > 0;
+    for (int i = 0; i < gl_st_count(st); i++) nmod += stem(gl_st_name(st, i), ".lora_A.weight") > 0;
     printf("modules: %d\n", nmod);
     for (int i = 0; i < gl_st_count(st); i++) {
         const char *n = gl_st_name(st, i);
-        size_t k = stem(n, ".lora_A.weight", SUF);
+        size_t k = stem(n, ".lora_A.weight");
         if (!k || gl_st_ndim(st, i) != 2) continue;
         const int64_t *sh = gl_st_shape(st, i);
         char bname[300];
@@ -127,10 +124,10 @@ static int info(const char *path) {
     }
     /* norm gains the adapter shifts (g' = g + weight d): a delta the gain's length each */
     int ngain = 0;
-    for (int i = 0; i < gl_st_count(st); i++) ngain += stem(gl_st_name(st, i), GAIN_SUFFIX, GAIN_SUF) > 0;
+    for (int i = 0; i < gl_st_count(st); i++) ngain += stem(gl_st_name(st, i), ".lora_gain") > 0;
     if (ngain) printf("norm gains: %d\n", ngain);
     for (int i = 0; i < gl_st_count(st); i++) {
-        size_t k = stem(gl_st_name(st, i), GAIN_SUFFIX, GAIN_SUF);
+        size_t k = stem(gl_st_name(st, i), ".lora_gain");
         if (k && gl_st_ndim(st, i) == 1)
             printf("  %.*s  %lld\n", (int)k, gl_st_name(st, i), (long long)gl_st_shape(st, i)[0]);
     }
