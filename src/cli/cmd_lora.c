@@ -71,7 +71,6 @@ int cli_load_loras(const char *cmd, gl_dit *m, const char *const *args, int n, i
     return CLI_OK;
 }
 
-
 /* The length of name without suffix, or 0 when name does not end in it (or is nothing
  * but it). */
 static size_t stem(const char *name, const char *suffix) {
