@@ -65,61 +65,36 @@ if [[ $tiny == 1 ]]; then
   grid_steps="--steps 6 --batch 2"; fill_steps="--steps 6 --batch 2"; fill_more=("--steps 4 --batch 2 --lr 5e-4 --seed 2" "--steps 2 --batch 2 --lr 5e-4 --seed 3 $gain_targets --gain-lr-scale 10")
   every=5
 else
-  # Base: four runs, each from the F16 weights the one before left (models/default/
-  # TRAINING.md, "Shape, measured", tells why): the pooled caption and absolute positions
-  # from the first step, upright subjects for 42,000 steps so that a shape word names one
-  # outline, 4,000 steps of the domain as it is (turned and spinning subjects), then 6,000
-  # upright steps without the subject weight, whose bias had doubled the subjects' area.
-  # Run 4 was trained with one thread (GRIDLORA_THREADS=1) beside another run.
-  base_runs=("--preset default --text-pool 1 --abs-pos 1 --upright --steps 22000 --batch 8 --seed 21 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
-             "--upright --steps 20000 --batch 8 --seed 22 --lr 3e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
-             "--steps 4000 --batch 8 --seed 24 --lr 2e-4 --warmup 100 --ema 0.999 --t-mu 0.3 --subject-weight 1.5"
-             "--upright --steps 6000 --batch 8 --seed 32 --lr 3e-4 --warmup 100 --ema 0.999 --t-mu 0.3")
-  base_precision=(bf16 bf16 bf16 bf16)
+  # The shipped model since 2026-12-07 night (models/default/TRAINING.md, "The model
+  # shipped"; runs/base-w256/README.md has every run's threads, times and evaluations).
+  # Base: the default preset's architecture at width 256 and depth 8 (scripts/default-
+  # config.json, 12.5 M parameters): at equal Grid-Fill steps it beat the width-192 base on
+  # every held-out edit, and its shape word is at chance all the same. One run from scratch,
+  # upright subjects, no subject weight. As run, its cosine was planned at 48,000 steps and
+  # shortened to 36,000 at step 7,000 (the schedule's length is not part of the checkpoint),
+  # and steps 500-7000 ran on one thread: a replay of this command is that run's settings,
+  # not its bits.
+  base_runs=("--config $root/scripts/default-config.json --upright --steps 36000 --batch 8 --seed 51 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3")
+  base_precision=(bf16)
   concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3 --token-vectors 8"
   # The rendered grid sets draw on their own, larger concept set: the grid stages learn
   # to carry any input into the output cells, and 128 or 512 concepts instead of
   # Multi-DC's 32 lifted every held-out edit (TRAINING.md stage 5, "More concepts in the
   # grid data").
   grid_concepts=512; grid_count=512; grid_sampling="--steps 20 --cfg 3"
-  # Grid-Fill at rank 32: rank 8 was the limit, 64 no better (TRAINING.md stage 5, "Rank");
-  # 16000 steps, the EMA shipped: +1.0-2.6 dB on every held-out edit over 8000 steps, which had
-  # gained 0.5-1.5 dB over 4000 ("Grid-Fill 16000 steps, and its EMA", "More Grid-Fill steps");
-  # timesteps logit-normal(1, 1): the grid's colour is settled at high noise, which mu 0 hardly
-  # trains (+0.1-1.4 dB on every item of seed 0; "The output's colour, and the timesteps...")
-  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 16000 --batch 2 --rank 32 --alpha 32 --ema 0.999 --t-mu 1"
-  # then trained on seven times, each run from the F16 weights the one before left (--init)
-  # under a new warm-up and cosine and new draws: each gained on (nearly) every held-out
-  # edit, 0.2-0.8 dB in the first three runs, 0.1-0.5 in the next two, 0.1-0.3 in the
-  # seventh ("Grid-Fill trained on", "... and on", "The fifth and sixth runs", "The seventh
-  # run"); the eighth weighs the subject's pixels 3 times (the grid sets' coverage): the
-  # subject's colours closer on every held-out item, character's new paths 1-2 dB lower
-  # ("The eighth run"); the ninth weighs it on the edit and compose canvases alone, and
-  # character's paths come back ("The ninth run"); the tenth gives the apps' own clean
-  # cells 9 samples in 10, the eleventh always and with offset noise 0.03: +0.36 and +0.32
-  # dB on average over the held-out edits ("The tenth run", "The eleventh run"); the twelfth
-  # weighs the subjects 5 times on the edit and compose canvases: identity better or level
-  # on every held-out edit, +0.09 dB on average ("The twelfth run"); the thirteenth 7 times:
-  # identity better on 11 of 14 held-out figures, +0.03 dB on average ("The thirteenth run");
-  # the fourteenth adds offset noise 0.06 on the edit canvases alone: identity better on all
-  # 14, +0.14 dB on average ("The fourteenth run"); the fifteenth lets the adapter shift the
-  # self-attention's QK norm gains (learning at 10 times the rate), which a LoRA on the
-  # projections cannot: PSNR better on all 14 held-out edit, compose and same figures, +0.28
-  # dB on average, three times what 6000 steps without them gave ("The fifteenth run")
-  fill_more=("--steps 12000 --batch 2 --lr 5e-4 --seed 2 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 3 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 4 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 5 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 6 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 7 --ema 0.999 --t-mu 1"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 8 --ema 0.999 --t-mu 1 --subject-weight 2"
-             "--steps 12000 --batch 2 --lr 5e-4 --seed 10 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 12 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0 --input-share 0.9"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 13 --ema 0.999 --t-mu 1 --subject-weight 2 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 14 --ema 0.999 --t-mu 1 --subject-weight 4 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 16 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 19 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06"
-             "--steps 6000 --batch 2 --lr 5e-4 --seed 30 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06 $gain_targets --gain-lr-scale 10")
+  # Grid-Fill at rank 32 from nothing for 8000 steps, then three runs of 16000 each from the
+  # F16 weights the one before left (--init, a new warm-up and cosine, new draws), 56,000
+  # steps in all, at the settings the width-192 chain arrived at over fifteen runs
+  # (TRAINING.md stage 5, from "The first grid stages" up to "The fifteenth run"): timesteps
+  # logit-normal(1, 1), the EMA shipped, the subject's pixels weighed 7 times on the edit
+  # and compose canvases, the apps' own clean cells in every sample, offset noise 0.03 (0.06
+  # on the edit canvases); the last run also lets the adapter shift the self-attention's QK
+  # norm gains, learning at ten times the rate (run 4 of runs/base-w256/README.md).
+  fill_settings="--batch 2 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06"
+  grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 8000 --rank 32 --alpha 32 --seed 1 $fill_settings"
+  fill_more=("--steps 16000 --lr 5e-4 --seed 2 $fill_settings"
+             "--steps 16000 --lr 5e-4 --seed 3 $fill_settings"
+             "--steps 16000 --lr 5e-4 --seed 4 $fill_settings $gain_targets --gain-lr-scale 10")
   every=250
 fi
 concept_seed=11
@@ -203,6 +178,7 @@ stage_base() {
   "$bin" probe --model "$models/base.safetensors" > "$work/base.probe.txt"
   local s; s=$(summary "${logs[@]}")
   local runs; runs=$(printf ' ; %s' "${base_runs[@]}")
+  runs=${runs//$root\//} # the config's path as the repository names it
   record base base.safetensors "$steps steps in $n runs" "${s%%|*}" "${s##*|}" "$commit" \
     "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
 }
