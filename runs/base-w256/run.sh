@@ -14,7 +14,7 @@ export GRIDLORA_PRECISION=bf16
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 D=work/w256 B=work/w256/gridlora.bin
 if [ ! -f $D/W.safetensors ]; then
-  GRIDLORA_THREADS=${T:-2} $B train base --config runs/base-w256/config.json --procedural --upright \
+  GRIDLORA_THREADS=${T:-2} $B train base --config scripts/default-config.json --procedural --upright \
     --steps 36000 --batch 8 --seed 51 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3 --log $D/W.csv \
     --checkpoint-every 500 --resume --out $D/W.safetensors
   echo W trained $(date)

@@ -7,7 +7,8 @@
 #   SEEDS="0 1" RUN=<pid> bash runs/base-w256/sampler/run.sh 8@8 12@8 10@6 10@11
 set -e
 cd /work/main
-[ -z "$RUN" ] || kill -STOP $RUN
+# the paused run goes on however this script ends (set -e stops it at a failed eval)
+[ -z "$RUN" ] || { kill -STOP $RUN; trap 'kill -CONT $RUN' EXIT; }
 export GRIDLORA_PRECISION=bf16 GRIDLORA_THREADS=2
 D=runs/base-w256/sampler
 for arm in "$@"; do
@@ -18,5 +19,4 @@ for arm in "$@"; do
       --seed $S --json --zeroshot-steps $n --shift $h > $f.tmp && mv $f.tmp $f; }
   done
 done
-[ -z "$RUN" ] || kill -CONT $RUN
 echo done $(date)
