@@ -1,7 +1,7 @@
 #!/bin/bash
 # Issues 5 and 7, the lever every smaller try left: a larger base. The shipped base's
 # architecture (models/default/base.safetensors' metadata) at width 256 and depth 8
-# (config.json; 12.52 M parameters against 5.68 M), trained from scratch on the domain
+# (scripts/default-config.json; 12.52 M parameters against 5.68 M), trained from scratch on the domain
 # as the shipped base's run 4 was (upright subjects, no subject weight), one cosine
 # schedule resumed across sessions from its checkpoint (--resume): planned at 48000 steps,
 # shortened to 36000 at step 7000 (the schedule's length is not part of the checkpoint;
