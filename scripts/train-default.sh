@@ -82,19 +82,20 @@ else
   # Multi-DC's 32 lifted every held-out edit (TRAINING.md stage 5, "More concepts in the
   # grid data").
   grid_concepts=512; grid_count=512; grid_sampling="--steps 20 --cfg 3"
-  # Grid-Fill at rank 32 from nothing for 8000 steps, then three runs of 16000 each from the
-  # F16 weights the one before left (--init, a new warm-up and cosine, new draws), 56,000
+  # Grid-Fill at rank 32 from nothing for 8000 steps, then four runs of 16000 each from the
+  # F16 weights the one before left (--init, a new warm-up and cosine, new draws), 72,000
   # steps in all, at the settings the width-192 chain arrived at over fifteen runs
   # (TRAINING.md stage 5, from "The first grid stages" up to "The fifteenth run"): timesteps
   # logit-normal(1, 1), the EMA shipped, the subject's pixels weighed 7 times on the edit
   # and compose canvases, the apps' own clean cells in every sample, offset noise 0.03 (0.06
-  # on the edit canvases); the last run also lets the adapter shift the self-attention's QK
-  # norm gains, learning at ten times the rate (run 4 of runs/base-w256/README.md).
+  # on the edit canvases); the last two runs also let the adapter shift the self-attention's QK
+  # norm gains, learning at ten times the rate (runs 4 and 5 of runs/base-w256/README.md).
   fill_settings="--batch 2 --ema 0.999 --t-mu 1 --subject-weight 6 --subject-weight character=0 --input-share 1 --offset-noise 0.03 --offset-noise edit=0.06"
   grid_steps="--steps 3000 --batch 2"; fill_steps="--steps 8000 --rank 32 --alpha 32 --seed 1 $fill_settings"
   fill_more=("--steps 16000 --lr 5e-4 --seed 2 $fill_settings"
              "--steps 16000 --lr 5e-4 --seed 3 $fill_settings"
-             "--steps 16000 --lr 5e-4 --seed 4 $fill_settings $gain_targets --gain-lr-scale 10")
+             "--steps 16000 --lr 5e-4 --seed 4 $fill_settings $gain_targets --gain-lr-scale 10"
+             "--steps 16000 --lr 5e-4 --seed 5 $fill_settings $gain_targets --gain-lr-scale 10")
   every=250
 fi
 concept_seed=11

@@ -17,7 +17,7 @@ import sys
 
 MEASURES = [
     ("psnr", "PSNR against the truth, dB (higher is better)", "{:.2f}"),
-    ("identity", "identity: subject colour statistics against the truth's (lower is better)", "{:.3f}"),
+    ("identity", "identity: subject colour statistics against the truth's (lower is better)", "{:.4f}"),
     ("motion", "motion: foreground centroid path against the truth's, px (lower is better)", "{:.2f}"),
     ("presence_error", "effect presence: |output's effect statistic - truth's| (lower is better)", "{:.3f}"),
     ("temporal_error", "temporal consistency: |output's frame-to-frame change - truth's| (lower is better)", "{:.4f}"),
