@@ -57,7 +57,8 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 # a run's options, which are split on spaces (and not globbed: set -f around them).
 gain_targets="--targets blocks.*.attn.[qkvo],blocks.*.cross.[qkvo],blocks.*.mlp.fc[12],blocks.*.attn.norm_[qk]"
 if [[ $tiny == 1 ]]; then
-  base_runs=("--preset tiny --steps 20 --batch 2 --seed 1 --lr 1e-3 --warmup 5 --ema 0.9"
+  base_arch=(--preset tiny)
+  base_runs=("--steps 20 --batch 2 --seed 1 --lr 1e-3 --warmup 5 --ema 0.9"
              "--steps 10 --batch 2 --seed 2 --lr 5e-4 --warmup 2 --ema 0.9 --t-mu 0.5")
   base_precision=(f32 bf16)
   concepts=4; mdc_steps="--set-steps 6 --seq-steps 6 --batch 2"
@@ -74,7 +75,8 @@ else
   # shortened to 36,000 at step 7,000 (the schedule's length is not part of the checkpoint),
   # and steps 500-7000 ran on one thread: a replay of this command is that run's settings,
   # not its bits.
-  base_runs=("--config $root/scripts/default-config.json --upright --steps 36000 --batch 8 --seed 51 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3")
+  base_arch=(--config "$root/scripts/default-config.json")
+  base_runs=("--upright --steps 36000 --batch 8 --seed 51 --lr 5e-4 --warmup 200 --ema 0.999 --t-mu 0.3")
   base_precision=(bf16)
   concepts=32; mdc_steps="--set-steps 6000 --seq-steps 1500 --batch 4 --token-only 0.5 --lr 3e-3 --token-vectors 8"
   # The rendered grid sets draw on their own, larger concept set: the grid stages learn
@@ -157,20 +159,22 @@ EOF
 
 say() { echo "train-default: $*" >&2; }
 
+# base_arch (a preset or a config file: one word each, whatever the checkout's path) starts
+# the first base run; each later run takes its architecture from the one before (--init).
 stage_base() {
-  local init=() n=${#base_runs[@]} logs=() i steps=0
+  local init=() n=${#base_runs[@]} logs=() i steps=0 arch=("${base_arch[@]}")
   for ((i = 0; i < n; i++)); do
     local out=$work/base$((i + 1)).safetensors f16=$work/base$((i + 1)).f16.safetensors
     local prec=${base_precision[$i]}
     # OUT appears (by rename) only when a run has finished: then it only needs converting
     if [[ ! -f $f16 && ! -f $out ]]; then
-      say "base run $((i + 1))/$n: ${base_runs[$i]} (precision $prec)"
+      say "base run $((i + 1))/$n: ${arch[*]} ${base_runs[$i]} (precision $prec)"
       # shellcheck disable=SC2086
-      GRIDLORA_PRECISION=$prec "$bin" train base "${init[@]}" --procedural ${base_runs[$i]} \
+      GRIDLORA_PRECISION=$prec "$bin" train base "${arch[@]}" "${init[@]}" --procedural ${base_runs[$i]} \
         --out "$out" --log "$work/base$((i + 1)).csv" --checkpoint-every $every --resume
     fi
     [[ -f $f16 ]] || "$bin" convert --in "$out" --out "$f16" --dtype f16 >/dev/null
-    init=(--init "$f16")
+    init=(--init "$f16") arch=()
     logs+=("$work/base$((i + 1)).csv")
     steps=$((steps + $(awk -F, 'END{print $1}' "$work/base$((i + 1)).csv")))
   done
@@ -179,7 +183,7 @@ stage_base() {
   "$bin" probe --model "$models/base.safetensors" > "$work/base.probe.txt"
   local s; s=$(summary "${logs[@]}")
   local runs; runs=$(printf ' ; %s' "${base_runs[@]}")
-  runs=${runs//$root\//} # the config's path as the repository names it
+  runs=" ; ${base_arch[*]//$root\//} ${runs:3}" # the config's path as the repository names it
   record base base.safetensors "$steps steps in $n runs" "${s%%|*}" "${s##*|}" "$commit" \
     "train base --procedural, runs:${runs:2} (precision ${base_precision[*]})"
 }
