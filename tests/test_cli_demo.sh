@@ -12,21 +12,31 @@ bin=$2
 tmp=$(mktemp -d /tmp/gl_demo.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# grids ROOT DIR...: each ROOT/DIR holds an app's grid.mp4, grid.gif and sheet.png
+grids() {
+    local root=$1 d f; shift
+    for d in "$@"; do
+        for f in grid.mp4 grid.gif sheet.png; do
+            [[ -s $root/$d/$f ]] || fail "$root/$d/$f is missing or empty"
+        done
+    done
+}
+# videos ROOT FILE...: each ROOT/FILE is a video with at least one frame
+videos() {
+    local root=$1 f; shift
+    for f in "$@"; do
+        [[ -s $root/$f ]] || fail "$root/$f is missing or empty"
+        ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$root/$f" | grep -q '^[1-9]' ||
+            fail "$root/$f holds no frame"
+    done
+}
 bash "$src/scripts/train-default.sh" --tiny --bin "$bin" --models "$tmp/models/default" --work "$tmp/work" \
     >"$tmp/train.log" 2>&1 || fail "train-default.sh --tiny: $(tail -3 "$tmp/train.log")"
 ln -s "$src/examples" "$tmp/examples"
 cd "$tmp" || fail "cd"
 "$bin" demo >"$tmp/demo.log" 2>&1 || fail "demo exited $?: $(tail -5 "$tmp/demo.log")"
-for d in edit edit-real compose; do
-    for f in grid.mp4 grid.gif sheet.png; do
-        [[ -s out/demo/$d/$f ]] || fail "out/demo/$d/$f is missing or empty"
-    done
-done
-for f in edit/smoke.mp4 edit/lights.mp4 edit/night.mp4 edit-real/smoke.mp4 edit-real/rain.mp4; do
-    [[ -s out/demo/$f ]] || fail "out/demo/$f is missing or empty"
-    ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "out/demo/$f" | grep -q '^[1-9]' ||
-        fail "out/demo/$f holds no frame"
-done
+grids out/demo edit edit-real compose
+videos out/demo edit/smoke.mp4 edit/lights.mp4 edit/night.mp4 edit-real/smoke.mp4 edit-real/rain.mp4
 grep -q "edit: done in" "$tmp/demo.log" && grep -q "compose: done in" "$tmp/demo.log" ||
     fail "the demo does not report each step's time: $(cat "$tmp/demo.log")"
 # every app on videos the renderer did not make (edit: the demo's edit-real above)
@@ -37,16 +47,8 @@ app() { "$bin" "$@" >"$tmp/app.log" 2>&1 || fail "$1 on real videos exited $?: $
 app compose --input $real --input "$tmp/pattern.mp4" --out out/real/compose
 app character --input $real --prompt "a red star bouncing on snow" --prompt "a blob on sand" --out out/real/character
 app story --input $real --shot "a blob on snow" --shot "a blob bouncing on sand" --out out/real/story
-for f in compose/cell2.mp4 compose/cell3.mp4 character/cell1.mp4 character/cell3.mp4 story/shot1.mp4 \
-    story/shot2.mp4 story/story.mp4; do
-    [[ -s out/real/$f ]] || fail "out/real/$f is missing or empty"
-    ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "out/real/$f" | grep -q '^[1-9]' ||
-        fail "out/real/$f holds no frame"
-done
-for d in compose character story; do
-    for f in grid.mp4 grid.gif sheet.png; do
-        [[ -s out/real/$d/$f ]] || fail "out/real/$d/$f is missing or empty"
-    done
-done
+videos out/real compose/cell2.mp4 compose/cell3.mp4 character/cell1.mp4 character/cell3.mp4 story/shot1.mp4 \
+    story/shot2.mp4 story/story.mp4
+grids out/real compose character story
 # (without the LoRA stages the demo runs the self-check instead: tests/test_cli.sh demo)
 echo "ok: demo wrote out/demo/ (edit, edit-real, compose) on a tiny shipped model; compose, character, story ran on the real clip"
